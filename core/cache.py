@@ -1,0 +1,188 @@
+"""The cache protocol, the in-process default and the helpers every caller uses.
+
+Values are bytes (callers serialise with orjson). A backend that cannot reach its store
+raises `CacheUnavailable`; `get_or_load` turns that into a cache miss, so a failing cache
+never fails a request.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections import OrderedDict
+from collections.abc import Awaitable, Callable
+from typing import Protocol, TypeVar, runtime_checkable
+
+T = TypeVar("T")
+log = logging.getLogger("itube.cache")
+
+
+class CacheUnavailable(Exception):
+    """The cache's store did not answer; callers fall back to the source of truth."""
+
+
+@runtime_checkable
+class Cache(Protocol):
+    """What the kernel needs of a cache backend. TTLs are seconds."""
+
+    name: str
+    # True when every process of the deployment sees the same entries (Redis), False for a
+    # per-process store. Deny-lists and replay caches warn when it is False in production.
+    shared: bool
+
+    async def get(self, key: str) -> bytes | None: ...
+
+    async def set(self, key: str, value: bytes, ttl: float) -> None: ...
+
+    async def add(self, key: str, value: bytes, ttl: float) -> bool:
+        """Set only if absent; True when this call set it (replay caches, locks)."""
+        ...
+
+    async def delete(self, *keys: str) -> None: ...
+
+    async def incr(self, key: str, ttl: float) -> int:
+        """Add one to a counter that expires `ttl` seconds after its first increment."""
+        ...
+
+    async def ttl(self, key: str) -> float | None:
+        """Seconds until the key expires, None when absent."""
+        ...
+
+    async def ping(self) -> None:
+        """Raise CacheUnavailable when the store does not answer."""
+        ...
+
+    async def close(self) -> None: ...
+
+
+class MemoryCache:
+    """A size-bounded, TTL-aware, per-process cache (least recently used evicted first)."""
+
+    name = "memory"
+    shared = False
+
+    def __init__(self, max_entries: int = 10_000, clock: Callable[[], float] = time.monotonic):
+        self._entries: OrderedDict[str, tuple[float, bytes]] = OrderedDict()
+        self._max_entries = max_entries
+        self._clock = clock
+
+    def _live(self, key: str) -> tuple[float, bytes] | None:
+        entry = self._entries.get(key)
+        if entry is None:
+            return None
+        if entry[0] <= self._clock():
+            del self._entries[key]
+            return None
+        self._entries.move_to_end(key)
+        return entry
+
+    def _store(self, key: str, value: bytes, ttl: float) -> None:
+        self._entries[key] = (self._clock() + ttl, value)
+        self._entries.move_to_end(key)
+        while len(self._entries) > self._max_entries:
+            self._entries.popitem(last=False)
+
+    async def get(self, key: str) -> bytes | None:
+        entry = self._live(key)
+        return entry[1] if entry else None
+
+    async def set(self, key: str, value: bytes, ttl: float) -> None:
+        self._store(key, value, ttl)
+
+    async def add(self, key: str, value: bytes, ttl: float) -> bool:
+        if self._live(key):
+            return False
+        self._store(key, value, ttl)
+        return True
+
+    async def delete(self, *keys: str) -> None:
+        for key in keys:
+            self._entries.pop(key, None)
+
+    async def incr(self, key: str, ttl: float) -> int:
+        entry = self._live(key)
+        if entry is None:
+            self._store(key, b"1", ttl)
+            return 1
+        count = int(entry[1]) + 1
+        self._entries[key] = (entry[0], str(count).encode())
+        return count
+
+    async def ttl(self, key: str) -> float | None:
+        entry = self._live(key)
+        return None if entry is None else entry[0] - self._clock()
+
+    async def ping(self) -> None:
+        return None
+
+    async def close(self) -> None:
+        self._entries.clear()
+
+
+class SingleFlight:
+    """Concurrent loads of one key share a single call (one database query per stampede)."""
+
+    def __init__(self) -> None:
+        self._inflight: dict[str, asyncio.Future[object]] = {}
+
+    async def run(self, key: str, load: Callable[[], Awaitable[T]]) -> T:
+        pending = self._inflight.get(key)
+        if pending is not None:
+            return await asyncio.shield(pending)  # type: ignore[return-value]
+        future: asyncio.Future[object] = asyncio.get_running_loop().create_future()
+        self._inflight[key] = future
+        try:
+            result = await load()
+        except BaseException as exc:
+            future.set_exception(exc)
+            future.exception()  # mark retrieved: waiters re-raise it themselves
+            raise
+        else:
+            future.set_result(result)
+            return result
+        finally:
+            del self._inflight[key]
+
+
+async def cache_get(cache: Cache, key: str) -> bytes | None:
+    """`cache.get` that treats an unavailable cache as a miss."""
+    try:
+        return await cache.get(key)
+    except CacheUnavailable:
+        return None
+
+
+async def cache_set(cache: Cache, key: str, value: bytes, ttl: float) -> None:
+    try:
+        await cache.set(key, value, ttl)
+    except CacheUnavailable:
+        return None
+
+
+async def cache_delete(cache: Cache, *keys: str) -> None:
+    try:
+        await cache.delete(*keys)
+    except CacheUnavailable:
+        return None
+
+
+async def get_or_load(
+    cache: Cache,
+    flight: SingleFlight,
+    key: str,
+    load: Callable[[], Awaitable[bytes | None]],
+    ttl: float,
+) -> bytes | None:
+    """Serve `key` from the cache; on a miss run `load` once per process and store it."""
+    cached = await cache_get(cache, key)
+    if cached is not None:
+        return cached
+
+    async def load_and_store() -> bytes | None:
+        value = await load()
+        if value is not None:
+            await cache_set(cache, key, value, ttl)
+        return value
+
+    return await flight.run(key, load_and_store)

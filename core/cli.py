@@ -1,0 +1,162 @@
+"""`itube`: serve, config check, plugins, migrate, and commands contributed by plugins."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import sys
+from collections.abc import Sequence
+from typing import Any
+
+from core import db
+from core.app import piccolo_apps, prepare
+from core.config import load_config, masked
+from core.context import AppContext
+from core.errors import ConfigError
+from core.plugins import describe_plugins, make_plugin_manager
+
+
+def _load(args: argparse.Namespace) -> AppContext:
+    return prepare(load_config(args.config))
+
+
+def cmd_serve(args: argparse.Namespace) -> int:
+    import uvicorn
+
+    ctx = _load(args)  # refuse a bad config before uvicorn starts
+    if args.config:
+        os.environ["ITUBE_CONFIG"] = args.config
+    server = ctx.config.server
+    uvicorn.run(
+        "core.asgi:app",
+        host=args.host or server.host,
+        port=args.port or server.port,
+        workers=args.workers or server.workers,
+        loop="uvloop",
+        http="httptools",
+        proxy_headers=False,
+        log_config=None,
+    )
+    return 0
+
+
+def cmd_config_check(args: argparse.Namespace) -> int:
+    ctx = _load(args)
+    effective: dict[str, Any] = masked(ctx.config)
+    effective["plugins"] = {name: masked(value) for name, value in ctx.plugin_settings.items()}
+    print(json.dumps(effective, indent=2, default=str))
+    print(f"config OK: {ctx.config.source}", file=sys.stderr)
+    return 0
+
+
+def cmd_plugins(args: argparse.Namespace) -> int:
+    print(json.dumps(describe_plugins(_load(args).pm), indent=2))
+    return 0
+
+
+def cmd_migrate(args: argparse.Namespace) -> int:
+    ctx = _load(args)
+    return asyncio.run(_migrate(ctx, args))
+
+
+async def _migrate(ctx: AppContext, args: argparse.Namespace) -> int:
+    engine = db.make_engine(ctx.config.database)
+    apps = piccolo_apps(ctx.pm)
+    db.bind(engine, apps)
+    await db.open_pool(engine, ctx.config.database)
+    try:
+        if args.direction == "forwards":
+            ran = await db.migrate_forwards(apps)
+            print("\n".join(ran) or "nothing to migrate")
+        elif args.direction == "backwards":
+            if not args.app:
+                raise ConfigError("migrate backwards needs --app NAME")
+            print("\n".join(await db.migrate_backwards(apps, args.app, args.steps)) or "nothing")
+        else:
+            pending = {app: ids for app, ids in (await db.pending_migrations(apps)).items() if ids}
+            for app, ids in pending.items():
+                print(f"{app}: {len(ids)} pending: {', '.join(ids)}")
+            print("up to date" if not pending else "migrations pending", file=sys.stderr)
+            return 1 if pending else 0
+    finally:
+        await db.close_pool(engine)
+    return 0
+
+
+def build_parser(plugin_names: Sequence[str] = ()) -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="itube", description="The itube video platform API.")
+    parser.add_argument("--config", default=None,
+                        help="TOML config file (default: $ITUBE_CONFIG or config/default.toml)")
+    commands = parser.add_subparsers(dest="command", required=True)
+
+    serve = commands.add_parser("serve", help="run the API with uvicorn")
+    serve.add_argument("--host")
+    serve.add_argument("--port", type=int)
+    serve.add_argument("--workers", type=int)
+    serve.set_defaults(func=cmd_serve)
+
+    config = commands.add_parser("config", help="configuration tools")
+    config_commands = config.add_subparsers(dest="config_command", required=True)
+    config_commands.add_parser("check", help="print the effective config, secrets masked"
+                               ).set_defaults(func=cmd_config_check)
+
+    commands.add_parser("plugins", help="list loaded plugins and their hooks"
+                        ).set_defaults(func=cmd_plugins)
+
+    migrate = commands.add_parser("migrate", help="database migrations")
+    migrate.add_argument("direction", nargs="?", default="forwards",
+                         choices=["forwards", "backwards", "check"])
+    migrate.add_argument("--app", help="with backwards: the Piccolo app (plugin) to reverse")
+    migrate.add_argument("--steps", type=int, default=1)
+    migrate.set_defaults(func=cmd_migrate)
+
+    make_plugin_manager(plugin_names).hook.register_commands(subparsers=commands)
+    return parser
+
+
+def _config_arg(argv: Sequence[str]) -> str | None:
+    for index, arg in enumerate(argv):
+        if arg == "--config" and index + 1 < len(argv):
+            return argv[index + 1]
+        if arg.startswith("--config="):
+            return arg.split("=", 1)[1]
+    return None
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    # Plugins may add sub-commands, so their names must be known before parsing.
+    config_path = _config_arg(argv)
+    _hoist_config(argv)
+    try:
+        names = load_config(config_path).app.plugins
+    except ConfigError:
+        names = []  # reported properly by the command itself
+    try:
+        args = build_parser(names).parse_args(argv)
+        if config_path:
+            args.config = config_path
+        return int(args.func(args) or 0)
+    except ConfigError as exc:
+        print(f"configuration error:\n{exc}", file=sys.stderr)
+        return 2
+
+
+def _hoist_config(argv: list[str]) -> None:
+    """Accept `--config PATH` anywhere on the line, not only before the sub-command."""
+    for index, arg in enumerate(list(argv)):
+        if arg == "--config" and index + 1 < len(argv):
+            value = argv[index + 1]
+            del argv[index : index + 2]
+            argv[:0] = ["--config", value]
+            return
+        if arg.startswith("--config="):
+            del argv[index]
+            argv.insert(0, arg)
+            return
+
+
+if __name__ == "__main__":
+    sys.exit(main())

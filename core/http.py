@@ -1,0 +1,71 @@
+"""Request parsing and response rendering for route handlers."""
+
+from __future__ import annotations
+
+from typing import Any, TypeVar
+
+import cattrs
+import orjson
+from starlette.requests import Request
+from starlette.responses import Response
+
+from core.errors import UnsupportedMediaType, ValidationFailed
+from core.schema import JSON, field_errors
+
+T = TypeVar("T")
+
+
+def is_json(content_type: str) -> bool:
+    media = content_type.split(";", 1)[0].strip().lower()
+    return media == "application/json" or (media.startswith("application/") and media.endswith("+json"))
+
+
+async def read_json(request: Request, cls: type[T]) -> T:
+    """Parse the JSON body into `cls`: 415 unless JSON, 422 listing every bad field."""
+    if not is_json(request.headers.get("content-type", "")):
+        raise UnsupportedMediaType("The request body must be application/json")
+    raw = await request.body()
+    try:
+        data = orjson.loads(raw or b"null")
+    except orjson.JSONDecodeError as exc:
+        raise ValidationFailed.field("(body)", f"not valid JSON: {exc.msg}") from None
+    return structure(data, cls)
+
+
+def structure(data: Any, cls: type[T]) -> T:
+    if not isinstance(data, dict):
+        raise ValidationFailed.field("(body)", "expected a JSON object")
+    try:
+        return JSON.structure(data, cls)
+    except (cattrs.BaseValidationError, ValueError, TypeError) as exc:
+        raise ValidationFailed(field_errors(exc)) from None
+
+
+def render(data: Any) -> bytes:
+    return orjson.dumps(JSON.unstructure(data))
+
+
+def respond(
+    data: Any, status: int = 200, headers: dict[str, str] | None = None
+) -> Response:
+    """A JSON response from attrs instances, lists, dicts or scalars (through orjson)."""
+    return Response(render(data), status_code=status, media_type="application/json", headers=headers)
+
+
+def raw_json(body: bytes, status: int = 200, headers: dict[str, str] | None = None) -> Response:
+    """A JSON response from bytes already serialised (a cache hit)."""
+    return Response(body, status_code=status, media_type="application/json", headers=headers)
+
+
+def query_int(request: Request, name: str, default: int, *, minimum: int, maximum: int) -> int:
+    """An integer query parameter within bounds, or a 422 naming it."""
+    raw = request.query_params.get(name)
+    if raw is None or raw == "":
+        return default
+    try:
+        value = int(raw)
+    except ValueError:
+        raise ValidationFailed.field(name, "must be an integer") from None
+    if not minimum <= value <= maximum:
+        raise ValidationFailed.field(name, f"must be between {minimum} and {maximum}")
+    return value

@@ -1,0 +1,136 @@
+"""The kernel's ASGI middleware: request context and access log, body limit, origin check."""
+
+from __future__ import annotations
+
+import logging
+import re
+import time
+import uuid
+from collections.abc import Iterable
+
+from starlette.datastructures import Headers
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from core.errors import PayloadTooLarge
+from core.log import request_id_var
+from core.problems import internal_error_response, problem_response
+
+access_log = logging.getLogger("itube.access")
+error_log = logging.getLogger("itube.errors")
+_SANE_REQUEST_ID = re.compile(r"^[A-Za-z0-9._:-]{1,128}$")
+UNSAFE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
+
+
+class RequestContextMiddleware:
+    """Outermost: assigns the request id, logs one line per request, turns any uncaught
+    exception into a problem 500 (the traceback goes to the log, never to the client)."""
+
+    def __init__(self, app: ASGIApp, *, access_log_enabled: bool = True) -> None:
+        self.app = app
+        self.access_log_enabled = access_log_enabled
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            return await self.app(scope, receive, send)
+        incoming = Headers(scope=scope).get("x-request-id", "")
+        request_id = incoming if _SANE_REQUEST_ID.match(incoming) else uuid.uuid4().hex
+        token = request_id_var.set(request_id)
+        started = time.perf_counter()
+        status = 500
+        response_started = False
+
+        async def send_with_id(message: Message) -> None:
+            nonlocal status, response_started
+            if message["type"] == "http.response.start":
+                response_started = True
+                status = message["status"]
+                message.setdefault("headers", [])
+                message["headers"] = [
+                    *message["headers"],
+                    (b"x-request-id", request_id.encode()),
+                ]
+            await send(message)
+
+        try:
+            await self.app(scope, receive, send_with_id)
+        except Exception:
+            error_log.exception("unhandled error", extra={"path": scope.get("path")})
+            if not response_started:
+                await internal_error_response()(scope, receive, send_with_id)
+        finally:
+            if self.access_log_enabled:
+                self._log(scope, status, started)
+            request_id_var.reset(token)
+
+    @staticmethod
+    def _log(scope: Scope, status: int, started: float) -> None:
+        route = scope.get("route")
+        state = scope.get("state") or {}
+        access_log.info(
+            "request",
+            extra={
+                "method": scope.get("method"),
+                "route": getattr(route, "path", None) or "(unmatched)",
+                "status": status,
+                "duration_ms": round((time.perf_counter() - started) * 1000, 2),
+                "principal": state.get("principal_id"),
+            },
+        )
+
+
+class BodyLimitMiddleware:
+    """413 problem for bodies over the limit, whether declared or streamed."""
+
+    def __init__(self, app: ASGIApp, *, max_body_bytes: int) -> None:
+        self.app = app
+        self.max_body_bytes = max_body_bytes
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            return await self.app(scope, receive, send)
+        declared = Headers(scope=scope).get("content-length")
+        if declared and declared.isdigit() and int(declared) > self.max_body_bytes:
+            return await self._too_large()(scope, receive, send)
+        received = 0
+
+        async def receive_with_limit() -> Message:
+            nonlocal received
+            message = await receive()
+            received += len(message.get("body", b""))
+            if received > self.max_body_bytes:
+                raise PayloadTooLarge(self._detail())
+            return message
+
+        await self.app(scope, receive_with_limit, send)
+
+    def _detail(self) -> str:
+        return f"The request body exceeds {self.max_body_bytes} bytes"
+
+    def _too_large(self):  # type: ignore[no-untyped-def]
+        return problem_response(413, self._detail())
+
+
+class OriginCheckMiddleware:
+    """Cross-site request forgery guard: a cookie-carrying unsafe request whose `Origin`
+    is present must come from this host or an allowed origin."""
+
+    def __init__(self, app: ASGIApp, *, allowed_origins: Iterable[str]) -> None:
+        self.app = app
+        self.allowed = {origin.rstrip("/") for origin in allowed_origins}
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http" and scope["method"] in UNSAFE_METHODS:
+            headers = Headers(scope=scope)
+            origin = headers.get("origin")
+            if origin and "cookie" in headers and not self._allowed(origin, headers):
+                response = problem_response(
+                    403, f"Origin {origin} is not allowed to send authenticated requests"
+                )
+                return await response(scope, receive, send)
+        await self.app(scope, receive, send)
+
+    def _allowed(self, origin: str, headers: Headers) -> bool:
+        origin = origin.rstrip("/")
+        host = headers.get("host", "")
+        same_origin = origin.split("://", 1)[-1] == host
+        return same_origin or origin in self.allowed

@@ -1,0 +1,181 @@
+"""The OpenAPI 3.1 document, generated from what each `ApiRoute` declares, and the docs
+pages (Swagger UI, ReDoc) served from an installed package so they work offline."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+import openapi_ui_bundles.redoc as redoc_bundle
+import openapi_ui_bundles.swagger_ui as swagger_bundle
+from starlette.requests import Request
+from starlette.responses import HTMLResponse, Response
+from starlette.routing import BaseRoute, Mount, Route
+from starlette.staticfiles import StaticFiles
+
+from core import __version__
+from core.context import AppContext
+from core.deps import get_ctx
+from core.http import respond
+from core.routing import ApiRoute, Operation, Param
+from core.schema import json_schema
+
+PROBLEM_SCHEMA = {
+    "type": "object",
+    "description": "RFC 9457 problem details",
+    "properties": {
+        "type": {"type": "string"},
+        "title": {"type": "string"},
+        "status": {"type": "integer"},
+        "detail": {"type": "string"},
+        "instance": {"type": "string"},
+        "request_id": {"type": ["string", "null"]},
+        "errors": {
+            "type": "array",
+            "items": {
+                "type": "object",
+                "properties": {"field": {"type": "string"}, "message": {"type": "string"}},
+                "required": ["field", "message"],
+            },
+        },
+    },
+    "required": ["type", "title", "status", "detail"],
+}
+ERROR_DESCRIPTIONS = {
+    400: "Bad request",
+    401: "Not authenticated, or the credential is wrong",
+    403: "Not allowed",
+    404: "Not found",
+    409: "Conflict with the current state",
+    413: "Request body too large",
+    415: "The body must be application/json",
+    422: "Invalid input; `errors` names each field",
+    429: "Rate limited; see Retry-After",
+    503: "A dependency is unavailable",
+}
+USER_SCHEME = {"type": "apiKey", "in": "cookie", "name": "access_token"}
+_PATH_PARAM = re.compile(r"{([^}:]+)(?::[^}]+)?}")
+
+
+def build_document(ctx: AppContext, routes: list[BaseRoute]) -> dict[str, Any]:
+    components: dict[str, Any] = {"Problem": PROBLEM_SCHEMA}
+    schemes = _security_schemes(ctx)
+    security = {
+        "user": [{"user": []}],
+        "optional_user": [{}, {"user": []}],
+        "service": [{name: []} for name in schemes if name.startswith("service_")],
+    }
+    paths: dict[str, Any] = {}
+    for route in routes:
+        if isinstance(route, ApiRoute):
+            path = _PATH_PARAM.sub(r"{\1}", route.path)
+            for method in sorted(route.methods or ()):
+                if method != "HEAD":
+                    operation = _operation(route, route.operation, components)
+                    operation["security"] = security.get(route.operation.auth or "", [])
+                    paths.setdefault(path, {})[method.lower()] = operation
+    return {
+        "openapi": "3.1.0",
+        "info": {"title": "itube", "version": __version__,
+                 "description": "Video platform API assembled from plugins."},
+        "paths": paths,
+        "components": {"schemas": components, "securitySchemes": schemes},
+    }
+
+
+def _security_schemes(ctx: AppContext) -> dict[str, Any]:
+    schemes: dict[str, Any] = {"user": USER_SCHEME}
+    for authenticator in ctx.service_authenticators:
+        schemes[f"service_{authenticator.name}"] = authenticator.security_scheme
+    return schemes
+
+
+def _operation(route: ApiRoute, op: Operation, components: dict[str, Any]) -> dict[str, Any]:
+    doc: dict[str, Any] = {
+        "operationId": route.name,
+        "summary": op.summary,
+        "tags": list(op.tags),
+        "parameters": _parameters(route, op, components),
+        "responses": _responses(op, components),
+    }
+    if op.description:
+        doc["description"] = op.description
+    if op.body is not None:
+        schema = json_schema(op.body, components)
+        doc["requestBody"] = {
+            "required": True,
+            "content": {media: {"schema": schema} for media in op.body_media_types},
+        }
+    return doc
+
+
+def _parameters(route: ApiRoute, op: Operation, components: dict[str, Any]) -> list[Any]:
+    declared = {param.name for param in op.params}
+    params = [
+        _parameter(Param(name=name, location="path", required=True), components)
+        for name in _PATH_PARAM.findall(route.path)
+        if name not in declared
+    ]
+    return params + [_parameter(param, components) for param in op.params]
+
+
+def _parameter(param: Param, components: dict[str, Any]) -> dict[str, Any]:
+    schema = {**json_schema(param.type, components), **param.schema}
+    doc = {"name": param.name, "in": param.location, "schema": schema,
+           "required": param.required or param.location == "path"}
+    if param.description:
+        doc["description"] = param.description
+    return doc
+
+
+def _responses(op: Operation, components: dict[str, Any]) -> dict[str, Any]:
+    success: dict[str, Any] = {"description": op.summary}
+    if op.response is not None:
+        success["content"] = {"application/json": {"schema": json_schema(op.response, components)}}
+    if op.response_headers:
+        success["headers"] = {
+            name: {"description": text, "schema": {"type": "string"}}
+            for name, text in op.response_headers.items()
+        }
+    responses: dict[str, Any] = {str(op.status): success}
+    implied = {"user": [401], "service": [401, 403]}.get(op.auth or "", [])
+    if op.body is not None:
+        implied = [*implied, 413, 415, 422]
+    for status in sorted({*op.errors, *implied}):
+        responses[str(status)] = {
+            "description": ERROR_DESCRIPTIONS.get(status, "Error"),
+            "content": {"application/problem+json": {
+                "schema": {"$ref": "#/components/schemas/Problem"}}},
+        }
+    return responses
+
+
+async def openapi_json(request: Request) -> Response:
+    return respond(build_document(get_ctx(request), request.app.routes))
+
+
+SWAGGER_PAGE = """<!doctype html><html><head><meta charset="utf-8"><title>itube API</title>
+<link rel="stylesheet" href="/docs/assets/swagger-ui.css"></head><body><div id="ui"></div>
+<script src="/docs/assets/swagger-ui-bundle.js"></script>
+<script>window.ui = SwaggerUIBundle({url: "/openapi.json", dom_id: "#ui"});</script>
+</body></html>"""
+REDOC_PAGE = """<!doctype html><html><head><meta charset="utf-8"><title>itube API</title>
+</head><body><redoc spec-url="/openapi.json"></redoc>
+<script src="/redoc/assets/redoc.standalone.js"></script></body></html>"""
+
+
+async def swagger_page(request: Request) -> Response:
+    return HTMLResponse(SWAGGER_PAGE)
+
+
+async def redoc_page(request: Request) -> Response:
+    return HTMLResponse(REDOC_PAGE)
+
+
+ROUTES: list[BaseRoute] = [
+    Route("/openapi.json", openapi_json, methods=["GET"], include_in_schema=False),
+    Route("/docs", swagger_page, methods=["GET"], include_in_schema=False),
+    Route("/redoc", redoc_page, methods=["GET"], include_in_schema=False),
+    Mount("/docs/assets", StaticFiles(directory=swagger_bundle.static_path), name="swagger"),
+    Mount("/redoc/assets", StaticFiles(directory=redoc_bundle.static_path), name="redoc"),
+]

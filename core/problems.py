@@ -1,0 +1,97 @@
+"""Every error leaves as RFC 9457 `application/problem+json`, with the request id."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+import orjson
+from starlette.exceptions import HTTPException
+from starlette.requests import Request
+from starlette.responses import Response
+
+from core.errors import Problem
+from core.log import request_id_var
+
+PROBLEM_JSON = "application/problem+json"
+log = logging.getLogger("itube.errors")
+
+_TITLES = {
+    400: "Bad Request",
+    401: "Unauthorized",
+    403: "Forbidden",
+    404: "Not Found",
+    405: "Method Not Allowed",
+    409: "Conflict",
+    413: "Payload Too Large",
+    415: "Unsupported Media Type",
+    422: "Validation Failed",
+    429: "Too Many Requests",
+    500: "Internal Server Error",
+    503: "Service Unavailable",
+}
+
+
+def problem_body(
+    status: int, detail: str, *, title: str | None = None, type_: str = "about:blank", **extra: Any
+) -> dict[str, Any]:
+    body = {
+        "type": type_,
+        "title": title or _TITLES.get(status, "Error"),
+        "status": status,
+        "detail": detail,
+        "request_id": request_id_var.get(),
+    }
+    body.update(extra)
+    return body
+
+
+def problem_response(
+    status: int, detail: str, *, headers: dict[str, str] | None = None, **extra: Any
+) -> Response:
+    return Response(
+        orjson.dumps(problem_body(status, detail, **extra)),
+        status_code=status,
+        media_type=PROBLEM_JSON,
+        headers=headers,
+    )
+
+
+async def handle_problem(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, Problem)
+    return problem_response(
+        exc.status,
+        exc.detail,
+        title=exc.title,
+        type_=exc.type,
+        headers=exc.headers,
+        instance=request.url.path,
+        **exc.extra,
+    )
+
+
+async def handle_http_exception(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, HTTPException)
+    detail = exc.detail if exc.detail != _TITLES.get(exc.status_code) else None
+    return problem_response(
+        exc.status_code,
+        detail or _default_detail(exc.status_code, request),
+        headers=dict(exc.headers or {}),
+        instance=request.url.path,
+    )
+
+
+def _default_detail(status: int, request: Request) -> str:
+    if status == 404:
+        return f"No resource at {request.url.path}"
+    if status == 405:
+        return f"{request.method} is not allowed on {request.url.path}"
+    return _TITLES.get(status, "Error")
+
+
+def internal_error_response() -> Response:
+    """The 500 body: it never carries the exception, which only the server log sees."""
+    return problem_response(500, "The server failed to handle this request; it has been logged.")
+
+
+EXCEPTION_HANDLERS = {Problem: handle_problem, HTTPException: handle_http_exception}

@@ -1,0 +1,213 @@
+"""Request and response models: attrs classes with constraints kept in field metadata, a
+cattrs converter for JSON, and the JSON Schema of each class for the OpenAPI document."""
+
+from __future__ import annotations
+
+import datetime as dt
+import enum
+import re
+import types
+import typing
+import uuid
+from typing import Any
+
+import attrs
+import cattrs
+from attrs import NOTHING
+
+from core.config import _parse_str, _strict
+
+
+def constrained(
+    default: Any = NOTHING,
+    *,
+    min_length: int | None = None,
+    max_length: int | None = None,
+    minimum: float | None = None,
+    maximum: float | None = None,
+    pattern: str | None = None,
+    strip: bool = False,
+    description: str | None = None,
+    example: Any = None,
+) -> Any:
+    """An attrs field whose limits are validated and also published in the JSON Schema."""
+    metadata = {
+        key: value
+        for key, value in {
+            "minLength": min_length,
+            "maxLength": max_length,
+            "minimum": minimum,
+            "maximum": maximum,
+            "pattern": pattern,
+            "description": description,
+            "example": example,
+        }.items()
+        if value is not None
+    }
+    compiled = re.compile(pattern) if pattern else None
+
+    def check(_instance: Any, attribute: attrs.Attribute, value: Any) -> None:
+        if value is None:
+            return
+        if isinstance(value, str):
+            if min_length is not None and len(value) < min_length:
+                raise ValueError(f"must be at least {min_length} characters")
+            if max_length is not None and len(value) > max_length:
+                raise ValueError(f"must be at most {max_length} characters")
+            if compiled and not compiled.fullmatch(value):
+                raise ValueError(f"must match {pattern}")
+        elif isinstance(value, int | float):
+            if minimum is not None and value < minimum:
+                raise ValueError(f"must be at least {minimum}")
+            if maximum is not None and value > maximum:
+                raise ValueError(f"must be at most {maximum}")
+
+    converter = _strip if strip else None
+    return attrs.field(default=default, validator=check, converter=converter, metadata=metadata)
+
+
+def _strip(value: Any) -> Any:
+    return value.strip() if isinstance(value, str) else value
+
+
+# -- JSON converter --------------------------------------------------------------------------
+
+
+def _structure_uuid(value: Any, _: Any) -> uuid.UUID:
+    if isinstance(value, uuid.UUID):
+        return value
+    if not isinstance(value, str):
+        raise ValueError("must be a UUID string")
+    try:
+        return uuid.UUID(value)
+    except ValueError:
+        raise ValueError("must be a UUID") from None
+
+
+def _structure_datetime(value: Any, _: Any) -> dt.datetime:
+    if isinstance(value, dt.datetime):
+        return value
+    if not isinstance(value, str):
+        raise ValueError("must be an RFC 3339 date-time string")
+    try:
+        return dt.datetime.fromisoformat(value)
+    except ValueError:
+        raise ValueError("must be an RFC 3339 date-time") from None
+
+
+def _structure_enum(value: Any, cls: type[enum.Enum]) -> enum.Enum:
+    try:
+        return cls(value)
+    except ValueError:
+        allowed = ", ".join(str(member.value) for member in cls)
+        raise ValueError(f"must be one of {allowed}") from None
+
+
+def make_json_converter() -> cattrs.Converter:
+    converter = cattrs.Converter()
+    converter.register_structure_hook(str, _strict(str, _parse_str))
+    converter.register_structure_hook(int, _strict(int, _no_text))
+    converter.register_structure_hook(float, _structure_float)
+    converter.register_structure_hook(bool, _strict(bool, _no_text))
+    converter.register_structure_hook(uuid.UUID, _structure_uuid)
+    converter.register_structure_hook(dt.datetime, _structure_datetime)
+    converter.register_structure_hook_func(
+        lambda t: isinstance(t, type) and issubclass(t, enum.Enum), _structure_enum
+    )
+    converter.register_unstructure_hook(uuid.UUID, str)
+    converter.register_unstructure_hook(dt.datetime, lambda value: value.isoformat())
+    return converter
+
+
+def _no_text(text: str) -> Any:
+    raise ValueError(text)
+
+
+def _structure_float(value: Any, _: Any) -> float:
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise ValueError(f"expected number, got {value!r}")
+    return float(value)
+
+
+JSON = make_json_converter()
+
+
+def field_errors(exc: BaseException) -> list[dict[str, str]]:
+    """Flatten a cattrs validation error into `[{"field": "a.b", "message": "..."}]`."""
+    errors = []
+    for line in cattrs.transform_error(exc, path="$", format_exception=_describe):
+        message, _, path = line.rpartition(" @ ")
+        field = path.removeprefix("$").lstrip(".") or "(body)"
+        errors.append({"field": field, "message": message or line})
+    return errors
+
+
+def _describe(exc: BaseException, _type: Any) -> str:
+    if isinstance(exc, KeyError):
+        return "this field is required"
+    if isinstance(exc, ValueError | TypeError):
+        return str(exc)
+    return "invalid value"
+
+
+# -- JSON Schema -----------------------------------------------------------------------------
+
+
+def json_schema(tp: Any, components: dict[str, Any]) -> dict[str, Any]:
+    """The JSON Schema of `tp`; attrs classes are added to `components` and referenced."""
+    if attrs.has(tp):
+        name = tp.__name__
+        if name not in components:
+            components[name] = {}  # placeholder: breaks recursion
+            components[name] = _object_schema(tp, components)
+        return {"$ref": f"#/components/schemas/{name}"}
+    origin = typing.get_origin(tp)
+    args = typing.get_args(tp)
+    if origin in (typing.Union, types.UnionType):
+        members = [a for a in args if a is not type(None)]
+        schemas = [json_schema(a, components) for a in members]
+        if len(members) < len(args):
+            schemas.append({"type": "null"})
+        return schemas[0] if len(schemas) == 1 else {"anyOf": schemas}
+    if origin in (list, tuple, typing.Sequence) or tp in (list, tuple):
+        item = args[0] if args else Any
+        return {"type": "array", "items": json_schema(item, components)}
+    if origin is dict or tp is dict:
+        value = args[1] if len(args) == 2 else Any
+        return {"type": "object", "additionalProperties": json_schema(value, components)}
+    if origin is typing.Literal:
+        return {"enum": list(args)}
+    return _scalar_schema(tp)
+
+
+def _scalar_schema(tp: Any) -> dict[str, Any]:
+    if isinstance(tp, type) and issubclass(tp, enum.Enum):
+        return {"type": "string", "enum": [member.value for member in tp]}
+    scalars: dict[Any, dict[str, Any]] = {
+        str: {"type": "string"},
+        bool: {"type": "boolean"},
+        int: {"type": "integer"},
+        float: {"type": "number"},
+        uuid.UUID: {"type": "string", "format": "uuid"},
+        dt.datetime: {"type": "string", "format": "date-time"},
+        dt.date: {"type": "string", "format": "date"},
+    }
+    return dict(scalars.get(tp, {}))
+
+
+def _object_schema(cls: type, components: dict[str, Any]) -> dict[str, Any]:
+    hints = typing.get_type_hints(cls)
+    properties: dict[str, Any] = {}
+    required = []
+    for field in attrs.fields(cls):
+        schema = json_schema(hints.get(field.name, Any), components)
+        schema.update({k: v for k, v in field.metadata.items() if k != "secret"})
+        properties[field.name] = schema
+        if field.default is NOTHING:
+            required.append(field.name)
+    schema: dict[str, Any] = {"type": "object", "properties": properties}
+    if required:
+        schema["required"] = required
+    if cls.__doc__ and not cls.__doc__.startswith(cls.__name__ + "("):
+        schema["description"] = cls.__doc__.strip().splitlines()[0]
+    return schema

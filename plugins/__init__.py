@@ -1,0 +1,1 @@
+"""Built-in plugins, each loaded by its short name from the config."""

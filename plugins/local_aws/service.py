@@ -1,0 +1,112 @@
+"""Start an in-process AWS emulator (moto's server) and provision what itube needs."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+import boto3
+from botocore.config import Config as BotoConfig
+from moto.server import ThreadedMotoServer
+
+from core.aws import AwsEnvironment
+from plugins.local_aws.config import LocalAwsSettings
+
+# The emulator accepts any credentials; these are not secrets.
+EMULATOR_KEY_ID = "testing"
+EMULATOR_SECRET = "testing"
+PASSWORD_POLICY = {
+    "MinimumLength": 8,
+    "RequireUppercase": True,
+    "RequireLowercase": True,
+    "RequireNumbers": True,
+    "RequireSymbols": True,
+}
+log = logging.getLogger("itube.local_aws")
+
+
+def start_emulator(settings: LocalAwsSettings) -> tuple[ThreadedMotoServer, str]:
+    logging.getLogger("werkzeug").setLevel(logging.ERROR)
+    server = ThreadedMotoServer(ip_address=settings.host, port=settings.port, verbose=False)
+    server.start()
+    host, port = server.get_host_and_port()
+    return server, f"http://{host}:{port}"
+
+
+def _client(service: str, endpoint: str, region: str) -> Any:
+    return boto3.client(
+        service,
+        endpoint_url=endpoint,
+        region_name=region,
+        aws_access_key_id=EMULATOR_KEY_ID,
+        aws_secret_access_key=EMULATOR_SECRET,
+        config=BotoConfig(signature_version="s3v4" if service == "s3" else None),
+    )
+
+
+def provision(settings: LocalAwsSettings, endpoint: str) -> AwsEnvironment:
+    """Create the user pool and client, the buckets and the upload-events queue."""
+    region = settings.region
+    resources = {
+        **_provision_cognito(settings, _client("cognito-idp", endpoint, region), endpoint),
+        **_provision_storage(settings, _client("s3", endpoint, region),
+                             _client("sqs", endpoint, region)),
+        "sts_endpoint_url": endpoint,
+    }
+    if settings.auto_confirm_sign_ups:
+        resources["cognito_auto_confirm"] = "true"
+    log.info("local AWS emulation ready", extra={"endpoint": endpoint})
+    return AwsEnvironment(
+        endpoint_url=endpoint,
+        region=region,
+        access_key_id=EMULATOR_KEY_ID,
+        secret_access_key=EMULATOR_SECRET,
+        resources=resources,
+    )
+
+
+def _provision_cognito(settings: LocalAwsSettings, cognito: Any, endpoint: str) -> dict[str, str]:
+    pool = cognito.create_user_pool(
+        PoolName=settings.user_pool_name,
+        Policies={"PasswordPolicy": PASSWORD_POLICY},
+        AutoVerifiedAttributes=["email"],
+        Schema=[{"Name": "name", "AttributeDataType": "String", "Mutable": True}],
+    )["UserPool"]
+    client = cognito.create_user_pool_client(
+        UserPoolId=pool["Id"],
+        ClientName="itube-api",
+        GenerateSecret=True,
+        ExplicitAuthFlows=["ALLOW_USER_PASSWORD_AUTH", "ALLOW_REFRESH_TOKEN_AUTH"],
+    )["UserPoolClient"]
+    return {
+        "cognito_user_pool_id": pool["Id"],
+        "cognito_client_id": client["ClientId"],
+        "cognito_client_secret": client["ClientSecret"],
+        "cognito_jwks_url": f"{endpoint}/{pool['Id']}/.well-known/jwks.json",
+        "cognito_issuer": f"https://cognito-idp.{settings.region}.amazonaws.com/{pool['Id']}",
+        "cognito_endpoint_url": endpoint,
+    }
+
+
+def _provision_storage(settings: LocalAwsSettings, s3: Any, sqs: Any) -> dict[str, str]:
+    for bucket in (settings.raw_bucket, settings.processed_bucket, settings.thumbnails_bucket):
+        try:
+            s3.create_bucket(Bucket=bucket)
+        except s3.exceptions.BucketAlreadyOwnedByYou:
+            pass
+    queue_url = sqs.create_queue(QueueName=settings.queue_name)["QueueUrl"]
+    queue_arn = sqs.get_queue_attributes(QueueUrl=queue_url, AttributeNames=["QueueArn"])[
+        "Attributes"
+    ]["QueueArn"]
+    s3.put_bucket_notification_configuration(
+        Bucket=settings.raw_bucket,
+        NotificationConfiguration={
+            "QueueConfigurations": [{"QueueArn": queue_arn, "Events": ["s3:ObjectCreated:*"]}]
+        },
+    )
+    return {
+        "s3_raw_bucket": settings.raw_bucket,
+        "s3_processed_bucket": settings.processed_bucket,
+        "s3_thumbnails_bucket": settings.thumbnails_bucket,
+        "sqs_raw_events_queue_url": queue_url,
+    }
