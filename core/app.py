@@ -24,7 +24,7 @@ from core.context import AppContext
 from core.errors import ConfigError
 from core.health import ReadinessCheck
 from core.middleware import BodyLimitMiddleware, OriginCheckMiddleware, RequestContextMiddleware
-from core.plugins import flatten, make_plugin_manager, resolve, resolve_all
+from core.plugins import call_in_order, flatten, make_plugin_manager, resolve
 from core.problems import EXCEPTION_HANDLERS
 
 log = logging.getLogger("itube.app")
@@ -53,7 +53,7 @@ def structure_plugin_settings(config: Config, pm: pluggy.PluginManager) -> dict[
         )
     return {
         name: structure(config.plugins.get(name, {}), cls, source=config.source,
-                        prefix=f"plugins.{name}.")
+                        prefix=f"plugins.{name}.", origins=config.env_overrides)
         for name, cls in classes.items()
     }
 
@@ -96,12 +96,19 @@ def piccolo_apps(pm: pluggy.PluginManager) -> list[AppConfig]:
 
 @asynccontextmanager
 async def _lifespan(ctx: AppContext, app: Starlette) -> AsyncIterator[dict[str, Any]]:
+    # Whatever a previous run of this app collected is dropped: an app can start twice.
+    ctx.readiness.clear()
+    ctx.user_authenticators.clear()
+    ctx.service_authenticators.clear()
+    ctx.state.pop(openapi.DOCUMENT_KEY, None)
     async with AsyncExitStack() as stack:
         await _start_database(ctx, stack)
         await _start_aws(ctx)
         await _start_cache(ctx, stack)
-        stack.push_async_callback(_shutdown_plugins, ctx)
-        await resolve_all(ctx.pm.hook.startup(ctx=ctx))
+        stack.push_async_callback(
+            call_in_order, ctx.pm.hook.shutdown, reverse=True, keep_going=True, ctx=ctx
+        )
+        await call_in_order(ctx.pm.hook.startup, ctx=ctx)
         _collect_strategies(ctx)
         ctx.readiness += flatten(ctx.pm.hook.readiness_checks(ctx=ctx))
         log.info("started", extra={"plugins": [n for n, _ in ctx.pm.list_name_plugin()]})
@@ -142,16 +149,15 @@ async def _start_cache(ctx: AppContext, stack: AsyncExitStack) -> None:
     ctx.readiness.append(ReadinessCheck(f"cache:{cache.name}", ping, critical=False))
 
 
-async def _shutdown_plugins(ctx: AppContext) -> None:
-    await resolve_all(ctx.pm.hook.shutdown(ctx=ctx))
-
-
 def _collect_strategies(ctx: AppContext) -> None:
-    for hook, protocol, target in (
-        (ctx.pm.hook.user_authenticator, UserAuthenticator, ctx.user_authenticators),
-        (ctx.pm.hook.service_authenticator, ServiceAuthenticator, ctx.service_authenticators),
-    ):
-        for strategy in reversed(hook(ctx=ctx)):
-            if not isinstance(strategy, protocol):
-                raise ConfigError(f"{strategy!r} does not satisfy {protocol.__qualname__}")
-            target.append(strategy)
+    for user_auth in reversed(ctx.pm.hook.user_authenticator(ctx=ctx)):
+        _require(user_auth, UserAuthenticator)
+        ctx.user_authenticators.append(user_auth)
+    for service_auth in reversed(ctx.pm.hook.service_authenticator(ctx=ctx)):
+        _require(service_auth, ServiceAuthenticator)
+        ctx.service_authenticators.append(service_auth)
+
+
+def _require(strategy: object, protocol: Any) -> None:
+    if not isinstance(strategy, protocol):
+        raise ConfigError(f"{strategy!r} does not satisfy core.auth.{protocol.__qualname__}")

@@ -24,7 +24,24 @@ class CacheUnavailable(Exception):
 
 @runtime_checkable
 class Cache(Protocol):
-    """What the kernel needs of a cache backend. TTLs are seconds."""
+    """What the kernel needs of a cache backend. TTLs are seconds.
+
+    Every method may raise `CacheUnavailable` when the backend's store does not answer.
+    What each use falls back to while the shared store (Redis) is down:
+
+    - cached data (`get`/`set`/`delete`, through `cache_get`, `cache_set`, `cache_delete`,
+      `get_or_load`): a miss; requests are answered from the database. Nothing is cached
+      per process meanwhile, so no process can serve an entry another one invalidated.
+    - rate-limit counters (`incr` + `ttl`) and the SigV4 replay cache (`add`): the Redis
+      backend answers them from a per-process store instead of raising, so limits count
+      per process and a replay is refused by the process that saw the first request.
+      Other backends may raise: callers keep a per-process fallback of their own.
+    - the token deny-list (`set` on logout, `get` per request): wrap the cache in
+      `LocalFallback`; a revocation made while the store is down is kept by the process
+      that handled it (and stays in force there once the store is back), other processes
+      accept the token until it expires. Refusing every token instead would sign every
+      user out for the length of the outage.
+    """
 
     name: str
     # True when every process of the deployment sees the same entries (Redis), False for a
@@ -120,6 +137,66 @@ class MemoryCache:
         self._entries.clear()
 
 
+class LocalFallback:
+    """A `Cache` for security state (deny-lists, counters, replay caches) that never raises
+    `CacheUnavailable`: it uses `shared`, and while that is down answers from a per-process
+    `MemoryCache`. What was recorded locally stays in force in this process after `shared`
+    returns (`get` and `add` consult it), so a revocation made during an outage is kept.
+    When both hold a value for a key, `get` answers the shared one. Not for cached data:
+    a per-process copy could outlive another process's invalidation. Closing it closes
+    the local store only; the app closes `shared`."""
+
+    def __init__(self, shared: Cache, local: MemoryCache | None = None):
+        self.shared_cache = shared
+        self.local = local if local is not None else MemoryCache()
+        self.name = f"{shared.name}+local"
+        self.shared = shared.shared
+
+    async def get(self, key: str) -> bytes | None:
+        try:
+            value = await self.shared_cache.get(key)
+        except CacheUnavailable:
+            value = None
+        return value if value is not None else await self.local.get(key)
+
+    async def set(self, key: str, value: bytes, ttl: float) -> None:
+        try:
+            await self.shared_cache.set(key, value, ttl)
+        except CacheUnavailable:
+            await self.local.set(key, value, ttl)
+
+    async def add(self, key: str, value: bytes, ttl: float) -> bool:
+        if await self.local.get(key) is not None:
+            return False
+        try:
+            return await self.shared_cache.add(key, value, ttl)
+        except CacheUnavailable:
+            return await self.local.add(key, value, ttl)
+
+    async def delete(self, *keys: str) -> None:
+        await self.local.delete(*keys)
+        await cache_delete(self.shared_cache, *keys)
+
+    async def incr(self, key: str, ttl: float) -> int:
+        try:
+            return await self.shared_cache.incr(key, ttl)
+        except CacheUnavailable:
+            return await self.local.incr(key, ttl)
+
+    async def ttl(self, key: str) -> float | None:
+        try:
+            remaining = await self.shared_cache.ttl(key)
+        except CacheUnavailable:
+            remaining = None
+        return remaining if remaining is not None else await self.local.ttl(key)
+
+    async def ping(self) -> None:
+        await self.shared_cache.ping()
+
+    async def close(self) -> None:
+        await self.local.close()
+
+
 class SingleFlight:
     """Concurrent loads of one key share a single call (one database query per stampede)."""
 
@@ -129,11 +206,21 @@ class SingleFlight:
     async def run(self, key: str, load: Callable[[], Awaitable[T]]) -> T:
         pending = self._inflight.get(key)
         if pending is not None:
-            return await asyncio.shield(pending)  # type: ignore[return-value]
+            try:
+                return await asyncio.shield(pending)  # type: ignore[arg-type]
+            except asyncio.CancelledError:
+                task = asyncio.current_task()
+                if pending.cancelled() and task is not None and not task.cancelling():
+                    # The leading call was cancelled (its client left), not this one.
+                    return await self.run(key, load)
+                raise
         future: asyncio.Future[object] = asyncio.get_running_loop().create_future()
         self._inflight[key] = future
         try:
             result = await load()
+        except asyncio.CancelledError:
+            future.cancel()
+            raise
         except BaseException as exc:
             future.set_exception(exc)
             future.exception()  # mark retrieved: waiters re-raise it themselves

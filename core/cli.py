@@ -18,6 +18,10 @@ from core.errors import ConfigError
 from core.plugins import describe_plugins, make_plugin_manager
 
 
+class UsageError(Exception):
+    """A command was asked for something it cannot do; the message says why."""
+
+
 def _load(args: argparse.Namespace) -> AppContext:
     return prepare(load_config(args.config))
 
@@ -52,7 +56,13 @@ def cmd_config_check(args: argparse.Namespace) -> int:
 
 
 def cmd_plugins(args: argparse.Namespace) -> int:
-    print(json.dumps(describe_plugins(_load(args).pm), indent=2))
+    described = describe_plugins(_load(args).pm)
+    if args.json:
+        print(json.dumps(described, indent=2))
+        return 0
+    for plugin in described:
+        print(f"{plugin['name']} {plugin['version'] or '(no version)'}  [{plugin['module']}]")
+        print(f"    hooks: {', '.join(plugin['hooks']) or '(none)'}")
     return 0
 
 
@@ -72,8 +82,13 @@ async def _migrate(ctx: AppContext, args: argparse.Namespace) -> int:
             print("\n".join(ran) or "nothing to migrate")
         elif args.direction == "backwards":
             if not args.app:
-                raise ConfigError("migrate backwards needs --app NAME")
-            print("\n".join(await db.migrate_backwards(apps, args.app, args.steps)) or "nothing")
+                known = ", ".join(app.app_name for app in apps) or "none"
+                raise UsageError(f"migrate backwards needs --app NAME (one of: {known})")
+            try:
+                reversed_ids = await db.migrate_backwards(apps, args.app, args.steps)
+            except ValueError as exc:
+                raise UsageError(str(exc)) from None
+            print("\n".join(reversed_ids) or "nothing to reverse")
         else:
             pending = {app: ids for app, ids in (await db.pending_migrations(apps)).items() if ids}
             for app, ids in pending.items():
@@ -102,8 +117,9 @@ def build_parser(plugin_names: Sequence[str] = ()) -> argparse.ArgumentParser:
     config_commands.add_parser("check", help="print the effective config, secrets masked"
                                ).set_defaults(func=cmd_config_check)
 
-    commands.add_parser("plugins", help="list loaded plugins and their hooks"
-                        ).set_defaults(func=cmd_plugins)
+    plugins = commands.add_parser("plugins", help="list loaded plugins and their hooks")
+    plugins.add_argument("--json", action="store_true", help="print JSON")
+    plugins.set_defaults(func=cmd_plugins)
 
     migrate = commands.add_parser("migrate", help="database migrations")
     migrate.add_argument("direction", nargs="?", default="forwards",
@@ -141,6 +157,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         return int(args.func(args) or 0)
     except ConfigError as exc:
         print(f"configuration error:\n{exc}", file=sys.stderr)
+        return 2
+    except UsageError as exc:
+        print(f"itube: {exc}", file=sys.stderr)
         return 2
 
 

@@ -9,13 +9,15 @@ from __future__ import annotations
 
 import os
 import tomllib
-from collections.abc import Mapping
+import typing
+from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any, Literal, TypeVar
 
 import attrs
 import cattrs
-from cattrs.errors import ForbiddenExtraKeysError
+from cattrs.cols import list_structure_factory
+from cattrs.errors import ClassValidationError, ForbiddenExtraKeysError, IterableValidationError
 
 from core.errors import ConfigError
 
@@ -94,6 +96,8 @@ class Config:
     plugins: dict[str, dict[str, Any]] = attrs.Factory(dict)
     # Where this config came from, for error messages.
     source: str = "<defaults>"
+    # Keys set by `ITUBE__...` variables (`"database.url": "ITUBE__DATABASE__URL"`).
+    env_overrides: dict[str, str] = attrs.field(factory=dict, init=False)
 
     @property
     def is_production(self) -> bool:
@@ -130,42 +134,117 @@ def _parse_str(text: str) -> str:
     return text
 
 
-def make_converter() -> cattrs.Converter:
+def _is_literal(tp: Any) -> bool:
+    return typing.get_origin(tp) is Literal
+
+
+def _structure_literal(value: Any, tp: Any) -> Any:
+    allowed = typing.get_args(tp)
+    if value in allowed and type(value) in {type(choice) for choice in allowed}:
+        return value
+    raise ValueError(f"expected one of {', '.join(map(repr, allowed))}, got {value!r}")
+
+
+def _is_list(tp: Any) -> bool:
+    return tp is list or typing.get_origin(tp) is list
+
+
+def _list_hook_factory(tp: Any, converter: cattrs.Converter) -> Any:
+    # cattrs would turn the string "abc" into ["a", "b", "c"]; a list must be a list.
+    structure_items = list_structure_factory(tp, converter)
+
+    def hook(value: Any, _: Any) -> Any:
+        if not isinstance(value, list | tuple):
+            raise ValueError(f"expected a list, got {value!r}")
+        return structure_items(value, tp)
+
+    return hook
+
+
+def make_converter(*, forbid_extra_keys: bool = True) -> cattrs.Converter:
     """A converter that refuses unknown keys and silent type coercion."""
-    converter = cattrs.Converter(forbid_extra_keys=True)
+    converter = cattrs.Converter(forbid_extra_keys=forbid_extra_keys)
     converter.register_structure_hook(bool, _strict(bool, _parse_bool))
     converter.register_structure_hook(int, _strict(int, int))
     converter.register_structure_hook(float, _strict(float, float))
     converter.register_structure_hook(str, _strict(str, _parse_str))
+    converter.register_structure_hook_func(_is_literal, _structure_literal)
+    converter.register_structure_hook_factory(_is_list, _list_hook_factory)
     return converter
 
 
 CONVERTER = make_converter()
 
 
-def _describe(exc: BaseException, _type: Any) -> str:
-    if isinstance(exc, ForbiddenExtraKeysError):
-        return f"unknown key(s): {', '.join(sorted(exc.extra_fields))}"
-    if isinstance(exc, KeyError):
-        return "a required value is missing"
-    if isinstance(exc, ValueError | TypeError):
-        text = str(exc)
-        if "Literal" in text or "not in literal" in text:
-            return f"expected one of {getattr(_type, '__args__', '?')}"
-        return text
-    return f"invalid value ({type(exc).__name__})"
+def type_name(tp: Any) -> str:
+    """`int`, `list[str]`, `str | None`: how a person writes the type."""
+    if _is_literal(tp):
+        return "one of " + ", ".join(map(repr, typing.get_args(tp)))
+    if isinstance(tp, type) and not typing.get_args(tp):
+        return tp.__name__
+    return str(tp).replace("typing.", "").replace("NoneType", "None")
 
 
-def structure(data: Mapping[str, Any], cls: type[T], *, source: str, prefix: str = "") -> T:
-    """Structure `data` into `cls`, raising one ConfigError that lists every bad key."""
+def iter_structure_errors(
+    exc: BaseException, path: str = "", tp: Any = None
+) -> Iterator[tuple[str, BaseException, Any]]:
+    """Walk a cattrs error tree: `(dotted.path, leaf exception, expected type)` per problem."""
+    if isinstance(exc, ClassValidationError):
+        with_notes, without = exc.group_exceptions()
+        for sub, note in with_notes:
+            yield from iter_structure_errors(sub, f"{path}.{note.name}".lstrip("."), note.type)
+        for sub in without:
+            yield from iter_structure_errors(sub, path, tp)
+    elif isinstance(exc, IterableValidationError):
+        with_index, without = exc.group_exceptions()
+        for sub, index_note in with_index:
+            yield from iter_structure_errors(sub, f"{path}[{index_note.index}]", index_note.type)
+        for sub in without:
+            yield from iter_structure_errors(sub, path, tp)
+    elif isinstance(exc, cattrs.BaseValidationError):
+        for sub in exc.exceptions:
+            yield from iter_structure_errors(sub, path, tp)
+    else:
+        yield path, exc, tp
+
+
+def _config_problems(exc: BaseException, prefix: str) -> Iterator[tuple[str, str]]:
+    for path, leaf, tp in iter_structure_errors(exc):
+        key = f"{prefix}{path}".strip(".")
+        if isinstance(leaf, ForbiddenExtraKeysError):
+            known = ", ".join(f.name for f in attrs.fields(leaf.cl) if f.init) or "none"
+            what = "section" if not key else "key"
+            for extra in sorted(leaf.extra_fields):
+                yield f"{key}.{extra}".strip("."), f"unknown {what} (expected one of: {known})"
+        elif isinstance(leaf, KeyError):
+            yield key, f"a required value is missing (expected {type_name(tp)})"
+        elif isinstance(leaf, ValueError | TypeError):
+            yield key, str(leaf)
+        else:
+            yield key, f"invalid value ({leaf})"
+
+
+def structure(
+    data: Mapping[str, Any],
+    cls: type[T],
+    *,
+    source: str,
+    prefix: str = "",
+    origins: Mapping[str, str] | None = None,
+) -> T:
+    """Structure `data` into `cls`, raising one ConfigError that lists every bad key.
+
+    Each line names the file, the dotted key and what was expected; `origins` maps keys
+    set from the environment to their variable, which the line names too.
+    """
     try:
         return CONVERTER.structure(dict(data), cls)
     except (cattrs.BaseValidationError, ValueError, TypeError, KeyError) as exc:
         lines = []
-        for message in cattrs.transform_error(exc, path="$", format_exception=_describe):
-            text, _, path = message.rpartition(" @ ")
-            key = (prefix + path.removeprefix("$").lstrip(".")).strip(".") or "(root)"
-            lines.append(f"{source}: {key}: {text or message}")
+        for key, problem in _config_problems(exc, prefix):
+            origin = (origins or {}).get(key)
+            where = f" (set by {origin})" if origin else ""
+            lines.append(f"{source}: {key or '(root)'}: {problem}{where}")
         raise ConfigError("\n".join(lines)) from None
 
 
@@ -173,14 +252,21 @@ def structure(data: Mapping[str, Any], cls: type[T], *, source: str, prefix: str
 
 
 def _parse_env_value(raw: str) -> Any:
-    try:
-        return tomllib.loads(f"v = {raw}")["v"]
-    except tomllib.TOMLDecodeError:
-        return raw
+    """Arrays and tables are TOML (`["a", "b"]`); anything else stays a string, which the
+    typed fields parse themselves (`8000`, `true`)."""
+    if raw.lstrip().startswith(("[", "{")):
+        try:
+            return tomllib.loads(f"v = {raw}")["v"]
+        except tomllib.TOMLDecodeError:
+            pass
+    return raw
 
 
-def apply_env_overrides(data: dict[str, Any], environ: Mapping[str, str]) -> dict[str, Any]:
-    """`ITUBE__DATABASE__URL=...` sets `data["database"]["url"]`; nested tables too."""
+def apply_env_overrides(
+    data: dict[str, Any], environ: Mapping[str, str], origins: dict[str, str] | None = None
+) -> dict[str, Any]:
+    """`ITUBE__DATABASE__URL=...` sets `data["database"]["url"]`; nested tables too
+    (`ITUBE__PLUGINS__VIDEO__PUBLIC_DISCOVERY=false`). Records each key in `origins`."""
     for name, raw in sorted(environ.items()):
         if not name.startswith(ENV_PREFIX):
             continue
@@ -188,11 +274,14 @@ def apply_env_overrides(data: dict[str, Any], environ: Mapping[str, str]) -> dic
         if not path:
             continue
         node = data
-        for part in path[:-1]:
+        for depth, part in enumerate(path[:-1]):
             node = node.setdefault(part, {})
             if not isinstance(node, dict):
-                raise ConfigError(f"{name}: {'.'.join(path)} does not name a table")
+                table = ".".join(path[: depth + 1])
+                raise ConfigError(f"{name}: {table} is a value, not a table")
         node[path[-1]] = _parse_env_value(raw)
+        if origins is not None:
+            origins[".".join(path)] = name
     return data
 
 
@@ -213,7 +302,10 @@ def resolve_env_references(
             return environ[name]
         if has_default:
             return default
-        raise ConfigError(f"{source}: {key}: environment variable {name} is not set")
+        raise ConfigError(
+            f"{source}: {key}: environment variable {name} is not set "
+            f"(set it, or write env:{name}|DEFAULT)"
+        )
     return value
 
 
@@ -242,28 +334,50 @@ def config_from_dict(
     environ: Mapping[str, str] | None = None,
     overrides: Mapping[str, Any] | None = None,
 ) -> Config:
+    """A Config from already-parsed TOML, with `overrides` and the environment applied."""
     environ = os.environ if environ is None else environ
+    origins: dict[str, str] = {}
     merged = _deep_merge(_deep_copy(data), overrides or {})
-    merged = apply_env_overrides(merged, environ)
+    merged = apply_env_overrides(merged, environ, origins)
     merged = resolve_env_references(merged, environ, source=source)
     merged["source"] = source
-    config = structure(merged, Config, source=source)
+    config = structure(merged, Config, source=source, origins=origins)
+    config.env_overrides = origins
     _check_core(config)
     return config
 
 
+LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
+
+
 def _check_core(config: Config) -> None:
-    if "*" in config.http.cors_origins:
-        raise ConfigError(
-            f"{config.source}: http.cors_origins: '*' is not allowed with credentials; "
-            "list the origins"
+    """Values that are well-typed but unusable."""
+    database, http, server = config.database, config.http, config.server
+    problems = []
+    if "*" in http.cors_origins:
+        problems.append("http.cors_origins: '*' is not allowed with credentials; list the origins")
+    if not database.url.startswith(("sqlite://", "postgres://", "postgresql://", "postgresql+")):
+        problems.append(
+            "database.url: expected sqlite:///PATH or postgresql://USER:PASSWORD@HOST/DB, "
+            f"got {mask_url(database.url)!r}"
         )
-    url = config.database.url
-    if not url.startswith(("sqlite://", "postgres://", "postgresql://", "postgresql+")):
-        raise ConfigError(
-            f"{config.source}: database.url: expected sqlite:///PATH or postgresql://..., "
-            f"got {mask_url(url)!r}"
+    if not 0 <= database.pool_min_size <= database.pool_max_size or database.pool_max_size < 1:
+        problems.append(
+            "database.pool_min_size, pool_max_size: expected 0 <= min <= max and max >= 1, "
+            f"got {database.pool_min_size} and {database.pool_max_size}"
         )
+    if http.max_body_bytes < 1:
+        problems.append(f"http.max_body_bytes: expected a positive int, got {http.max_body_bytes}")
+    if not 0 <= server.port <= 65535:
+        problems.append(f"server.port: expected 0-65535, got {server.port}")
+    if server.workers < 1:
+        problems.append(f"server.workers: expected at least 1, got {server.workers}")
+    if config.logging.level.upper() not in LOG_LEVELS:
+        problems.append(
+            f"logging.level: expected one of {', '.join(LOG_LEVELS)}, got {config.logging.level!r}"
+        )
+    if problems:
+        raise ConfigError("\n".join(f"{config.source}: {problem}" for problem in problems))
 
 
 def _deep_copy(data: Mapping[str, Any]) -> dict[str, Any]:
@@ -285,13 +399,24 @@ MASK = "********"
 
 
 def mask_url(url: str) -> str:
-    """`postgresql://u:secret@h/db` -> `postgresql://u:********@h/db`."""
+    """`postgresql://u:secret@h/db?password=x` -> `postgresql://u:********@h/db?password=********`."""
     scheme, sep, rest = url.partition("://")
-    creds, at, host = rest.rpartition("@")
-    if not sep or not at or ":" not in creds:
+    if not sep:
         return url
-    user = creds.split(":", 1)[0]
-    return f"{scheme}://{user}:{MASK}@{host}"
+    rest, question, query = rest.partition("?")
+    creds, at, host = rest.rpartition("@")
+    if at and ":" in creds:
+        rest = f"{creds.split(':', 1)[0]}:{MASK}@{host}"
+    if query:
+        query = "&".join(_mask_query_pair(pair) for pair in query.split("&"))
+    return f"{scheme}://{rest}{question}{query}"
+
+
+def _mask_query_pair(pair: str) -> str:
+    name, equals, _ = pair.partition("=")
+    if equals and any(word in name.lower() for word in ("password", "secret", "token", "key")):
+        return f"{name}={MASK}"
+    return pair
 
 
 def masked(instance: Any) -> Any:
@@ -302,7 +427,7 @@ def masked(instance: Any) -> Any:
     for field in attrs.fields(type(instance)):
         value = getattr(instance, field.name)
         if field.metadata.get("secret") and value:
-            out[field.name] = mask_url(value) if "://" in str(value) else MASK
+            out[field.name] = mask_url(value) if isinstance(value, str) and "://" in value else MASK
         elif isinstance(value, dict):
             out[field.name] = {k: masked(v) for k, v in value.items()}
         else:

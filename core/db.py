@@ -3,14 +3,15 @@ and a small migration runner over each plugin's `piccolo_migrations/` folder."""
 
 from __future__ import annotations
 
+import contextlib
 import importlib.util
+import io
 import logging
 import os
 import sys
 from pathlib import Path
 from types import ModuleType
 from typing import Any
-from urllib.parse import urlsplit
 
 from piccolo.apps.migrations.tables import Migration
 from piccolo.conf.apps import AppConfig, AppRegistry
@@ -109,6 +110,12 @@ async def pending_migrations(apps: list[AppConfig]) -> dict[str, list[str]]:
     return pending
 
 
+async def _run_quietly(manager: Any, backwards: bool = False) -> None:
+    """Piccolo prints each migration to stdout; we log it instead, keeping logs JSON."""
+    with contextlib.redirect_stdout(io.StringIO()):
+        await manager.run(backwards=backwards)
+
+
 async def migrate_forwards(apps: list[AppConfig]) -> list[str]:
     """Apply every pending migration, app by app in registration order; return their ids."""
     ran = []
@@ -117,7 +124,7 @@ async def migrate_forwards(apps: list[AppConfig]) -> list[str]:
         done = set(await applied_migrations(app))
         for migration_id in sorted(set(modules) - done):
             manager = await modules[migration_id].forwards()
-            await manager.run()
+            await _run_quietly(manager)
             await Migration.insert(Migration(name=migration_id, app_name=app.app_name)).run()
             log.info("migration applied", extra={"app": app.app_name, "migration": migration_id})
             ran.append(f"{app.app_name}:{migration_id}")
@@ -125,18 +132,22 @@ async def migrate_forwards(apps: list[AppConfig]) -> list[str]:
 
 
 async def migrate_backwards(apps: list[AppConfig], app_name: str, steps: int = 1) -> list[str]:
-    """Reverse the last `steps` migrations of one app."""
-    (app,) = [a for a in apps if a.app_name == app_name] or [None]
+    """Reverse the last `steps` applied migrations of one app, newest first."""
+    app = next((a for a in apps if a.app_name == app_name), None)
     if app is None:
-        raise ValueError(f"no enabled plugin has a Piccolo app named {app_name!r}")
+        known = ", ".join(a.app_name for a in apps) or "none"
+        raise ValueError(f"no enabled plugin has a Piccolo app named {app_name!r} ({known})")
     modules = _migration_modules(app)
     reversed_ids = []
-    for migration_id in list(reversed(await applied_migrations(app)))[:steps]:
+    for migration_id in sorted(await applied_migrations(app), reverse=True)[:steps]:
+        if migration_id not in modules:
+            raise ValueError(f"{app_name}: migration {migration_id} ran but its file is gone")
         manager = await modules[migration_id].forwards()
-        await manager.run(backwards=True)
+        await _run_quietly(manager, backwards=True)
         await Migration.delete().where(
             (Migration.name == migration_id) & (Migration.app_name == app.app_name)
         ).run()
+        log.info("migration reversed", extra={"app": app.app_name, "migration": migration_id})
         reversed_ids.append(f"{app.app_name}:{migration_id}")
     return reversed_ids
 

@@ -31,17 +31,23 @@ def get_db(request: Request) -> Any:
     return get_ctx(request).db
 
 
+def _request_cache(request: Request) -> dict[str, Any]:
+    """What this request already learnt about its caller (asked once, reused)."""
+    return request.scope.setdefault("itube", {})
+
+
 async def optional_actor(request: Request) -> Actor | None:
     """The signed-in user, or None. The first authenticator that knows the request wins."""
-    if "actor" in request.scope.get("itube", {}):
-        return request.scope["itube"]["actor"]
+    known = _request_cache(request)
+    if "actor" in known:
+        return known["actor"]
     actor = None
     for authenticator in get_ctx(request).user_authenticators:
         actor = await authenticator.authenticate(request)
         if actor is not None:
             request.state.principal_id = actor.id
             break
-    request.scope.setdefault("itube", {})["actor"] = actor
+    known["actor"] = actor
     return actor
 
 
@@ -49,14 +55,29 @@ async def current_actor(request: Request) -> Actor:
     """The signed-in user, or a 401 problem."""
     actor = await optional_actor(request)
     if actor is None:
+        if not get_ctx(request).user_authenticators:
+            raise Unauthorized("This route needs a signed-in user, and no user-auth plugin "
+                               "is loaded (add one to [app] plugins)")
         raise Unauthorized("Sign in to use this route")
     return actor
 
 
 async def current_service(request: Request) -> ServicePrincipal:
-    """The calling internal service: 401 for a wrong credential, 403 for none."""
+    """The calling internal service: 401 for a wrong credential, 403 for none.
+
+    The answer is kept for the request, so a second call does not verify (and, for
+    strategies with replay protection, refuse) the same credential again.
+    """
+    known = _request_cache(request)
+    if "service" not in known:
+        known["service"] = await _authenticate_service(request)
+    return known["service"]
+
+
+async def _authenticate_service(request: Request) -> ServicePrincipal:
+    authenticators = get_ctx(request).service_authenticators
     body = await request.body()
-    for authenticator in get_ctx(request).service_authenticators:
+    for authenticator in authenticators:
         try:
             principal = await authenticator.authenticate(request, body)
         except AuthenticationFailed as exc:
@@ -65,4 +86,7 @@ async def current_service(request: Request) -> ServicePrincipal:
         if principal is not None:
             request.state.principal_id = principal.id
             return principal
+    if not authenticators:
+        raise Forbidden("This route is for internal services, and no service-auth plugin "
+                        "is loaded")
     raise Forbidden("This route is for internal services; no service credential was presented")

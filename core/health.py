@@ -12,6 +12,7 @@ from starlette.responses import Response
 from core.deps import get_ctx
 from core.http import respond
 from core.plugins import describe_plugins
+from core.problems import problem_response
 from core.routing import api_route
 
 CHECK_TIMEOUT_SECONDS = 2.0
@@ -33,7 +34,9 @@ class Health:
 
 @attrs.define
 class Readiness:
-    status: str  # "ok", "degraded" (non-critical failures) or "failing"
+    # "ok", or "degraded" when only non-critical checks (the cache) fail. When a critical
+    # check fails the answer is a 503 problem whose `checks` member has the same report.
+    status: str
     checks: dict[str, str]
 
 
@@ -64,8 +67,12 @@ async def readyz(request: Request) -> Response:
     results = await asyncio.gather(*(run_check(check) for check in checks))
     report = dict(zip((check.name for check in checks), results, strict=True))
     failing = [c for c, r in zip(checks, results, strict=True) if r != "ok"]
-    if any(check.critical for check in failing):
-        return respond(Readiness(status="failing", checks=report), status=503)
+    critical = [check.name for check in failing if check.critical]
+    if critical:
+        return problem_response(
+            503, f"Not ready: {', '.join(critical)} failing", checks=report,
+            headers={"Retry-After": "5"},
+        )
     status = "degraded" if failing else "ok"
     return respond(Readiness(status=status, checks=report))
 

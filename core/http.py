@@ -17,7 +17,9 @@ T = TypeVar("T")
 
 def is_json(content_type: str) -> bool:
     media = content_type.split(";", 1)[0].strip().lower()
-    return media == "application/json" or (media.startswith("application/") and media.endswith("+json"))
+    return media == "application/json" or (
+        media.startswith("application/") and media.endswith("+json")
+    )
 
 
 async def read_json(request: Request, cls: type[T]) -> T:
@@ -49,7 +51,9 @@ def respond(
     data: Any, status: int = 200, headers: dict[str, str] | None = None
 ) -> Response:
     """A JSON response from attrs instances, lists, dicts or scalars (through orjson)."""
-    return Response(render(data), status_code=status, media_type="application/json", headers=headers)
+    return Response(
+        render(data), status_code=status, media_type="application/json", headers=headers
+    )
 
 
 def raw_json(body: bytes, status: int = 200, headers: dict[str, str] | None = None) -> Response:

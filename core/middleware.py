@@ -90,7 +90,7 @@ class BodyLimitMiddleware:
             return await self.app(scope, receive, send)
         declared = Headers(scope=scope).get("content-length")
         if declared and declared.isdigit() and int(declared) > self.max_body_bytes:
-            return await self._too_large()(scope, receive, send)
+            return await problem_response(413, self._detail())(scope, receive, send)
         received = 0
 
         async def receive_with_limit() -> Message:
@@ -105,9 +105,6 @@ class BodyLimitMiddleware:
 
     def _detail(self) -> str:
         return f"The request body exceeds {self.max_body_bytes} bytes"
-
-    def _too_large(self):  # type: ignore[no-untyped-def]
-        return problem_response(413, self._detail())
 
 
 class OriginCheckMiddleware:

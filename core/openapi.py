@@ -4,6 +4,7 @@ pages (Swagger UI, ReDoc) served from an installed package so they work offline.
 from __future__ import annotations
 
 import re
+import uuid
 from typing import Any
 
 import openapi_ui_bundles.redoc as redoc_bundle
@@ -16,7 +17,7 @@ from starlette.staticfiles import StaticFiles
 from core import __version__
 from core.context import AppContext
 from core.deps import get_ctx
-from core.http import respond
+from core.http import raw_json, render
 from core.routing import ApiRoute, Operation, Param
 from core.schema import json_schema
 
@@ -53,27 +54,35 @@ ERROR_DESCRIPTIONS = {
     429: "Rate limited; see Retry-After",
     503: "A dependency is unavailable",
 }
+DOCUMENT_KEY = "core.openapi"  # where the rendered document is kept in `ctx.state`
 USER_SCHEME = {"type": "apiKey", "in": "cookie", "name": "access_token"}
-_PATH_PARAM = re.compile(r"{([^}:]+)(?::[^}]+)?}")
+_PATH_PARAM = re.compile(r"{([^}:]+)(?::([^}]+))?}")
+# Starlette path convertors and the type each parameter then has.
+CONVERTOR_TYPES: dict[str, Any] = {"int": int, "float": float, "uuid": uuid.UUID}
 
 
 def build_document(ctx: AppContext, routes: list[BaseRoute]) -> dict[str, Any]:
+    """The OpenAPI 3.1 document of every `ApiRoute` among `routes`."""
     components: dict[str, Any] = {"Problem": PROBLEM_SCHEMA}
     schemes = _security_schemes(ctx)
-    security = {
+    security: dict[str, list[dict[str, list[str]]]] = {
         "user": [{"user": []}],
         "optional_user": [{}, {"user": []}],
         "service": [{name: []} for name in schemes if name.startswith("service_")],
     }
     paths: dict[str, Any] = {}
+    operation_ids: set[str] = set()
     for route in routes:
-        if isinstance(route, ApiRoute):
-            path = _PATH_PARAM.sub(r"{\1}", route.path)
-            for method in sorted(route.methods or ()):
-                if method != "HEAD":
-                    operation = _operation(route, route.operation, components)
-                    operation["security"] = security.get(route.operation.auth or "", [])
-                    paths.setdefault(path, {})[method.lower()] = operation
+        if not isinstance(route, ApiRoute):
+            continue
+        path = _PATH_PARAM.sub(r"{\1}", route.path)
+        for method in sorted(route.methods or ()):
+            if method == "HEAD":
+                continue
+            operation = _operation(route, route.operation, components)
+            operation["operationId"] = _unique(route.name, method, operation_ids)
+            operation["security"] = security.get(route.operation.auth or "", [])
+            paths.setdefault(path, {})[method.lower()] = operation
     return {
         "openapi": "3.1.0",
         "info": {"title": "itube", "version": __version__,
@@ -81,6 +90,18 @@ def build_document(ctx: AppContext, routes: list[BaseRoute]) -> dict[str, Any]:
         "paths": paths,
         "components": {"schemas": components, "securitySchemes": schemes},
     }
+
+
+def _unique(name: str, method: str, taken: set[str]) -> str:
+    """Operation ids must be unique; two endpoints may share a function name."""
+    candidate, counter = name, 1
+    if candidate in taken:
+        candidate = f"{name}_{method.lower()}"
+    while candidate in taken:
+        counter += 1
+        candidate = f"{name}_{method.lower()}_{counter}"
+    taken.add(candidate)
+    return candidate
 
 
 def _security_schemes(ctx: AppContext) -> dict[str, Any]:
@@ -92,7 +113,6 @@ def _security_schemes(ctx: AppContext) -> dict[str, Any]:
 
 def _operation(route: ApiRoute, op: Operation, components: dict[str, Any]) -> dict[str, Any]:
     doc: dict[str, Any] = {
-        "operationId": route.name,
         "summary": op.summary,
         "tags": list(op.tags),
         "parameters": _parameters(route, op, components),
@@ -112,8 +132,9 @@ def _operation(route: ApiRoute, op: Operation, components: dict[str, Any]) -> di
 def _parameters(route: ApiRoute, op: Operation, components: dict[str, Any]) -> list[Any]:
     declared = {param.name for param in op.params}
     params = [
-        _parameter(Param(name=name, location="path", required=True), components)
-        for name in _PATH_PARAM.findall(route.path)
+        _parameter(Param(name=name, location="path", type=CONVERTOR_TYPES.get(kind, str),
+                         required=True), components)
+        for name, kind in _PATH_PARAM.findall(route.path)
         if name not in declared
     ]
     return params + [_parameter(param, components) for param in op.params]
@@ -151,7 +172,12 @@ def _responses(op: Operation, components: dict[str, Any]) -> dict[str, Any]:
 
 
 async def openapi_json(request: Request) -> Response:
-    return respond(build_document(get_ctx(request), request.app.routes))
+    # Built once per app start: routes and auth strategies do not change while it runs.
+    ctx = get_ctx(request)
+    document = ctx.state.get(DOCUMENT_KEY)
+    if document is None:
+        document = ctx.state[DOCUMENT_KEY] = render(build_document(ctx, request.app.routes))
+    return raw_json(document)
 
 
 SWAGGER_PAGE = """<!doctype html><html><head><meta charset="utf-8"><title>itube API</title>

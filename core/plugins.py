@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import difflib
 import importlib
 import inspect
+import logging
 from collections.abc import Iterable
 from importlib.metadata import entry_points
 from types import ModuleType
@@ -18,6 +20,7 @@ PROJECT = "itube"
 ENTRY_POINT_GROUP = "itube.plugins"
 BUILTIN_PACKAGE = "plugins"
 hookimpl = pluggy.HookimplMarker(PROJECT)
+log = logging.getLogger("itube.plugins")
 
 # Always registered first: the kernel's own fallbacks (`trylast`), overridable by any plugin.
 KERNEL_PLUGINS = ("core.defaults",)
@@ -42,27 +45,65 @@ def flatten(results: Iterable[Any]) -> list[Any]:
     return [item for result in reversed(list(results)) for item in (result or ())]
 
 
+def in_registration_order(hook: pluggy.HookCaller) -> list[pluggy.HookImpl]:
+    """The implementations of `hook` in config order (`tryfirst` first, `trylast` last);
+    pluggy itself calls the last registered first."""
+    impls = [impl for impl in hook.get_hookimpls() if not (impl.wrapper or impl.hookwrapper)]
+    first = [impl for impl in impls if impl.tryfirst]
+    last = [impl for impl in impls if impl.trylast]
+    return first + [impl for impl in impls if impl not in first and impl not in last] + last
+
+
+async def call_in_order(
+    hook: pluggy.HookCaller, *, reverse: bool = False, keep_going: bool = False, **kwargs: Any
+) -> None:
+    """Call each implementation and await its result before calling the next, in config
+    order (`startup`) or reversed (`shutdown`). With `keep_going`, a failure is logged
+    and the rest still run."""
+    impls = in_registration_order(hook)
+    for impl in reversed(impls) if reverse else impls:
+        try:
+            await resolve(impl.function(*(kwargs[name] for name in impl.argnames)))
+        except Exception:
+            if not keep_going:
+                raise
+            log.exception("hook failed", extra={"hook": hook.name, "plugin": impl.plugin_name})
+
+
 def load_plugin(name: str) -> ModuleType | object:
     """A built-in short name (`video`), an entry point of `itube.plugins`, or a dotted path."""
     if "." not in name:
-        try:
-            return importlib.import_module(f"{BUILTIN_PACKAGE}.{name}")
-        except ModuleNotFoundError as exc:
-            if exc.name != f"{BUILTIN_PACKAGE}.{name}":
-                raise
+        builtin = _import_plugin(name, f"{BUILTIN_PACKAGE}.{name}")
+        if builtin is not None:
+            return builtin
         for entry in entry_points(group=ENTRY_POINT_GROUP, name=name):
             return entry.load()
         raise ConfigError(
-            f"unknown plugin {name!r}: not a built-in plugin, not an entry point of "
-            f"{ENTRY_POINT_GROUP!r} and not a dotted module path"
+            f"app.plugins: unknown plugin {name!r}: not a built-in plugin (plugins/{name}), "
+            f"not an entry point of the {ENTRY_POINT_GROUP!r} group, and not a dotted module path"
         )
+    module = _import_plugin(name, name)
+    if module is None:
+        raise ConfigError(f"app.plugins: unknown plugin {name!r}: no module named {name!r}")
+    return module
+
+
+def _import_plugin(name: str, module: str) -> ModuleType | None:
+    """The module, None when it does not exist, a ConfigError when it needs one that is
+    not installed."""
     try:
-        return importlib.import_module(name)
+        return importlib.import_module(module)
     except ModuleNotFoundError as exc:
-        raise ConfigError(f"unknown plugin {name!r}: cannot import {exc.name!r}") from None
+        if exc.name and (module == exc.name or module.startswith(exc.name + ".")):
+            return None
+        raise ConfigError(
+            f"app.plugins: plugin {name!r} needs the module {exc.name!r}, which is not installed"
+        ) from None
 
 
-def make_plugin_manager(names: Iterable[str], extra: Iterable[object] = ()) -> pluggy.PluginManager:
+def make_plugin_manager(
+    names: Iterable[str], extra: Iterable[object] = ()
+) -> pluggy.PluginManager:
     """A fresh manager with the kernel defaults, then each named plugin, then `extra`
     objects (tests register inline plugins this way)."""
     pm = pluggy.PluginManager(PROJECT)
@@ -70,19 +111,49 @@ def make_plugin_manager(names: Iterable[str], extra: Iterable[object] = ()) -> p
     pm.hook.register_hookspecs.call_historic(kwargs={"pm": pm})
     for name in KERNEL_PLUGINS:
         pm.register(importlib.import_module(name), name=name)
-    seen: set[str] = set()
     for name in names:
-        if name in seen:
-            raise ConfigError(f"plugin {name!r} is listed twice")
-        seen.add(name)
-        pm.register(load_plugin(name), name=name)
+        if pm.has_plugin(name):
+            raise ConfigError(f"app.plugins: plugin {name!r} is listed twice")
+        _register(pm, load_plugin(name), name)
     for plugin in extra:
-        pm.register(plugin)
+        _register(pm, plugin, None)
+    check_hook_names(pm)
+    return pm
+
+
+def _register(pm: pluggy.PluginManager, plugin: object, name: str | None) -> None:
+    if pm.is_registered(plugin):
+        already = pm.get_name(plugin)
+        raise ConfigError(
+            f"app.plugins: plugin {name or plugin!r} is the same plugin as {already!r}, "
+            "which is already loaded"
+        )
+    pm.register(plugin, name=name)
+
+
+def check_hook_names(pm: pluggy.PluginManager) -> None:
+    """`pm.check_pending()` with a message that names the plugin and the likely hook."""
     try:
         pm.check_pending()
     except pluggy.PluginValidationError as exc:
-        raise ConfigError(f"plugin {exc.plugin!r} implements an unknown hook: {exc}") from None
-    return pm
+        callers = {name: caller for name, caller in vars(pm.hook).items()
+                   if not name.startswith("_")}
+        known = sorted(name for name, caller in callers.items() if caller.has_spec())
+        unknown = [
+            (name, impl.plugin_name)
+            for name, caller in callers.items()
+            if not caller.has_spec()
+            for impl in caller.get_hookimpls()
+            if not impl.optionalhook
+        ]
+        if not unknown:
+            raise ConfigError(str(exc)) from None
+        hook, plugin = unknown[0]
+        guess = difflib.get_close_matches(hook, known, n=1)
+        hint = f"did you mean {guess[0]!r}?" if guess else f"known hooks: {', '.join(known)}"
+        raise ConfigError(
+            f"plugin {plugin!r} implements {hook!r}, which is not a hook; {hint}"
+        ) from None
 
 
 def describe_plugins(pm: pluggy.PluginManager) -> list[dict[str, Any]]:
@@ -93,7 +164,7 @@ def describe_plugins(pm: pluggy.PluginManager) -> list[dict[str, Any]]:
         described.append(
             {
                 "name": name,
-                "module": getattr(plugin, "__name__", type(plugin).__qualname__),
+                "module": getattr(plugin, "__name__", None) or _qualified_class(plugin),
                 "version": _version_of(plugin),
                 "hooks": hooks,
             }
@@ -101,13 +172,23 @@ def describe_plugins(pm: pluggy.PluginManager) -> list[dict[str, Any]]:
     return described
 
 
+def _qualified_class(plugin: object) -> str:
+    return f"{type(plugin).__module__}.{type(plugin).__qualname__}"
+
+
 def _version_of(plugin: object) -> str | None:
+    """`__version__` if the plugin has one, this project's for the kernel and the built-in
+    plugins, else the version of the distribution whose entry point names the module."""
     version = getattr(plugin, "__version__", None)
     if version:
         return str(version)
-    module = getattr(plugin, "__name__", "") or type(plugin).__module__
-    if module.split(".")[0] in {"core", BUILTIN_PACKAGE}:
+    module = getattr(plugin, "__name__", None) or type(plugin).__module__
+    top = module.split(".")[0]
+    if top in {"core", BUILTIN_PACKAGE}:
         from core import __version__
 
         return __version__
+    for entry in entry_points(group=ENTRY_POINT_GROUP):
+        if entry.module == module and entry.dist is not None:
+            return entry.dist.version
     return None

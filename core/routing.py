@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
+import functools
+import inspect
 from collections.abc import Callable, Sequence
 from typing import Any, Literal
 
 import attrs
+from starlette.requests import Request
 from starlette.routing import Route
+
+from core.deps import current_actor, current_service
 
 Auth = Literal["user", "optional_user", "service"] | None
 
@@ -40,11 +45,28 @@ class Operation:
 
 
 class ApiRoute(Route):
-    """A Starlette route carrying its `Operation` for the OpenAPI generator."""
+    """A Starlette route carrying its `Operation` for the OpenAPI generator. The declared
+    `auth` is also enforced before the endpoint runs, so the document never promises a
+    check the route does not make."""
 
     def __init__(self, path: str, endpoint: Callable[..., Any], *, operation: Operation, **kw: Any):
-        super().__init__(path, endpoint, **kw)
+        super().__init__(path, _guarded(endpoint, operation.auth), **kw)
         self.operation = operation
+
+
+def _guarded(endpoint: Callable[..., Any], auth: Auth) -> Callable[..., Any]:
+    check = {"user": current_actor, "service": current_service}.get(auth or "")
+    if check is None:
+        return endpoint
+    if not inspect.iscoroutinefunction(endpoint):
+        raise TypeError(f"{endpoint!r}: a route with auth={auth!r} needs an async endpoint")
+
+    @functools.wraps(endpoint)
+    async def guarded(request: Request) -> Any:
+        await check(request)  # raises the 401/403 problem; the answer is kept for the handler
+        return await endpoint(request)
+
+    return guarded
 
 
 def api_route(

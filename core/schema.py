@@ -14,6 +14,7 @@ from typing import Any
 import attrs
 import cattrs
 from attrs import NOTHING
+from cattrs.errors import AttributeValidationNote, ClassValidationError
 
 from core.config import _parse_str, _strict
 
@@ -103,8 +104,57 @@ def _structure_enum(value: Any, cls: type[enum.Enum]) -> enum.Enum:
         raise ValueError(f"must be one of {allowed}") from None
 
 
+def _attrs_hook_factory(cls: type, converter: cattrs.Converter) -> Any:
+    """Structure an attrs class field by field, running each field's converter and
+    validators too, so one 422 lists every bad field rather than the first."""
+    fields = [field for field in attrs.fields(cls) if field.init]
+    hints = typing.get_type_hints(cls)
+
+    def structure_fields(data: Any, _: Any) -> Any:
+        if not isinstance(data, dict):
+            raise ValueError("expected a JSON object")
+        values: dict[str, Any] = {}
+        errors: list[Exception] = []
+        for field in fields:
+            key = field.alias or field.name
+            if key not in data:
+                if field.default is NOTHING:
+                    errors.append(_noted(KeyError(key), cls, key, hints.get(field.name)))
+                continue
+            try:
+                values[key] = _structure_field(converter, field, hints.get(field.name), data[key])
+            except Exception as exc:
+                errors.append(_noted(exc, cls, key, hints.get(field.name)))
+        if errors:
+            raise ClassValidationError(f"While structuring {cls.__name__}", errors, cls)
+        return cls(**values)
+
+    return structure_fields
+
+
+def _structure_field(converter: cattrs.Converter, field: Any, hint: Any, raw: Any) -> Any:
+    value = raw if hint is None or hint is Any else converter.structure(raw, hint)
+    if field.converter is not None:
+        value = field.converter(value)
+    if field.validator is not None:
+        try:
+            field.validator(None, field, value)
+        except (ValueError, TypeError):
+            raise
+        except Exception:  # a validator that needs the instance: __init__ runs it
+            pass
+    return value
+
+
+def _noted(exc: Exception, cls: type, name: str, tp: Any) -> Exception:
+    exc.__notes__ = [*getattr(exc, "__notes__", []),
+                     AttributeValidationNote(f"Structuring {cls.__name__} @ {name}", name, tp)]
+    return exc
+
+
 def make_json_converter() -> cattrs.Converter:
     converter = cattrs.Converter()
+    converter.register_structure_hook_factory(attrs.has, _attrs_hook_factory)
     converter.register_structure_hook(str, _strict(str, _parse_str))
     converter.register_structure_hook(int, _strict(int, _no_text))
     converter.register_structure_hook(float, _structure_float)
@@ -200,9 +250,9 @@ def _object_schema(cls: type, components: dict[str, Any]) -> dict[str, Any]:
     properties: dict[str, Any] = {}
     required = []
     for field in attrs.fields(cls):
-        schema = json_schema(hints.get(field.name, Any), components)
-        schema.update({k: v for k, v in field.metadata.items() if k != "secret"})
-        properties[field.name] = schema
+        property_schema = json_schema(hints.get(field.name, Any), components)
+        property_schema.update({k: v for k, v in field.metadata.items() if k != "secret"})
+        properties[field.name] = property_schema
         if field.default is NOTHING:
             required.append(field.name)
     schema: dict[str, Any] = {"type": "object", "properties": properties}

@@ -1,0 +1,436 @@
+"""The user-session contract that password-based user-auth providers implement.
+
+One place for what every such provider must present identically: the `/api/v1/auth`
+routes and their bodies, the input checks, the rate limits and the session cookies
+(HttpOnly, SameSite=Lax, Secure unless turned off; the refresh cookie scoped to the auth
+routes). A provider implements `SessionProvider`, keeps it in `ctx.state[<name>]` and
+returns `session_routes(<name>, policy)` from `register_routes`.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from typing import Any, Protocol, runtime_checkable
+
+import attrs
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import BaseRoute
+
+from core.auth import Actor
+from core.deps import current_actor, get_ctx
+from core.errors import Unauthorized, ValidationFailed
+from core.http import read_json, respond
+from core.ratelimit import Limit, RateLimiter
+from core.routing import api_route
+
+AUTH_PATH = "/api/v1/auth"
+ACCESS_COOKIE = "access_token"
+REFRESH_COOKIE = "refresh_token"
+# The HTML living standard's e-mail grammar (what browsers accept in <input type=email>).
+EMAIL = re.compile(
+    r"[A-Za-z0-9.!#$%&'*+/=?^_`{|}~-]+@[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?"
+    r"(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)+"
+)
+CODE = re.compile(r"[0-9]{4,10}")
+SYMBOLS = set("^$*.[]{}()?\"!@#%&/\\,><':;|_~`=+- ")
+
+
+def _doc(**schema: Any) -> Any:
+    """A required field documented in the JSON Schema; the checks below validate it."""
+    return attrs.field(metadata=schema)
+
+
+# -- bodies ----------------------------------------------------------------------------------
+
+
+@attrs.define
+class RegisterRequest:
+    """A new account."""
+
+    name: str = _doc(minLength=1, maxLength=100, example="Test User")
+    email: str = _doc(format="email", maxLength=254, example="test@example.com")
+    password: str = _doc(minLength=8, maxLength=256, example="SecurePass123!")
+
+
+@attrs.define
+class LoginRequest:
+    email: str = _doc(format="email", example="test@example.com")
+    password: str = _doc(example="SecurePass123!")
+
+
+@attrs.define
+class ConfirmRequest:
+    email: str = _doc(format="email", example="test@example.com")
+    code: str = _doc(pattern=CODE.pattern, example="123456")
+
+
+@attrs.define
+class ResendCodeRequest:
+    email: str = _doc(format="email", example="test@example.com")
+
+
+@attrs.define
+class UserProfile:
+    """A user as the auth provider knows them. `id` is the provider's subject."""
+
+    id: str
+    email: str
+    name: str
+    provider: str
+    confirmed: bool
+    created_at: dt.datetime | None = None
+
+
+@attrs.define
+class SessionInfo:
+    """The signed-in user; the tokens travel only in HttpOnly cookies."""
+
+    user: UserProfile
+    # Seconds until the access cookie expires; refresh before then.
+    expires_in: int
+
+
+@attrs.define
+class ConfirmResult:
+    email: str
+    confirmed: bool
+
+
+@attrs.define
+class Accepted:
+    detail: str
+
+
+# -- settings pieces shared by the providers -------------------------------------------------
+
+
+@attrs.define
+class PasswordPolicy:
+    # Checked before the provider sees the password; keep it equal to the provider's own.
+    min_length: int = 8
+    require_uppercase: bool = True
+    require_lowercase: bool = True
+    require_digit: bool = True
+    require_symbol: bool = True
+
+
+@attrs.define
+class AuthRateLimits:
+    """Limits like "10/minute", "100/hour", "3/30s", or "off"."""
+
+    # Per client address.
+    register: str = "10/minute"
+    # Per client address.
+    login: str = "30/minute"
+    # Per e-mail address, whatever the client address (credential stuffing, guessing).
+    login_per_email: str = "5/minute"
+    # Per client address.
+    confirm: str = "10/minute"
+    # Per client address and, separately, per e-mail address.
+    resend_code: str = "3/minute"
+    # Header carrying the client address when a trusted proxy sets it (its last entry is
+    # used, e.g. "x-forwarded-for"); empty uses the connection's peer address.
+    client_address_header: str = ""
+
+    def parsed(self) -> dict[str, Limit | None]:
+        names = [f.name for f in attrs.fields(AuthRateLimits) if f.name != "client_address_header"]
+        return {name: Limit.parse(getattr(self, name)) for name in names}
+
+    def problems(self, prefix: str) -> list[str]:
+        """Messages for limits that do not parse (for a plugin's `config_problems`)."""
+        problems = []
+        for field in attrs.fields(AuthRateLimits):
+            if field.name != "client_address_header":
+                try:
+                    Limit.parse(getattr(self, field.name))
+                except ValueError as exc:
+                    problems.append(f"{prefix}.{field.name}: {exc}")
+        return problems
+
+
+@attrs.frozen
+class SessionPolicy:
+    """What the shared routes need from the provider's settings."""
+
+    secure_cookies: bool
+    password: PasswordPolicy = attrs.Factory(PasswordPolicy)
+    rate_limits: AuthRateLimits = attrs.Factory(AuthRateLimits)
+
+
+# -- input checks ----------------------------------------------------------------------------
+
+
+def normalize_email(email: str) -> str:
+    return email.strip().lower()
+
+
+def email_problem(email: str) -> str | None:
+    if not email:
+        return "is required"
+    if len(email) > 254 or not EMAIL.fullmatch(email):
+        return "must be an e-mail address like name@example.com"
+    return None
+
+
+def password_problem(password: str, policy: PasswordPolicy) -> str | None:
+    if len(password) < policy.min_length:
+        return f"must be at least {policy.min_length} characters"
+    if len(password) > 256:
+        return "must be at most 256 characters"
+    required = [
+        (policy.require_uppercase, str.isupper, "an uppercase letter"),
+        (policy.require_lowercase, str.islower, "a lowercase letter"),
+        (policy.require_digit, str.isdigit, "a digit"),
+        (policy.require_symbol, SYMBOLS.__contains__, "a symbol"),
+    ]
+    missing = [what for wanted, test, what in required if wanted and not any(map(test, password))]
+    return f"must contain {', '.join(missing)}" if missing else None
+
+
+def name_problem(name: str) -> str | None:
+    if not name:
+        return "is required"
+    if len(name) > 100:
+        return "must be at most 100 characters"
+    if any(ord(char) < 32 or ord(char) == 127 for char in name):
+        return "must not contain control characters"
+    return None
+
+
+def _raise_if_any(problems: dict[str, str | None]) -> None:
+    errors = [{"field": field, "message": text} for field, text in problems.items() if text]
+    if errors:
+        raise ValidationFailed(errors)
+
+
+def check_registration(form: RegisterRequest, policy: PasswordPolicy) -> RegisterRequest:
+    """The form with its e-mail normalised and its name trimmed, or a 422 naming each field."""
+    form = RegisterRequest(
+        name=form.name.strip(), email=normalize_email(form.email), password=form.password
+    )
+    _raise_if_any({
+        "name": name_problem(form.name),
+        "email": email_problem(form.email),
+        "password": password_problem(form.password, policy),
+    })
+    return form
+
+
+def check_login(form: LoginRequest) -> LoginRequest:
+    form = LoginRequest(email=normalize_email(form.email), password=form.password)
+    _raise_if_any({
+        "email": None if form.email else "is required",
+        "password": None if form.password else "is required",
+    })
+    return form
+
+
+def check_confirmation(form: ConfirmRequest) -> ConfirmRequest:
+    form = ConfirmRequest(email=normalize_email(form.email), code=form.code.strip())
+    _raise_if_any({
+        "email": email_problem(form.email),
+        "code": None if CODE.fullmatch(form.code) else "must be the 4 to 10 digit code sent",
+    })
+    return form
+
+
+# -- cookies ---------------------------------------------------------------------------------
+
+
+@attrs.frozen
+class SessionTokens:
+    """What a provider hands back on login or refresh; cookie values are opaque here."""
+
+    access_token: str = attrs.field(repr=False)
+    access_max_age: int
+    # None on a refresh that did not rotate it: the client keeps the cookie it has.
+    refresh_token: str | None = attrs.field(default=None, repr=False)
+    refresh_max_age: int = 0
+
+
+def set_session_cookies(response: Response, tokens: SessionTokens, *, secure: bool) -> None:
+    response.set_cookie(
+        ACCESS_COOKIE, tokens.access_token, max_age=tokens.access_max_age, path="/",
+        secure=secure, httponly=True, samesite="lax",
+    )
+    if tokens.refresh_token is not None:
+        response.set_cookie(
+            REFRESH_COOKIE, tokens.refresh_token, max_age=tokens.refresh_max_age,
+            path=AUTH_PATH, secure=secure, httponly=True, samesite="lax",
+        )
+
+
+def clear_session_cookies(response: Response, *, secure: bool) -> None:
+    response.delete_cookie(ACCESS_COOKIE, path="/", secure=secure, httponly=True, samesite="lax")
+    response.delete_cookie(
+        REFRESH_COOKIE, path=AUTH_PATH, secure=secure, httponly=True, samesite="lax"
+    )
+
+
+def access_token_of(request: Request) -> str | None:
+    return request.cookies.get(ACCESS_COOKIE) or None
+
+
+def refresh_token_of(request: Request) -> str | None:
+    return request.cookies.get(REFRESH_COOKIE) or None
+
+
+def client_address(request: Request, header: str = "") -> str:
+    """The client's address: the last entry of `header` when a trusted proxy sets it."""
+    if header:
+        forwarded = request.headers.get(header, "")
+        last = forwarded.rsplit(",", 1)[-1].strip()
+        if last:
+            return last
+    return request.client.host if request.client else "unknown"
+
+
+# -- the provider protocol and the routes ----------------------------------------------------
+
+
+@runtime_checkable
+class SessionProvider(Protocol):
+    """Accounts and sessions for the routes below. Methods raise `core.errors` problems."""
+
+    name: str
+
+    async def register(self, form: RegisterRequest) -> UserProfile: ...
+
+    async def confirm(self, email: str, code: str) -> None: ...
+
+    async def resend_code(self, email: str) -> None: ...
+
+    async def login(self, form: LoginRequest) -> tuple[UserProfile, SessionTokens]: ...
+
+    async def refresh(self, refresh_token: str) -> tuple[UserProfile, SessionTokens]: ...
+
+    async def logout(self, access_token: str | None, refresh_token: str | None) -> None: ...
+
+    async def profile(self, actor: Actor) -> UserProfile: ...
+
+    async def actor_for(self, access_token: str) -> Actor | None:
+        """The actor an access cookie stands for; None when it is invalid or revoked."""
+        ...
+
+
+class CookieAuthenticator:
+    """The `UserAuthenticator` of a session provider: the access cookie names the actor."""
+
+    def __init__(self, provider: SessionProvider) -> None:
+        self.provider = provider
+        self.name = provider.name
+
+    async def authenticate(self, request: Request) -> Actor | None:
+        token = access_token_of(request)
+        return None if token is None else await self.provider.actor_for(token)
+
+
+class SessionRoutes:
+    """The handlers, bound to the provider kept in `ctx.state[state_key]`."""
+
+    def __init__(self, state_key: str, policy: SessionPolicy) -> None:
+        self.state_key = state_key
+        self.policy = policy
+        self.limits = policy.rate_limits.parsed()
+        self._limiter: RateLimiter | None = None
+
+    def _provider(self, request: Request) -> SessionProvider:
+        return get_ctx(request).state[self.state_key]
+
+    async def _hit(self, request: Request, limit: str, identity: str | None = None) -> None:
+        """Count one request against `limit`, keyed by `identity` or the client address."""
+        scope = limit if identity is None else f"{limit}:email"
+        if identity is None:
+            identity = client_address(request, self.policy.rate_limits.client_address_header)
+        await self._limiter_of(request).hit(scope, identity, self.limits[limit])
+
+    def _limiter_of(self, request: Request) -> RateLimiter:
+        # One limiter per running app: its per-process fallback must outlive a request.
+        cache = get_ctx(request).cache
+        if self._limiter is None or self._limiter.cache is not cache:
+            self._limiter = RateLimiter(cache, prefix=f"{self.state_key}:ratelimit")
+        return self._limiter
+
+    async def register(self, request: Request) -> Response:
+        await self._hit(request, "register")
+        form = check_registration(await read_json(request, RegisterRequest), self.policy.password)
+        return respond(await self._provider(request).register(form), status=201)
+
+    async def confirm(self, request: Request) -> Response:
+        await self._hit(request, "confirm")
+        form = check_confirmation(await read_json(request, ConfirmRequest))
+        await self._provider(request).confirm(form.email, form.code)
+        return respond(ConfirmResult(email=form.email, confirmed=True))
+
+    async def resend_code(self, request: Request) -> Response:
+        await self._hit(request, "resend_code")
+        email = normalize_email((await read_json(request, ResendCodeRequest)).email)
+        _raise_if_any({"email": email_problem(email)})
+        await self._hit(request, "resend_code", email)
+        await self._provider(request).resend_code(email)
+        detail = "If the account exists and awaits confirmation, a new code is on its way"
+        return respond(Accepted(detail=detail), status=202)
+
+    async def login(self, request: Request) -> Response:
+        await self._hit(request, "login")
+        form = check_login(await read_json(request, LoginRequest))
+        await self._hit(request, "login_per_email", form.email)
+        user, tokens = await self._provider(request).login(form)
+        return self._session_response(user, tokens)
+
+    async def refresh(self, request: Request) -> Response:
+        token = refresh_token_of(request)
+        if token is None:
+            raise Unauthorized("No refresh cookie; sign in again")
+        user, tokens = await self._provider(request).refresh(token)
+        return self._session_response(user, tokens)
+
+    async def logout(self, request: Request) -> Response:
+        await self._provider(request).logout(access_token_of(request), refresh_token_of(request))
+        response = Response(status_code=204)
+        clear_session_cookies(response, secure=self.policy.secure_cookies)
+        return response
+
+    async def me(self, request: Request) -> Response:
+        return respond(await self._provider(request).profile(await current_actor(request)))
+
+    def _session_response(self, user: UserProfile, tokens: SessionTokens) -> Response:
+        response = respond(SessionInfo(user=user, expires_in=tokens.access_max_age))
+        set_session_cookies(response, tokens, secure=self.policy.secure_cookies)
+        return response
+
+
+SET_COOKIE = {"Set-Cookie": f"`{ACCESS_COOKIE}` (path /) and `{REFRESH_COOKIE}` "
+                            f"(path {AUTH_PATH}), both HttpOnly, SameSite=Lax"}
+
+
+def session_routes(state_key: str, policy: SessionPolicy) -> list[BaseRoute]:
+    """The `/api/v1/auth` routes, served by the `SessionProvider` in `ctx.state[state_key]`."""
+    h = SessionRoutes(state_key, policy)
+    tags = ["auth"]
+    return [
+        api_route(f"{AUTH_PATH}/register", h.register, methods=["POST"], name="auth_register",
+                  summary="Create an account", body=RegisterRequest, response=UserProfile,
+                  status=201, errors=[409, 429, 503], tags=tags),
+        api_route(f"{AUTH_PATH}/confirm", h.confirm, methods=["POST"], name="auth_confirm",
+                  summary="Confirm an account with the code sent to its e-mail address",
+                  body=ConfirmRequest, response=ConfirmResult, errors=[429, 503], tags=tags),
+        api_route(f"{AUTH_PATH}/resend-code", h.resend_code, methods=["POST"],
+                  name="auth_resend_code", summary="Send a new confirmation code",
+                  body=ResendCodeRequest, response=Accepted, status=202, errors=[429, 503],
+                  tags=tags),
+        api_route(f"{AUTH_PATH}/login", h.login, methods=["POST"], name="auth_login",
+                  summary="Sign in: sets the session cookies", body=LoginRequest,
+                  response=SessionInfo, errors=[401, 403, 429, 503], tags=tags,
+                  response_headers=SET_COOKIE),
+        api_route(f"{AUTH_PATH}/refresh", h.refresh, methods=["POST"], name="auth_refresh",
+                  summary="A new access cookie from the refresh cookie", response=SessionInfo,
+                  errors=[401, 403, 503], tags=tags, response_headers=SET_COOKIE),
+        api_route(f"{AUTH_PATH}/logout", h.logout, methods=["POST"], name="auth_logout",
+                  summary="Sign out everywhere: revokes the sessions, clears the cookies",
+                  status=204, errors=[403], tags=tags),
+        api_route(f"{AUTH_PATH}/me", h.me, methods=["GET"], name="auth_me",
+                  summary="The signed-in user", response=UserProfile, auth="user", tags=tags),
+    ]

@@ -1,0 +1,33 @@
+"""Settings of the local password provider (`[plugins.auth_local]`)."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+import attrs
+
+from core.sessions import AuthRateLimits, PasswordPolicy
+
+
+@attrs.define
+class LocalAuthSettings:
+    # Mark the session cookies Secure. Only a local development config may turn this off.
+    secure_cookies: bool = True
+    # Lifetime of an access token (and its cookie).
+    access_token_seconds: int = 3600
+    # Lifetime of a refresh token (and its cookie); each refresh issues a new one.
+    refresh_token_days: int = 30
+    # "none": an account can sign in as soon as it is registered. "code": a 6-digit code
+    # goes to the `deliver_confirmation_code` hook (a mail plugin) and must be confirmed.
+    confirmation: Literal["none", "code"] = "none"
+    # How long a confirmation code stays valid.
+    confirmation_code_minutes: int = 1440
+    # argon2id costs (RFC 9106): passes, memory in KiB and lanes. Raise them as far as the
+    # sign-in latency allows; a hash made with older costs is redone at its next sign-in.
+    argon2_time_cost: int = 3
+    argon2_memory_kib: int = 65536
+    argon2_parallelism: int = 4
+    # What a new password must contain.
+    password_policy: PasswordPolicy = attrs.Factory(PasswordPolicy)
+    # Rate limits of the sign-up and sign-in routes.
+    rate_limits: AuthRateLimits = attrs.Factory(AuthRateLimits)

@@ -1,0 +1,47 @@
+"""The Redis cache backend: shared by every API process, and harmless when Redis fails.
+
+Load it with `cache_redis` in `[app] plugins`; settings in `[plugins.cache_redis]`."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from core.config import Config
+from core.context import AppContext
+from core.plugins import hookimpl
+from plugins.cache_redis.backend import RedisCache
+from plugins.cache_redis.config import RedisCacheSettings, settings_problems
+
+NAME = "cache_redis"
+
+
+@hookimpl
+def register_settings() -> dict[str, type]:
+    return {NAME: RedisCacheSettings}
+
+
+@hookimpl
+def config_problems(config: Config, settings: dict[str, Any]) -> list[str]:
+    return settings_problems(settings[NAME])
+
+
+@hookimpl
+def cache_backend(ctx: AppContext) -> RedisCache:
+    # A plain function (firstresult): the pool is opened in `startup`, inside the loop.
+    backend = RedisCache(ctx.settings(NAME))
+    ctx.state[NAME] = backend
+    return backend
+
+
+@hookimpl
+async def startup(ctx: AppContext) -> None:
+    backend: RedisCache | None = ctx.state.get(NAME)
+    if backend is not None:
+        await backend.open()
+
+
+@hookimpl
+async def shutdown(ctx: AppContext) -> None:
+    backend: RedisCache | None = ctx.state.pop(NAME, None)
+    if backend is not None:
+        await backend.close()

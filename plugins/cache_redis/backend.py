@@ -1,0 +1,205 @@
+"""`RedisCache`: core's cache protocol on redis.asyncio, failing fast and never failing a
+request. Every call goes through a circuit breaker; get/set/delete/ping raise
+`CacheUnavailable` when Redis fails or the breaker is open, while add/incr/ttl (rate-limit
+counters, replay caches, locks) are answered from a per-process store until Redis is back."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import math
+from collections.abc import Awaitable, Callable
+from typing import Any, TypeVar, cast
+
+import redis.asyncio as aioredis
+from redis.asyncio.retry import Retry
+from redis.backoff import NoBackoff
+from redis.exceptions import ConnectionError as RedisConnectionError
+from redis.exceptions import RedisError
+from redis.exceptions import TimeoutError as RedisTimeoutError
+
+from core.cache import CacheUnavailable, MemoryCache
+from plugins.cache_redis.breaker import CircuitBreaker
+from plugins.cache_redis.config import RedisCacheSettings
+
+T = TypeVar("T")
+log = logging.getLogger("itube.cache_redis")
+
+# Errors that say Redis is unreachable or too slow; they open the breaker. Other Redis
+# errors (a wrong type, a script error) come from a Redis that answers.
+UNREACHABLE = (RedisConnectionError, RedisTimeoutError, OSError, TimeoutError)
+# Invalidations kept while Redis is unreachable; beyond this the oldest are dropped (their
+# entries still expire with their TTL).
+MAX_UNSENT_DELETES = 10_000
+
+
+def connection_pool(settings: RedisCacheSettings) -> aioredis.ConnectionPool:
+    """One pool per app: fail-fast timeouts and no retries (redis-py's default retries with
+    backoff cost seconds per call against a down Redis)."""
+    options: dict[str, Any] = {
+        "socket_timeout": settings.socket_timeout_seconds,
+        "socket_connect_timeout": settings.connect_timeout_seconds,
+        "retry": Retry(NoBackoff(), 0),
+        "max_connections": settings.max_connections,
+    }
+    if settings.url:
+        return aioredis.ConnectionPool.from_url(settings.url, **options)
+    if settings.ssl:
+        options["connection_class"] = aioredis.SSLConnection
+    return aioredis.ConnectionPool(
+        host=settings.host,
+        port=settings.port,
+        db=settings.db,
+        username=settings.username or None,
+        password=settings.password or None,
+        **options,
+    )
+
+
+def milliseconds(ttl: float) -> int:
+    return max(1, math.ceil(ttl * 1000))
+
+
+class RedisCache:
+    """The Redis backend. `open()` in the app's startup, `close()` at shutdown."""
+
+    name = "redis"
+    shared = True
+
+    def __init__(self, settings: RedisCacheSettings):
+        self.settings = settings
+        self.prefix = f"{settings.key_prefix}:v{settings.schema_version}:"
+        self.breaker = CircuitBreaker(settings.breaker_open_seconds, log=log, what="redis")
+        self._local = (
+            MemoryCache(max_entries=settings.local_fallback_entries)
+            if settings.local_fallback_entries
+            else None
+        )
+        self._client: aioredis.Redis | None = None
+        # Keys (as stored) whose invalidation could not reach Redis: an ordered set.
+        self._unsent_deletes: dict[str, None] = {}
+        self._sending_deletes = asyncio.Lock()
+
+    def key(self, key: str) -> str:
+        """The key as stored in Redis."""
+        return self.prefix + key
+
+    async def open(self) -> None:
+        """Create the connection pool; a Redis that is down is reported, not fatal."""
+        if self._client is None:
+            self._client = aioredis.Redis.from_pool(connection_pool(self.settings))
+        # A failure is logged by the breaker; requests are served from the source of truth.
+        with contextlib.suppress(CacheUnavailable):
+            await self.ping()
+
+    async def close(self) -> None:
+        client, self._client = self._client, None
+        if client is not None:
+            await client.aclose()
+        if self._local is not None:
+            await self._local.close()
+
+    async def _run(self, command: Callable[[aioredis.Redis], Awaitable[T]]) -> T:
+        client = self._client
+        if client is None:
+            raise CacheUnavailable("redis cache is not open")
+        if not self.breaker.allow():
+            raise CacheUnavailable("redis unavailable (circuit open)")
+        try:
+            if self._unsent_deletes or self._sending_deletes.locked():
+                await self._send_deletes(client)
+            result = await command(client)
+        except UNREACHABLE as exc:
+            self.breaker.failed(exc)
+            raise CacheUnavailable(f"redis unavailable: {type(exc).__name__}") from exc
+        except RedisError as exc:
+            self.breaker.succeeded()
+            raise CacheUnavailable(f"redis refused the command: {exc}") from exc
+        except BaseException:
+            self.breaker.abandoned()
+            raise
+        self.breaker.succeeded()
+        return result
+
+    def _remember_deletes(self, stored_keys: list[str]) -> None:
+        for stored in stored_keys:
+            self._unsent_deletes[stored] = None
+        while len(self._unsent_deletes) > MAX_UNSENT_DELETES:
+            del self._unsent_deletes[next(iter(self._unsent_deletes))]
+
+    async def _send_deletes(self, client: aioredis.Redis) -> None:
+        """Invalidations that failed while Redis was unreachable go first once it answers,
+        so an entry cached before the outage cannot outlive a change made during it."""
+        async with self._sending_deletes:  # later calls wait: none reads before they land
+            if not self._unsent_deletes:
+                return
+            stored_keys = list(self._unsent_deletes)
+            self._unsent_deletes.clear()
+            try:
+                await client.delete(*stored_keys)
+            except BaseException:
+                self._remember_deletes(stored_keys)
+                raise
+
+    # -- the cache protocol --------------------------------------------------------------
+
+    async def get(self, key: str) -> bytes | None:
+        value = await self._run(lambda r: r.get(self.key(key)))
+        return cast("bytes | None", value)  # the pool does not decode responses
+
+    async def set(self, key: str, value: bytes, ttl: float) -> None:
+        await self._run(lambda r: r.set(self.key(key), value, px=milliseconds(ttl)))
+
+    async def delete(self, *keys: str) -> None:
+        if not keys:
+            return
+        stored_keys = [self.key(k) for k in keys]
+        try:
+            await self._run(lambda r: r.delete(*stored_keys))
+        except CacheUnavailable:
+            self._remember_deletes(stored_keys)
+            raise
+
+    async def ping(self) -> None:
+        await self._run(lambda r: r.ping())
+
+    async def add(self, key: str, value: bytes, ttl: float) -> bool:
+        if self._local is not None and await self._local.get(key) is not None:
+            return False  # recorded here while Redis was down: still taken
+        try:
+            stored = await self._run(
+                lambda r: r.set(self.key(key), value, px=milliseconds(ttl), nx=True)
+            )
+        except CacheUnavailable:
+            return await self._fallback().add(key, value, ttl)
+        return bool(stored)
+
+    async def incr(self, key: str, ttl: float) -> int:
+        async def count(r: aioredis.Redis) -> int:
+            # One round trip, atomic: create the counter with its expiry, then count.
+            async with r.pipeline(transaction=True) as pipe:
+                pipe.set(self.key(key), 0, px=milliseconds(ttl), nx=True)
+                pipe.incr(self.key(key))
+                _, value = await pipe.execute()
+            return int(value)
+
+        try:
+            return await self._run(count)
+        except CacheUnavailable:
+            return await self._fallback().incr(key, ttl)
+
+    async def ttl(self, key: str) -> float | None:
+        try:
+            remaining = await self._run(lambda r: r.pttl(self.key(key)))
+        except CacheUnavailable:
+            return await self._fallback().ttl(key)
+        if remaining == -2:
+            return None
+        return math.inf if remaining == -1 else remaining / 1000
+
+    def _fallback(self) -> MemoryCache:
+        """The per-process store for add/incr/ttl while Redis is down."""
+        if self._local is None:
+            raise CacheUnavailable("redis unavailable and the local fallback is off")
+        return self._local

@@ -1,0 +1,199 @@
+"""AWS Signature Version 4 verification of a request exactly as it was received.
+
+The canonical request is rebuilt from the received method, Host header, raw path, raw
+query string, the headers the client says it signed (with the values we received) and
+the body; botocore's `SigV4Auth` recomputes the signature, compared in constant time.
+Nothing here imports a web framework: `ReceivedRequest` is built by the caller.
+"""
+
+from __future__ import annotations
+
+import calendar
+import hashlib
+import hmac
+import re
+import time
+from collections.abc import Sequence
+
+import attrs
+from botocore.auth import SIGNED_HEADERS_BLACKLIST, SigV4Auth
+from botocore.awsrequest import AWSRequest
+from botocore.credentials import Credentials
+from botocore.utils import normalize_url_path
+
+from core.auth import AuthenticationFailed
+
+ALGORITHM = "AWS4-HMAC-SHA256"
+AMZ_DATE_FORMAT = "%Y%m%dT%H%M%SZ"
+_AUTHORIZATION = re.compile(
+    r"^AWS4-HMAC-SHA256\s+Credential=(?P<credential>[^,\s]+)\s*,\s*"
+    r"SignedHeaders=(?P<signed>[a-z0-9\-;]+)\s*,\s*Signature=(?P<signature>[0-9a-f]{64})$"
+)
+_AMZ_DATE = re.compile(r"^\d{8}T\d{6}Z$")
+
+
+@attrs.frozen
+class ReceivedRequest:
+    """What arrived: raw path and query as sent (still percent-encoded), headers as
+    lower-case (name, value) pairs in arrival order, the body."""
+
+    method: str
+    raw_path: str
+    raw_query: str
+    headers: tuple[tuple[str, str], ...]
+    body: bytes
+
+    def header(self, name: str) -> str | None:
+        """All values of a header joined by commas (as SigV4 does), None when absent."""
+        values = self.header_values(name)
+        return ",".join(values) if values else None
+
+    def header_values(self, name: str) -> list[str]:
+        return [value for key, value in self.headers if key == name]
+
+
+@attrs.frozen
+class SigV4Authorization:
+    """A parsed `Authorization: AWS4-HMAC-SHA256 ...` header."""
+
+    access_key_id: str
+    date: str
+    region: str
+    service: str
+    signed_headers: tuple[str, ...]
+    signature: str = attrs.field(repr=False)
+
+
+def parse_authorization(value: str | None) -> SigV4Authorization | None:
+    """None when the header is absent or of another scheme; 401 when it claims SigV4 but
+    is not well formed."""
+    if not value or not value.startswith(ALGORITHM):
+        return None
+    match = _AUTHORIZATION.match(value.strip())
+    if match is None:
+        raise AuthenticationFailed("malformed SigV4 Authorization header")
+    parts = match["credential"].split("/")
+    if len(parts) != 5 or parts[4] != "aws4_request" or not all(parts):
+        raise AuthenticationFailed("malformed SigV4 credential scope")
+    signed = tuple(match["signed"].split(";"))
+    if list(signed) != sorted(set(signed)):
+        raise AuthenticationFailed("SignedHeaders must be sorted and unique")
+    return SigV4Authorization(
+        access_key_id=parts[0],
+        date=parts[1],
+        region=parts[2],
+        service=parts[3],
+        signed_headers=signed,
+        signature=match["signature"],
+    )
+
+
+def sha256_hex(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
+
+
+def amz_date_epoch(amz_date: str) -> int:
+    return calendar.timegm(time.strptime(amz_date, AMZ_DATE_FORMAT))
+
+
+def check_freshness(amz_date: str | None, *, now: float, max_skew: int) -> int:
+    """The X-Amz-Date as epoch seconds; 401 when missing, malformed or out of the window."""
+    if not amz_date or not _AMZ_DATE.match(amz_date):
+        raise AuthenticationFailed("missing or malformed X-Amz-Date")
+    try:
+        signed_at = amz_date_epoch(amz_date)
+    except ValueError:
+        raise AuthenticationFailed("missing or malformed X-Amz-Date") from None
+    if signed_at < now - max_skew:
+        raise AuthenticationFailed("request expired")
+    if signed_at > now + max_skew:
+        raise AuthenticationFailed("request date is in the future")
+    return signed_at
+
+
+def check_signed_headers(
+    received: ReceivedRequest, auth: SigV4Authorization, required: Sequence[str]
+) -> None:
+    """Every header the signature must cover is signed, and every signed header arrived."""
+    signed = set(auth.signed_headers)
+    for name in required:
+        if name not in signed:
+            raise AuthenticationFailed(f"header {name} must be signed")
+    if received.header("x-amz-security-token") is not None and (
+        "x-amz-security-token" not in signed
+    ):
+        raise AuthenticationFailed("header x-amz-security-token must be signed")
+    for name in auth.signed_headers:
+        if name in SIGNED_HEADERS_BLACKLIST:
+            raise AuthenticationFailed(f"header {name} cannot be signed")
+        if received.header(name) is None:
+            raise AuthenticationFailed(f"signed header {name} missing")
+
+
+def check_scope(auth: SigV4Authorization, amz_date: str, *, region: str, service: str) -> None:
+    if auth.date != amz_date[:8]:
+        raise AuthenticationFailed("credential scope date does not match X-Amz-Date")
+    if auth.region != region:
+        raise AuthenticationFailed(f"credential scope region must be {region}")
+    if auth.service != service:
+        raise AuthenticationFailed(f"credential scope service must be {service}")
+
+
+def check_path_normal(received: ReceivedRequest) -> None:
+    """SigV4 (outside S3) signs the path with empty, `.` and `..` segments removed, so
+    `/a//b` and `/a/./b` would share `/a/b`'s signature: accept normal paths only."""
+    if normalize_url_path(received.raw_path) != received.raw_path:
+        raise AuthenticationFailed("path must not contain empty, . or .. segments")
+
+
+def check_payload_hash(received: ReceivedRequest) -> None:
+    """botocore trusts X-Amz-Content-SHA256 when present: hold it to the body we got."""
+    claimed = received.header("x-amz-content-sha256")
+    if claimed is not None and not hmac.compare_digest(claimed, sha256_hex(received.body)):
+        raise AuthenticationFailed("payload hash mismatch")
+
+
+def expected_signature(
+    received: ReceivedRequest, auth: SigV4Authorization, credentials: Credentials
+) -> str:
+    """The signature the holder of `credentials` would have sent for this request."""
+    host = received.header("host") or ""
+    query = f"?{received.raw_query}" if received.raw_query else ""
+    request = AWSRequest(method=received.method.upper(), url=f"https://{host}{received.raw_path}{query}",
+                         data=received.body)
+    for name in auth.signed_headers:
+        for value in received.header_values(name):
+            request.headers[name] = value  # HTTPHeaders appends: repeated headers stay repeated
+    request.context["timestamp"] = received.header("x-amz-date")
+    signer = SigV4Auth(credentials, auth.service, auth.region)
+    canonical = signer.canonical_request(request)
+    return signer.signature(signer.string_to_sign(request, canonical), request)
+
+
+def verify_signature(
+    received: ReceivedRequest, auth: SigV4Authorization, credentials: Credentials
+) -> None:
+    if not hmac.compare_digest(expected_signature(received, auth, credentials), auth.signature):
+        raise AuthenticationFailed("signature mismatch")
+
+
+def verify(
+    received: ReceivedRequest,
+    auth: SigV4Authorization,
+    credentials: Credentials,
+    *,
+    region: str,
+    service: str,
+    now: float,
+    max_skew: int,
+    required_headers: Sequence[str] = ("host", "x-amz-date"),
+) -> int:
+    """Every SigV4 check, cheapest first; returns the signing time (epoch seconds)."""
+    amz_date = received.header("x-amz-date")
+    signed_at = check_freshness(amz_date, now=now, max_skew=max_skew)
+    check_signed_headers(received, auth, required_headers)
+    check_scope(auth, amz_date or "", region=region, service=service)
+    check_path_normal(received)
+    check_payload_hash(received)
+    verify_signature(received, auth, credentials)
+    return signed_at

@@ -1,0 +1,38 @@
+"""Settings of the HMAC-signed service requests (`[plugins.internal_token]`)."""
+
+from __future__ import annotations
+
+import attrs
+
+from core.config import secret
+
+MIN_SECRET_CHARS = 32
+
+
+@attrs.define
+class InternalTokenSettings:
+    # Key id -> shared secret (use `env:NAME`); each key id is also the principal's id.
+    keys: dict[str, str] = secret(attrs.Factory(dict))
+    # Key ids allowed on internal routes (fnmatch patterns).
+    allowed_principals: list[str] = attrs.Factory(list)
+    # Accepted distance between the request's timestamp and our clock, both ways (seconds).
+    max_clock_skew_seconds: int = 300
+
+
+def problems(settings: InternalTokenSettings, *, production: bool) -> list[str]:
+    prefix = "plugins.internal_token"
+    found = []
+    if not settings.keys:
+        found.append(f"{prefix}.keys is empty: no service could sign a request")
+    if not settings.allowed_principals:
+        found.append(f"{prefix}.allowed_principals is empty: no service could call the "
+                     "internal routes")
+    if not 1 <= settings.max_clock_skew_seconds <= 900:
+        found.append(f"{prefix}.max_clock_skew_seconds must be between 1 and 900")
+    for key_id, key_secret in settings.keys.items():
+        if not key_secret:
+            found.append(f"{prefix}.keys.{key_id} is empty")
+        elif production and len(key_secret) < MIN_SECRET_CHARS:
+            found.append(f"{prefix}.keys.{key_id} must be at least {MIN_SECRET_CHARS} "
+                         "characters in production")
+    return found

@@ -1,0 +1,62 @@
+"""The video plugin: presigned uploads, metadata, discovery and the transcoder's status API."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import anyio.to_thread
+import pluggy
+from piccolo.conf.apps import AppConfig
+from starlette.routing import BaseRoute
+
+from core.config import Config
+from core.context import AppContext
+from core.plugins import hookimpl
+from plugins.video import hookspecs, routes
+from plugins.video.config import VideoSettings, settings_problems
+from plugins.video.piccolo_app import APP_CONFIG
+from plugins.video.service import VideoService
+from plugins.video.storage import Buckets, VideoStorage
+
+NAME = "video"
+
+
+@hookimpl
+def register_hookspecs(pm: pluggy.PluginManager) -> None:
+    pm.add_hookspecs(hookspecs)
+
+
+@hookimpl
+def register_settings() -> dict[str, type]:
+    return {NAME: VideoSettings}
+
+
+@hookimpl
+def config_problems(config: Config, settings: dict[str, Any]) -> list[str]:
+    return settings_problems(settings[NAME])
+
+
+@hookimpl
+def register_piccolo_app() -> AppConfig:
+    return APP_CONFIG
+
+
+@hookimpl
+def register_routes(ctx: AppContext) -> list[BaseRoute]:
+    return routes.routes(ctx)
+
+
+@hookimpl
+async def startup(ctx: AppContext) -> None:
+    settings: VideoSettings = ctx.settings(NAME)
+    aws = ctx.aws
+    assert aws is not None
+    buckets = Buckets(
+        raw=settings.raw_bucket or aws.resource("s3_raw_bucket", "itube-raw-videos"),
+        thumbnails=settings.thumbnails_bucket
+        or aws.resource("s3_thumbnails_bucket", "itube-video-thumbnails"),
+        processed=settings.processed_bucket
+        or aws.resource("s3_processed_bucket", "itube-processed-videos"),
+    )
+    s3 = await anyio.to_thread.run_sync(aws.client, "s3")  # creating a client costs ~10 ms
+    ctx.state[NAME] = VideoService(ctx, VideoStorage(s3, buckets, settings), settings)

@@ -1,0 +1,74 @@
+"""Settings of the video plugin: `[plugins.video]`."""
+
+from __future__ import annotations
+
+import attrs
+
+GIB = 1024**3
+MIB = 1024**2
+
+COMMON_VIDEO_TYPES = [
+    "video/mp4",
+    "video/quicktime",
+    "video/webm",
+    "video/x-matroska",
+    "video/x-msvideo",
+    "video/mpeg",
+]
+COMMON_IMAGE_TYPES = ["image/jpeg", "image/png", "image/webp"]
+
+
+@attrs.define
+class VideoSettings:
+    # Anyone may list and open public videos; false requires a signed-in user for both.
+    public_discovery: bool = True
+    # Bucket receiving uploads; "" means the one local AWS provisioned, else itube-raw-videos.
+    raw_bucket: str = ""
+    # Bucket receiving thumbnails; "" means the provisioned one, else itube-video-thumbnails.
+    thumbnails_bucket: str = ""
+    # Bucket the transcoder writes playable output to; "" means the provisioned one.
+    processed_bucket: str = ""
+    # How long a presigned upload URL stays valid (the issue's default: 15 minutes).
+    upload_url_ttl_seconds: int = 900
+    # How long a presigned playback or thumbnail URL stays valid; keep it above the cache TTL.
+    playback_url_ttl_seconds: int = 3600
+    # Public base URL (a CDN) for processed videos; "" means presigned GETs on the bucket.
+    playback_base_url: str = ""
+    # Public base URL for thumbnails; "" means presigned GETs on the thumbnails bucket.
+    thumbnail_base_url: str = ""
+    # Key of a completed video's playable output in the processed bucket; {key} is the
+    # uploaded key (e.g. "{key}/index.m3u8" for HLS output).
+    playback_key_template: str = "{key}"
+    # Content types an upload URL may be requested for.
+    allowed_video_types: list[str] = attrs.Factory(lambda: list(COMMON_VIDEO_TYPES))
+    # Content types a thumbnail upload URL may be requested for.
+    allowed_image_types: list[str] = attrs.Factory(lambda: list(COMMON_IMAGE_TYPES))
+    # Largest video accepted, declared or uploaded, in bytes (5 GiB: a single S3 PUT's limit).
+    max_video_bytes: int = 5 * GIB
+    # Largest thumbnail accepted, in bytes.
+    max_thumbnail_bytes: int = 10 * MIB
+    # How long a video and the first page of the public list stay cached, in seconds.
+    cache_ttl_seconds: int = 60
+
+
+def settings_problems(settings: VideoSettings) -> list[str]:
+    """Values valid alone that cannot work: each message names the key."""
+    problems = []
+    for key in ("upload_url_ttl_seconds", "playback_url_ttl_seconds", "cache_ttl_seconds",
+                "max_video_bytes", "max_thumbnail_bytes"):
+        if getattr(settings, key) <= 0:
+            problems.append(f"plugins.video.{key}: must be positive")
+    if settings.upload_url_ttl_seconds > 7 * 24 * 3600:
+        problems.append("plugins.video.upload_url_ttl_seconds: S3 allows at most 7 days")
+    if settings.playback_url_ttl_seconds <= settings.cache_ttl_seconds:
+        problems.append(
+            "plugins.video.playback_url_ttl_seconds: must exceed cache_ttl_seconds, or cached "
+            "responses would hand out expired playback URLs"
+        )
+    if "{key}" not in settings.playback_key_template:
+        problems.append("plugins.video.playback_key_template: must contain {key}")
+    if not settings.allowed_video_types:
+        problems.append("plugins.video.allowed_video_types: list at least one type")
+    if not settings.allowed_image_types:
+        problems.append("plugins.video.allowed_image_types: list at least one type")
+    return problems

@@ -1,0 +1,52 @@
+"""S3 keys: `videos/{owner}/{uuid}` and `thumbnails/{owner}/{uuid}`, made and checked here."""
+
+from __future__ import annotations
+
+import enum
+import uuid
+
+from core.errors import Forbidden, ValidationFailed
+
+
+class MediaKind(enum.StrEnum):
+    VIDEO = "videos"
+    THUMBNAIL = "thumbnails"
+
+
+def _has_control_characters(text: str) -> bool:
+    return any(ord(char) < 32 or ord(char) == 127 for char in text)
+
+
+def owner_prefix(kind: MediaKind, owner_id: str) -> str:
+    """The prefix every key of `owner_id` starts with."""
+    if not owner_id or "/" in owner_id or _has_control_characters(owner_id):
+        raise Forbidden("This account's id cannot be used in a storage key")
+    return f"{kind.value}/{owner_id}/"
+
+
+def new_key(kind: MediaKind, owner_id: str) -> str:
+    return f"{owner_prefix(kind, owner_id)}{uuid.uuid4()}"
+
+
+def check_owned_key(key: str, kind: MediaKind, owner_id: str, *, field: str) -> None:
+    """Accept only a key this API could have issued to `owner_id`.
+
+    Malformed keys are a 422 naming `field`; a well-formed key under someone else's
+    prefix is a 403 for videos (the caller reached for another account's upload) and a
+    422 for thumbnails (an invalid reference in otherwise valid metadata).
+    """
+    if _has_control_characters(key) or ".." in key.split("/"):
+        raise ValidationFailed.field(field, "must not contain control characters or '..'")
+    prefix = owner_prefix(kind, owner_id)
+    if not key.startswith(prefix):
+        message = f"must be a key under {prefix} (one of your own uploads)"
+        if kind is MediaKind.VIDEO:
+            raise Forbidden(f"{field} {message}")
+        raise ValidationFailed.field(field, message)
+    rest = key[len(prefix):]
+    try:
+        canonical = str(uuid.UUID(rest))
+    except ValueError:
+        canonical = None
+    if canonical != rest:
+        raise ValidationFailed.field(field, f"must be {prefix}<uuid> as the upload URL returned")

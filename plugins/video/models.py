@@ -1,0 +1,109 @@
+"""What the video plugin takes and returns over HTTP, and the record its events carry."""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+
+import attrs
+
+from core.schema import constrained
+from plugins.video.states import Status, Visibility
+
+MAX_KEY_LENGTH = 1024
+
+
+@attrs.frozen
+class VideoRecord:
+    """A stored video, as the service and the `on_video_created` / `on_status_changed`
+    events see it."""
+
+    id: uuid.UUID
+    owner_id: str
+    title: str
+    description: str
+    visibility: Visibility
+    processing_status: Status
+    video_s3_key: str
+    thumbnail_s3_key: str | None
+    size_bytes: int
+    content_type: str
+    failure_reason: str | None
+    duration_seconds: float | None
+    created_at: dt.datetime
+    updated_at: dt.datetime
+    version: int
+
+
+@attrs.define
+class UploadUrlRequest:
+    """What the client intends to upload; both fields are optional."""
+
+    content_type: str | None = constrained(
+        None, max_length=255, description="MIME type of the file; the URL is bound to it",
+        example="video/mp4",
+    )
+    size_bytes: int | None = constrained(
+        None, minimum=1, description="Declared size; when given the URL is bound to it"
+    )
+
+
+@attrs.define
+class UploadUrl:
+    """A presigned S3 PUT: send the file to `url` with `method` and every header listed."""
+
+    url: str
+    media_id: str = attrs.field(metadata={"description": "The S3 key the file is stored at"})
+    method: str
+    headers: dict[str, str]
+    expires_at: dt.datetime
+
+
+@attrs.define
+class CreateVideoRequest:
+    """The metadata of an uploaded video."""
+
+    title: str = constrained(min_length=1, max_length=200, strip=True, example="My first video")
+    video_s3_key: str = constrained(
+        min_length=1, max_length=MAX_KEY_LENGTH,
+        description="The `media_id` an upload URL returned; the object must be uploaded",
+    )
+    visibility: Visibility
+    description: str = constrained("", max_length=5000)
+    thumbnail_s3_key: str | None = constrained(
+        None, max_length=MAX_KEY_LENGTH, description="The `media_id` of an uploaded thumbnail"
+    )
+
+
+@attrs.define
+class StatusUpdate:
+    """A processing status reported by the transcoder."""
+
+    status: Status
+    failure_reason: str | None = constrained(None, max_length=2000)
+    duration_seconds: float | None = constrained(None, minimum=0)
+
+
+@attrs.define
+class VideoOut:
+    """A video. `playback_url` and `thumbnail_url` are set once it is completed."""
+
+    id: uuid.UUID
+    title: str
+    description: str
+    visibility: Visibility
+    processing_status: Status
+    user_id: str = attrs.field(metadata={"description": "The owner's id"})
+    video_s3_key: str
+    thumbnail_s3_key: str | None
+    created_at: dt.datetime
+    updated_at: dt.datetime
+    duration_seconds: float | None
+    failure_reason: str | None
+    playback_url: str | None
+    thumbnail_url: str | None
+
+
+@attrs.define
+class VideoIdOut:
+    video_id: uuid.UUID

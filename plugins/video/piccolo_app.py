@@ -1,0 +1,15 @@
+"""The video plugin as a Piccolo app: its tables and migrations."""
+
+from pathlib import Path
+
+from piccolo.conf.apps import AppConfig
+
+from plugins.video.tables import Video, VideoStatusHistory
+
+APP_CONFIG = AppConfig(
+    app_name="video",
+    migrations_folder_path=str(Path(__file__).parent / "piccolo_migrations"),
+    table_classes=[Video, VideoStatusHistory],
+    migration_dependencies=[],
+    commands=[],
+)

@@ -1,0 +1,315 @@
+"""The video domain: uploads, metadata, discovery and processing status.
+
+No web framework here: the routes parse and render, this module decides. Reads that
+every visitor makes (a video by id, the first page of the public list) are served from
+the app's cache as rendered JSON and invalidated by every change.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import uuid
+from collections.abc import Sequence
+from typing import Any
+
+import attrs
+import orjson
+
+from core.auth import Actor, ServicePrincipal
+from core.cache import cache_delete, get_or_load
+from core.context import AppContext
+from core.errors import Conflict, NotFound, ValidationFailed
+from core.http import render
+from core.plugins import resolve_all
+from plugins.video import queries
+from plugins.video.config import VideoSettings
+from plugins.video.keys import MediaKind, check_owned_key, new_key
+from plugins.video.models import (
+    CreateVideoRequest,
+    StatusUpdate,
+    UploadUrl,
+    UploadUrlRequest,
+    VideoOut,
+    VideoRecord,
+)
+from plugins.video.pagination import MAX_LIMIT, Cursor, Page
+from plugins.video.states import Status, allowed_from, can_move, is_discoverable
+from plugins.video.storage import MediaUrls, VideoStorage
+
+log = logging.getLogger("itube.video")
+CACHE_PREFIX = "video:v1:"
+# Compare-and-set attempts before a status update gives up with a 409.
+STATUS_ATTEMPTS = 5
+
+
+def video_cache_key(video_id: uuid.UUID) -> str:
+    return f"{CACHE_PREFIX}id:{video_id}"
+
+
+def first_page_cache_key(limit: int) -> str:
+    return f"{CACHE_PREFIX}public:first:{limit}"
+
+
+def _now() -> dt.datetime:
+    return dt.datetime.now(dt.UTC)
+
+
+def _lowered(values: Sequence[str]) -> set[str]:
+    return {value.lower() for value in values}
+
+
+def _principal_name(principal: Actor | ServicePrincipal) -> str:
+    kind = "user" if isinstance(principal, Actor) else "service"
+    return f"{kind}:{principal.id}"
+
+
+def to_view(record: VideoRecord, urls: MediaUrls) -> VideoOut:
+    return VideoOut(
+        id=record.id,
+        title=record.title,
+        description=record.description,
+        visibility=record.visibility,
+        processing_status=record.processing_status,
+        user_id=record.owner_id,
+        video_s3_key=record.video_s3_key,
+        thumbnail_s3_key=record.thumbnail_s3_key,
+        created_at=record.created_at,
+        updated_at=record.updated_at,
+        duration_seconds=record.duration_seconds,
+        failure_reason=record.failure_reason,
+        playback_url=urls.playback_url,
+        thumbnail_url=urls.thumbnail_url,
+    )
+
+
+def _envelope(meta: dict[str, Any], body: bytes) -> bytes:
+    """A cache entry: one JSON line of facts about the body, then the body itself (orjson
+    never writes a raw newline, so the first one ends the header)."""
+    return orjson.dumps(meta) + b"\n" + body
+
+
+def _open_envelope(entry: bytes) -> tuple[dict[str, Any], bytes]:
+    header, _, body = entry.partition(b"\n")
+    return orjson.loads(header), body
+
+
+class VideoService:
+    """One per app, built at start-up and kept in `ctx.state["video"]`."""
+
+    def __init__(self, ctx: AppContext, storage: VideoStorage, settings: VideoSettings) -> None:
+        self.ctx = ctx
+        self.storage = storage
+        self.settings = settings
+
+    # -- uploads ------------------------------------------------------------------------------
+
+    async def upload_url(
+        self, actor: Actor, request: UploadUrlRequest, kind: MediaKind
+    ) -> UploadUrl:
+        """A presigned PUT for a new key under the actor's own prefix."""
+        if kind is MediaKind.VIDEO:
+            allowed, limit = self.settings.allowed_video_types, self.settings.max_video_bytes
+            bucket = self.storage.buckets.raw
+        else:
+            allowed, limit = self.settings.allowed_image_types, self.settings.max_thumbnail_bytes
+            bucket = self.storage.buckets.thumbnails
+        content_type = (request.content_type or allowed[0]).strip().lower()
+        if content_type not in _lowered(allowed):
+            raise ValidationFailed.field("content_type", f"must be one of {', '.join(allowed)}")
+        if request.size_bytes is not None and request.size_bytes > limit:
+            raise ValidationFailed.field("size_bytes", f"must be at most {limit} bytes")
+        key = new_key(kind, actor.id)
+        expires_at = _now() + dt.timedelta(seconds=self.settings.upload_url_ttl_seconds)
+        url = await self.storage.presign_upload(bucket, key, content_type, request.size_bytes)
+        headers = {"Content-Type": content_type}
+        if request.size_bytes is not None:
+            headers["Content-Length"] = str(request.size_bytes)
+        return UploadUrl(url=url, media_id=key, method="PUT", headers=headers,
+                         expires_at=expires_at.replace(microsecond=0))
+
+    # -- metadata -----------------------------------------------------------------------------
+
+    async def create_video(self, actor: Actor, request: CreateVideoRequest) -> VideoOut:
+        """Register an uploaded video: owned key, uploaded object, fresh key, then insert."""
+        key = request.video_s3_key
+        check_owned_key(key, MediaKind.VIDEO, actor.id, field="video_s3_key")
+        if request.thumbnail_s3_key is not None:
+            check_owned_key(request.thumbnail_s3_key, MediaKind.THUMBNAIL, actor.id,
+                            field="thumbnail_s3_key")
+        if await queries.key_exists(key):
+            raise Conflict("This video_s3_key is already registered")
+        stored = await self.storage.head(self.storage.buckets.raw, key)
+        if stored is None:
+            raise Conflict("Nothing was uploaded at video_s3_key; upload the file first")
+        if stored.size_bytes > self.settings.max_video_bytes:
+            raise ValidationFailed.field(
+                "video_s3_key",
+                f"the uploaded object is {stored.size_bytes} bytes, over the limit of "
+                f"{self.settings.max_video_bytes}",
+            )
+        if stored.content_type.lower() not in _lowered(self.settings.allowed_video_types):
+            raise ValidationFailed.field(
+                "video_s3_key", f"the uploaded object's type {stored.content_type!r} is not allowed"
+            )
+        if request.thumbnail_s3_key is not None:
+            await self._check_thumbnail(request.thumbnail_s3_key)
+        now = _now()
+        record = VideoRecord(
+            id=uuid.uuid4(), owner_id=actor.id, title=request.title,
+            description=request.description, visibility=request.visibility,
+            processing_status=Status.IN_PROGRESS, video_s3_key=key,
+            thumbnail_s3_key=request.thumbnail_s3_key, size_bytes=stored.size_bytes,
+            content_type=stored.content_type, failure_reason=None, duration_seconds=None,
+            created_at=now, updated_at=now, version=1,
+        )
+        try:
+            await queries.insert_video(record, _principal_name(actor))
+        except queries.DuplicateKey:
+            raise Conflict("This video_s3_key is already registered") from None
+        await self._notify("on_video_created", video=record)
+        return to_view(record, MediaUrls(None, None))
+
+    async def _check_thumbnail(self, key: str) -> None:
+        stored = await self.storage.head(self.storage.buckets.thumbnails, key)
+        if stored is None:
+            raise ValidationFailed.field("thumbnail_s3_key", "nothing was uploaded at this key")
+        if stored.size_bytes > self.settings.max_thumbnail_bytes:
+            raise ValidationFailed.field(
+                "thumbnail_s3_key",
+                f"the thumbnail is over the limit of {self.settings.max_thumbnail_bytes} bytes",
+            )
+        if stored.content_type.lower() not in _lowered(self.settings.allowed_image_types):
+            raise ValidationFailed.field(
+                "thumbnail_s3_key", f"the thumbnail's type {stored.content_type!r} is not allowed"
+            )
+
+    # -- discovery ----------------------------------------------------------------------------
+
+    async def video_json(self, video_id: uuid.UUID, actor: Actor | None) -> bytes:
+        """The video as JSON if the caller may see it; 404 otherwise (existence stays
+        private)."""
+        entry = await get_or_load(
+            self.ctx.cache, self.ctx.flight, video_cache_key(video_id),
+            lambda: self._video_entry(video_id), self.settings.cache_ttl_seconds,
+        )
+        if entry is not None:
+            meta, body = _open_envelope(entry)
+            if meta["discoverable"] or (actor is not None and actor.id == meta["owner_id"]):
+                return body
+        raise NotFound(f"No video {video_id}")
+
+    async def _video_entry(self, video_id: uuid.UUID) -> bytes | None:
+        record = await queries.fetch(video_id)
+        if record is None:
+            return None
+        (urls,) = await self.storage.media_urls([record])
+        meta = {"owner_id": record.owner_id,
+                "discoverable": is_discoverable(record.processing_status, record.visibility)}
+        return _envelope(meta, render(to_view(record, urls)))
+
+    async def public_page(self, limit: int, cursor_text: str | None) -> Page:
+        """Completed public videos, newest first. The first page of each size is cached."""
+        if cursor_text:
+            return await self._render_page(
+                await queries.public_page(limit + 1, Cursor.decode(cursor_text)), limit
+            )
+
+        async def load() -> bytes:
+            page = await self._render_page(await queries.public_page(limit + 1, None), limit)
+            return _envelope({"next": page.next_cursor}, page.body)
+
+        entry = await get_or_load(self.ctx.cache, self.ctx.flight, first_page_cache_key(limit),
+                                  load, self.settings.cache_ttl_seconds)
+        assert entry is not None
+        meta, body = _open_envelope(entry)
+        return Page(body=body, next_cursor=meta["next"])
+
+    async def owner_page(self, actor: Actor, limit: int, cursor_text: str | None) -> Page:
+        """The actor's own videos in every state, newest first."""
+        cursor = Cursor.decode(cursor_text) if cursor_text else None
+        return await self._render_page(await queries.owner_page(actor.id, limit + 1, cursor),
+                                       limit)
+
+    async def _render_page(self, records: Sequence[VideoRecord], limit: int) -> Page:
+        """`records` holds up to limit + 1 rows: the extra one only says a next page exists."""
+        shown = list(records[:limit])
+        next_cursor = None
+        if len(records) > limit:
+            last = shown[-1]
+            next_cursor = Cursor(created_at=last.created_at, id=last.id).encode()
+        urls = await self.storage.media_urls(shown)
+        body = render([to_view(record, url) for record, url in zip(shown, urls, strict=True)])
+        return Page(body=body, next_cursor=next_cursor)
+
+    # -- the transcoder's API -----------------------------------------------------------------
+
+    async def video_id_for_key(self, key: str) -> uuid.UUID:
+        video_id = await queries.id_for_key(key)
+        if video_id is None:
+            raise NotFound("No video has this S3 key")
+        return video_id
+
+    async def change_status(
+        self, video_id: uuid.UUID, update: StatusUpdate, principal: ServicePrincipal
+    ) -> VideoOut:
+        """Apply a reported status: idempotent for a repeat, 409 naming the allowed moves
+        for a bad transition, compare-and-set against concurrent reports."""
+        for _ in range(STATUS_ATTEMPTS):
+            current = await queries.fetch(video_id)
+            if current is None:
+                raise NotFound(f"No video {video_id}")
+            old, new = current.processing_status, update.status
+            if old is new:
+                return await self._view(current)
+            if not can_move(old, new):
+                allowed = [status.value for status in allowed_from(old)]
+                raise Conflict(
+                    f"Cannot move a video from {old.value} to {new.value}; "
+                    f"allowed from {old.value}: {', '.join(allowed)}",
+                    current_status=old.value, allowed=allowed,
+                )
+            changed = self._changed(current, update)
+            reason = changed.failure_reason if new is Status.FAILED else None
+            if await queries.compare_and_set_status(current, changed, _principal_name(principal),
+                                                    reason):
+                break
+        else:
+            raise Conflict("The video kept changing while this update was applied; retry")
+        await self.invalidate(video_id)
+        await self._notify("on_status_changed", video=changed, old=old, new=new,
+                           principal=principal)
+        return await self._view(changed)
+
+    @staticmethod
+    def _changed(current: VideoRecord, update: StatusUpdate) -> VideoRecord:
+        failed = update.status is Status.FAILED
+        return attrs.evolve(
+            current,
+            processing_status=update.status,
+            failure_reason=(update.failure_reason or "unspecified") if failed else None,
+            duration_seconds=(
+                update.duration_seconds if update.duration_seconds is not None
+                else current.duration_seconds
+            ),
+            updated_at=_now(),
+            version=current.version + 1,
+        )
+
+    async def _view(self, record: VideoRecord) -> VideoOut:
+        (urls,) = await self.storage.media_urls([record])
+        return to_view(record, urls)
+
+    # -- cache and events ---------------------------------------------------------------------
+
+    async def invalidate(self, video_id: uuid.UUID) -> None:
+        """Forget the video and every cached first page (one per page size)."""
+        keys = [first_page_cache_key(limit) for limit in range(1, MAX_LIMIT + 1)]
+        await cache_delete(self.ctx.cache, video_cache_key(video_id), *keys)
+
+    async def _notify(self, event: str, **kwargs: Any) -> None:
+        """Fire an event after commit. A failing listener is logged; the change stands."""
+        try:
+            await resolve_all(getattr(self.ctx.pm.hook, event)(ctx=self.ctx, **kwargs))
+        except Exception:
+            log.exception("video event listener failed", extra={"event": event})

@@ -1,0 +1,141 @@
+"""Two real uvicorn processes sharing PostgreSQL and Redis: a status change made through
+one is seen by a read through the other at once (the cache entry is dropped in Redis,
+which both use). Prints how long the other process took to see each change."""
+
+from __future__ import annotations
+
+import os
+import statistics
+import subprocess
+import sys
+import time
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+import redis
+
+from plugins.video.service import video_cache_key
+from tests.support.services import free_port
+from tests.video import workflow
+from tests.video.support import TRANSCODER, user
+
+pytestmark = pytest.mark.slow
+
+ROOT = Path(__file__).resolve().parents[2]
+CHANGES = 20
+
+
+def write_config(path: Path, *, database: str, moto: str, redis_url: str, prefix: str) -> None:
+    path.write_text(f"""
+[app]
+plugins = ["local_aws", "cache_redis", "video", "tests.support.stand_in_plugins"]
+
+[database]
+url = "{database}"
+migrate_on_start = true
+
+[logging]
+level = "WARNING"
+access_log = false
+
+[plugins.local_aws]
+endpoint_url = "{moto}"
+
+[plugins.cache_redis]
+url = "{redis_url}"
+key_prefix = "{prefix}"
+""", encoding="utf-8")
+
+
+class Server:
+    """`uvicorn core.asgi:app` in a process of its own."""
+
+    def __init__(self, config: Path, log: Path):
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.log = log
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "uvicorn", "core.asgi:app", "--host", "127.0.0.1",
+             "--port", str(self.port), "--no-access-log"],
+            cwd=ROOT, env={**os.environ, "ITUBE_CONFIG": str(config)},
+            stdout=subprocess.DEVNULL, stderr=log.open("wb"),
+        )
+
+    def wait_ready(self, timeout: float = 60) -> None:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                pytest.fail(f"server exited:\n{self.log.read_text(errors='replace')}")
+            try:
+                if httpx.get(f"{self.url}/readyz", timeout=1).status_code == 200:
+                    return
+            except httpx.HTTPError:
+                pass
+            time.sleep(0.1)
+        pytest.fail(f"server not ready:\n{self.log.read_text(errors='replace')}")
+
+    def stop(self) -> None:
+        self.process.terminate()
+        try:
+            self.process.wait(10)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            self.process.wait()
+
+
+@pytest.fixture
+def two_servers(tmp_path, postgres_url, moto_endpoint, redis_url, redis_prefix
+                ) -> Iterator[tuple[Server, Server]]:
+    config = tmp_path / "itube.toml"
+    write_config(config, database=postgres_url, moto=moto_endpoint, redis_url=redis_url,
+                 prefix=redis_prefix)
+    servers: list[Server] = []
+    try:
+        for name in ("a", "b"):  # one after the other: the first one migrates
+            server = Server(config, tmp_path / f"server-{name}.log")
+            servers.append(server)
+            server.wait_ready()
+        yield servers[0], servers[1]
+    finally:
+        for server in servers:
+            server.stop()
+
+
+def test_a_change_through_one_process_is_seen_by_the_other(two_servers, redis_url,
+                                                           redis_prefix):
+    first, second = two_servers
+    raw = redis.Redis.from_url(redis_url)
+    with httpx.Client(base_url=first.url, timeout=10) as a, \
+            httpx.Client(base_url=second.url, timeout=10) as b:
+        video_id = workflow.run_workflow(a, user("alice"), TRANSCODER)["id"]
+        key = f"{redis_prefix}:v1:{video_cache_key(uuid.UUID(video_id))}"
+        assert workflow.get_video(b, workflow.ANONYMOUS, video_id).status_code == 200
+        assert raw.get(key) is not None  # the second process cached it in Redis
+
+        delays, reads = [], []
+        status = "COMPLETED"
+        for _ in range(CHANGES):
+            assert workflow.get_video(b, workflow.ANONYMOUS, video_id).status_code == (
+                200 if status == "COMPLETED" else 404)  # warm: served from the cache
+            status = "IN_PROGRESS" if status == "COMPLETED" else "COMPLETED"
+            changed = workflow.set_status(a, TRANSCODER, video_id, status)
+            assert changed.status_code == 200
+            started, attempts = time.perf_counter(), 0
+            expected = 200 if status == "COMPLETED" else 404
+            while True:
+                attempts += 1
+                seen = workflow.get_video(b, workflow.ANONYMOUS, video_id)
+                if seen.status_code == expected:
+                    break
+                assert attempts < 100, "the other process never saw the change"
+            delays.append(time.perf_counter() - started)
+            reads.append(attempts)
+    raw.close()
+    print(f"\n{CHANGES} status changes through one process, read through the other: "
+          f"seen on the first read {reads.count(1)}/{CHANGES} times; time to see it: "
+          f"median {statistics.median(delays) * 1000:.1f} ms, "
+          f"max {max(delays) * 1000:.1f} ms (one HTTP read)")
+    assert reads == [1] * CHANGES  # at once: the first read after the change sees it

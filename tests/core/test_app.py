@@ -1,0 +1,225 @@
+"""The app factory: apps side by side, the lifespan, the ASGI entry."""
+
+from __future__ import annotations
+
+import asyncio
+import importlib
+import logging
+import sys
+from collections.abc import AsyncIterator
+from contextlib import AsyncExitStack, asynccontextmanager
+from typing import Any
+
+import httpx
+import pytest
+from starlette.applications import Starlette
+from starlette.testclient import TestClient
+
+from core.app import create_app
+from core.auth import Actor
+from core.context import AppContext
+from core.errors import ConfigError
+from core.plugins import hookimpl
+from tests.support.stand_ins import StandInUserAuthPlugin
+
+EXAMPLE = "tests.core.example_plugin"
+
+
+class Banner:
+    """A plugin with a route of its own, loaded into one of the two apps only."""
+
+    @hookimpl
+    def register_routes(self, ctx: AppContext) -> list[Any]:
+        from starlette.routing import Route
+
+        from core.http import respond
+
+        async def banner(request: Any) -> Any:
+            return respond({"banner": "only here"})
+
+        return [Route("/banner", banner)]
+
+
+@asynccontextmanager
+async def serving(*apps: Starlette) -> AsyncIterator[list[httpx.AsyncClient]]:
+    """Run the apps' lifespans and clients on one event loop, as one server process does
+    (TestClient gives each app a loop of its own, which a shared pool cannot cross)."""
+    async with AsyncExitStack() as stack:
+        clients = []
+        for app in apps:
+            state = await stack.enter_async_context(app.router.lifespan_context(app))
+            transport = httpx.ASGITransport(app=_with_state(app, state))
+            client = httpx.AsyncClient(transport=transport, base_url="http://testserver")
+            clients.append(await stack.enter_async_context(client))
+        yield clients
+
+
+def _with_state(app: Starlette, state: dict[str, Any]) -> Any:
+    async def asgi(scope: Any, receive: Any, send: Any) -> None:
+        await app({**scope, "state": dict(state)}, receive, send)
+
+    return asgi
+
+
+def test_two_apps_with_different_configs_live_in_one_process(db_config):
+    first_app = create_app(db_config([EXAMPLE], plugins={"guestbook": {"title": "First"}}),
+                           plugins=[StandInUserAuthPlugin()])
+    second_app = create_app(
+        db_config([EXAMPLE], plugins={"guestbook": {"title": "Second", "page_size": 1}},
+                  http={"max_body_bytes": 64}),
+        plugins=[StandInUserAuthPlugin(), Banner()],
+    )
+    user = {"x-test-user": "ada"}
+
+    async def exercise() -> None:
+        async with serving(first_app, second_app) as (first, second):
+            for text in ("one", "two"):
+                signed = await first.post("/api/v1/guestbook", json={"text": text}, headers=user)
+                assert signed.status_code == 201, signed.text
+            assert (await first.get("/api/v1/guestbook")).json()["title"] == "First"
+            listing = (await second.get("/api/v1/guestbook")).json()
+            assert listing["title"] == "Second"
+            assert [entry["text"] for entry in listing["entries"]] == ["two"]  # one database
+            assert (await second.get("/banner")).json() == {"banner": "only here"}
+            assert (await first.get("/banner")).status_code == 404
+            long_text = {"text": "x" * 100}
+            too_long = await second.post("/api/v1/guestbook", json=long_text, headers=user)
+            assert too_long.status_code == 413
+            accepted = await first.post("/api/v1/guestbook", json=long_text, headers=user)
+            assert accepted.status_code == 201
+            for client in (first, second):
+                assert (await client.get("/readyz")).json()["status"] == "ok"
+
+    asyncio.run(exercise())
+    first_ctx, second_ctx = first_app.state.ctx, second_app.state.ctx
+    assert first_ctx.pm is not second_ctx.pm and first_ctx.cache is not second_ctx.cache
+
+
+class LifecycleRecorder:
+    def __init__(self, name: str, calls: list[str], *, fail_shutdown: bool = False) -> None:
+        self.name, self.calls, self.fail_shutdown = name, calls, fail_shutdown
+
+    @hookimpl
+    def startup(self, ctx: AppContext) -> Any:
+        assert ctx.db is not None and ctx.aws is not None and ctx.cache is not None
+        self.calls.append(f"call startup {self.name}")
+
+        async def opened() -> None:
+            await asyncio.sleep(0)
+            ctx.state[self.name] = "open"
+            self.calls.append(f"awaited startup {self.name}")
+
+        return opened()
+
+    @hookimpl
+    async def shutdown(self, ctx: AppContext) -> None:
+        self.calls.append(f"shutdown {self.name}")
+        if self.fail_shutdown:
+            raise RuntimeError("cannot close")
+
+    @hookimpl
+    def user_authenticator(self, ctx: AppContext) -> None:
+        self.calls.append(f"authenticator {self.name} sees {ctx.state.get(self.name)}")
+
+
+@pytest.mark.hooks("startup", "shutdown")
+def test_the_lifespan_starts_plugins_in_order_and_stops_them_in_reverse(kernel_config):
+    calls: list[str] = []
+    recorders = [LifecycleRecorder("a", calls),
+                 LifecycleRecorder("b", calls, fail_shutdown=True),
+                 LifecycleRecorder("c", calls)]
+    app = create_app(kernel_config(), plugins=recorders)
+    with TestClient(app) as client:
+        assert client.get("/healthz").status_code == 200
+        assert calls[:6] == [
+            "call startup a", "awaited startup a",
+            "call startup b", "awaited startup b",
+            "call startup c", "awaited startup c",
+        ]
+        assert sorted(calls[6:]) == [f"authenticator {name} sees open" for name in "abc"]
+        calls.clear()
+    assert calls == ["shutdown c", "shutdown b", "shutdown a"]  # b failing stops nobody
+
+
+def test_an_app_can_start_twice(kernel_config):
+    app = create_app(kernel_config(), plugins=[StandInUserAuthPlugin()])
+    for _ in range(2):
+        with TestClient(app) as client:
+            checks = client.get("/readyz").json()["checks"]
+            assert checks == {"database": "ok", "cache:memory": "ok"}
+            assert len(app.state.ctx.user_authenticators) == 1
+
+
+class NotAnAuthenticator:
+    @hookimpl
+    def user_authenticator(self, ctx: AppContext) -> object:
+        return object()
+
+
+@pytest.mark.hooks("user_authenticator")
+def test_a_strategy_that_misses_the_protocol_stops_start_up(kernel_config):
+    app = create_app(kernel_config(), plugins=[NotAnAuthenticator()])
+    refused = pytest.raises(ConfigError, match="does not satisfy core.auth.UserAuthenticator")
+    with refused, TestClient(app):
+        pass
+
+
+class StaticUser:
+    name = "static"
+
+    def __init__(self, user: str) -> None:
+        self.user = user
+
+    async def authenticate(self, request: Any) -> Actor | None:
+        return Actor(id=self.user, provider=self.name) if "x-static" in request.headers else None
+
+
+class StaticUserPlugin:
+    def __init__(self, user: str) -> None:
+        self.user = user
+
+    @hookimpl
+    def user_authenticator(self, ctx: AppContext) -> StaticUser:
+        return StaticUser(self.user)
+
+
+@pytest.mark.hooks("user_authenticator")
+def test_the_first_user_authenticator_that_knows_the_request_wins(make_client, kernel_config):
+    client = make_client(kernel_config([EXAMPLE]),
+                         plugins=[StandInUserAuthPlugin(), StaticUserPlugin("bob")])
+    headers = {"x-test-user": "alice", "x-static": "1"}
+    assert client.post("/api/v1/guestbook", json={"text": "hi"},
+                       headers=headers).json()["author"] == "alice"
+    assert client.post("/api/v1/guestbook", json={"text": "hi"},
+                       headers={"x-static": "1"}).json()["author"] == "bob"
+
+
+@pytest.mark.hooks("config_problems")
+def test_a_bad_plugin_setting_stops_create_app(kernel_config):
+    with pytest.raises(ConfigError) as caught:
+        create_app(kernel_config([EXAMPLE], plugins={"guestbook": {"page_size": 500}}))
+    assert str(caught.value) == "<test>: plugins.guestbook.page_size: expected 1 to 100, got 500"
+
+
+@pytest.fixture
+def restore_logging(monkeypatch):
+    """core.asgi configures logging for a server process; put it back afterwards."""
+    for name in ("itube", "uvicorn.error", "uvicorn.access", "werkzeug"):
+        logger = logging.getLogger(name)
+        for attribute in ("handlers", "propagate", "level", "disabled"):
+            monkeypatch.setattr(logger, attribute, getattr(logger, attribute))
+
+
+def test_the_asgi_entry_builds_its_app_from_itube_config(
+    tmp_path, sqlite_url, monkeypatch, restore_logging
+):
+    path = tmp_path / "served.toml"
+    path.write_text(f'[app]\nplugins = ["{EXAMPLE}"]\n[database]\nurl = "{sqlite_url}"\n'
+                    'migrate_on_start = true\n[plugins.guestbook]\ntitle = "Served"\n')
+    monkeypatch.setenv("ITUBE_CONFIG", str(path))
+    monkeypatch.delitem(sys.modules, "core.asgi", raising=False)
+    asgi = importlib.import_module("core.asgi")
+    monkeypatch.delitem(sys.modules, "core.asgi")
+    assert asgi.app.state.ctx.config.source == str(path)
+    with TestClient(asgi.app) as client:
+        assert client.get("/api/v1/guestbook").json() == {"title": "Served", "entries": []}

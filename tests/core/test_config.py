@@ -1,0 +1,244 @@
+"""Config: structuring, error messages, environment overrides and references."""
+
+from __future__ import annotations
+
+import tomllib
+from pathlib import Path
+
+import attrs
+import pytest
+
+from core.app import prepare
+from core.config import Config, config_from_dict, load_config, secret
+from core.context import AppContext
+from core.errors import ConfigError
+from core.plugins import hookimpl
+
+REPO = Path(__file__).resolve().parents[2]
+
+
+@attrs.define
+class ShopSettings:
+    # The shop's public name.
+    name: str
+    # Items per page.
+    page_size: int = 20
+    # Whether the shop is open.
+    open: bool = True
+    currencies: list[str] = attrs.Factory(lambda: ["EUR"])
+    api_key: str = secret()
+
+
+class ShopPlugin:
+    @hookimpl
+    def register_settings(self) -> dict[str, type]:
+        return {"shop": ShopSettings}
+
+
+def write(tmp_path: Path, text: str) -> Path:
+    path = tmp_path / "itube.toml"
+    path.write_text(text)
+    return path
+
+
+def prepare_file(path: Path, environ: dict[str, str] | None = None) -> AppContext:
+    return prepare(load_config(path, environ=environ or {}), [ShopPlugin()])
+
+
+def error_of(call, *args, **kwargs) -> str:
+    with pytest.raises(ConfigError) as caught:
+        call(*args, **kwargs)
+    return str(caught.value)
+
+
+@pytest.mark.hooks("register_settings")
+def test_plugin_settings_are_structured_into_the_plugins_class(tmp_path):
+    path = write(tmp_path, '[plugins.shop]\nname = "Corner"\npage_size = 5\n')
+    ctx = prepare_file(path)
+    assert ctx.settings("shop") == ShopSettings(name="Corner", page_size=5)
+
+
+def test_an_unknown_key_names_the_file_the_key_and_the_known_keys(tmp_path):
+    path = write(tmp_path, '[plugins.shop]\nname = "Corner"\npage_sise = 5\n')
+    assert error_of(prepare_file, path) == (
+        f"{path}: plugins.shop.page_sise: unknown key "
+        "(expected one of: name, page_size, open, currencies, api_key)"
+    )
+
+
+def test_a_wrong_type_names_the_file_the_key_and_the_type(tmp_path):
+    path = write(tmp_path, '[plugins.shop]\nname = "Corner"\npage_size = "many"\nopen = 3\n')
+    assert error_of(prepare_file, path).splitlines() == [
+        f"{path}: plugins.shop.page_size: expected int, got 'many'",
+        f"{path}: plugins.shop.open: expected bool, got 3",
+    ]
+
+
+def test_a_missing_required_value_names_the_key_and_its_type(tmp_path):
+    path = write(tmp_path, "[plugins.shop]\npage_size = 5\n")
+    assert error_of(prepare_file, path) == (
+        f"{path}: plugins.shop.name: a required value is missing (expected str)"
+    )
+
+
+def test_a_string_is_not_a_list(tmp_path):
+    path = write(tmp_path, '[plugins.shop]\nname = "a"\ncurrencies = "EUR"\n')
+    assert error_of(prepare_file, path) == (
+        f"{path}: plugins.shop.currencies: expected a list, got 'EUR'"
+    )
+
+
+def test_settings_for_a_plugin_that_is_not_loaded_stop_start_up(tmp_path):
+    path = write(tmp_path, '[plugins.shop]\nname = "a"\n[plugins.shoop]\nx = 1\n')
+    assert "[plugins.shoop]: no loaded plugin reads these settings" in error_of(prepare_file, path)
+
+
+@pytest.mark.parametrize(
+    ("toml", "expected"),
+    [
+        ("[databse]\nurl = 'x'\n", "databse: unknown section (expected one of: app, server,"),
+        ("[server]\nport = 'eighty'\n", "server.port: expected int, got 'eighty'"),
+        ("[app]\nenvironment = 'prod'\n",
+         "app.environment: expected one of 'development', 'production', got 'prod'"),
+        ("[http]\ncors_origins = ['*']\n", "http.cors_origins: '*' is not allowed"),
+        ("[database]\nurl = 'mysql://x'\n", "database.url: expected sqlite:///PATH or"),
+        ("[database]\npool_min_size = 5\npool_max_size = 2\n", "database.pool_min_size"),
+        ("[logging]\nlevel = 'LOUD'\n", "logging.level: expected one of DEBUG"),
+        ("[server\n", "not valid TOML"),
+    ],
+)
+def test_kernel_sections_are_checked(tmp_path, toml, expected):
+    path = write(tmp_path, toml)
+    message = error_of(load_config, path, environ={})
+    assert message.startswith(f"{path}: ")
+    assert expected in message
+
+
+def test_a_missing_file_is_named(tmp_path):
+    assert error_of(load_config, tmp_path / "nope.toml", environ={}) == (
+        f"{tmp_path / 'nope.toml'}: no such config file"
+    )
+
+
+def test_itube_config_names_the_file(tmp_path):
+    path = write(tmp_path, "[server]\nport = 9000\n")
+    assert load_config(environ={"ITUBE_CONFIG": str(path)}).server.port == 9000
+
+
+def test_environment_overrides_every_key_including_plugin_tables(tmp_path):
+    path = write(tmp_path, '[server]\nport = 8000\n[plugins.shop]\nname = "Corner"\n')
+    environ = {
+        "ITUBE__SERVER__PORT": "9001",
+        "ITUBE__DATABASE__MIGRATE_ON_START": "true",
+        "ITUBE__HTTP__CORS_ORIGINS": '["https://a.example", "https://b.example"]',
+        "ITUBE__PLUGINS__SHOP__PAGE_SIZE": "7",
+        "ITUBE__PLUGINS__SHOP__NAME": "12",
+        "ITUBE__PLUGINS__SHOP__OPEN": "no",
+        "UNRELATED": "1",
+    }
+    ctx = prepare_file(path, environ)
+    assert ctx.config.server.port == 9001
+    assert ctx.config.database.migrate_on_start is True
+    assert ctx.config.http.cors_origins == ["https://a.example", "https://b.example"]
+    assert ctx.settings("shop") == ShopSettings(name="12", page_size=7, open=False)
+    assert ctx.config.env_overrides["plugins.shop.page_size"] == "ITUBE__PLUGINS__SHOP__PAGE_SIZE"
+
+
+def test_a_bad_override_names_its_variable(tmp_path):
+    path = write(tmp_path, '[plugins.shop]\nname = "Corner"\n')
+    message = error_of(prepare_file, path, {"ITUBE__PLUGINS__SHOP__PAGE_SIZE": "lots"})
+    assert message == (
+        f"{path}: plugins.shop.page_size: expected int, got 'lots' "
+        "(set by ITUBE__PLUGINS__SHOP__PAGE_SIZE)"
+    )
+    assert "ITUBE__SERVER__PORT" in error_of(
+        load_config, path, environ={"ITUBE__SERVER__PORT": "x"}
+    )
+    with_port = write(tmp_path, "[server]\nport = 8000\n")
+    assert error_of(load_config, with_port, environ={"ITUBE__SERVER__PORT__X": "1"}) == (
+        "ITUBE__SERVER__PORT__X: server.port is a value, not a table"
+    )
+
+
+def test_env_references_read_variables_with_optional_defaults(tmp_path):
+    path = write(tmp_path, """
+[database]
+url = "env:TEST_DB_URL"
+[aws]
+region = "env:TEST_REGION|eu-west-1"
+access_key_id = "env:TEST_KEY|"
+[plugins.shop]
+name = "env:SHOP_NAME"
+currencies = ["env:CURRENCY", "USD"]
+""")
+    environ = {"TEST_DB_URL": "postgresql://u:pw@db/itube", "SHOP_NAME": "Corner",
+               "CURRENCY": "GBP"}
+    ctx = prepare_file(path, environ)
+    assert ctx.config.database.url == "postgresql://u:pw@db/itube"
+    assert ctx.config.aws.region == "eu-west-1"
+    assert ctx.config.aws.access_key_id == ""
+    assert ctx.settings("shop").name == "Corner"
+    assert ctx.settings("shop").currencies == ["GBP", "USD"]
+    message = error_of(prepare_file, path, {"SHOP_NAME": "x", "CURRENCY": "GBP"})
+    assert message == (
+        f"{path}: database.url: environment variable TEST_DB_URL is not set "
+        "(set it, or write env:TEST_DB_URL|DEFAULT)"
+    )
+
+
+def test_an_override_may_itself_be_an_env_reference():
+    config = config_from_dict({}, environ={"ITUBE__DATABASE__URL": "env:DB", "DB": "sqlite:///x"})
+    assert config.database.url == "sqlite:///x"
+
+
+def test_is_production_follows_app_environment():
+    assert not config_from_dict({}, environ={}).is_production
+    production = config_from_dict({"app": {"environment": "production"}}, environ={})
+    assert production.is_production
+
+
+def test_the_embedded_default_loads():
+    config = load_config(REPO / "config" / "default.toml", environ={})
+    assert config.database.url.startswith("sqlite:///")
+    assert config.database.migrate_on_start is True
+    assert not config.is_production
+
+
+class EveryVariableSet(dict):
+    """An environment where any variable not given reads `set-NAME` (the plugins' own
+    tables in production.toml read variables of their own)."""
+
+    def __contains__(self, name: object) -> bool:
+        return True
+
+    def __missing__(self, name: str) -> str:
+        return f"set-{name}"
+
+
+def test_the_production_base_file_reads_the_seed_variables():
+    path = REPO / "config" / "production.toml"
+    environ = EveryVariableSet(POSTGRES_DATABASE_URL="postgresql://api:pw@db.internal:5432/itube")
+    config = load_config(path, environ=environ)
+    assert config.is_production
+    assert config.database.url == "postgresql://api:pw@db.internal:5432/itube"
+    assert config.database.migrate_on_start is False
+    assert config.aws.region == "set-REGION_NAME"
+    assert config.aws.access_key_id == "set-AWS_ACCESS_KEY_ID"
+    assert config.app.plugins[:4] == ["auth_cognito", "internal_iam", "cache_redis", "video"]
+
+
+def test_production_aws_settings_default_to_boto3s_own_chain():
+    environ = {"POSTGRES_DATABASE_URL": "postgresql://api:pw@db.internal:5432/itube"}
+    data = tomllib.loads((REPO / "config" / "production.toml").read_text())
+    config = config_from_dict({k: v for k, v in data.items() if k != "plugins"}, environ=environ)
+    assert config.aws.region == "us-east-1"
+    assert (config.aws.access_key_id, config.aws.secret_access_key) == ("", "")
+    with pytest.raises(ConfigError, match="POSTGRES_DATABASE_URL is not set"):
+        config_from_dict({k: v for k, v in data.items() if k != "plugins"}, environ={})
+
+
+def test_config_objects_are_independent():
+    first = config_from_dict({"server": {"port": 1}}, environ={})
+    second = config_from_dict({}, environ={})
+    assert (first.server.port, second.server.port) == (1, 8000)
+    assert isinstance(first, Config)

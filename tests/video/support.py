@@ -1,0 +1,58 @@
+"""Helpers of the video tests."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from starlette.testclient import TestClient
+
+from tests.video.workflow import Credentials
+
+TRANSCODER = Credentials(headers={"X-Test-Service": "transcoder"})
+
+
+def user(name: str) -> Credentials:
+    """The stand-in user auth: `X-Test-User: <name>` signs in as `name`."""
+    return Credentials(headers={"X-Test-User": name})
+
+
+def run_in_app(client: TestClient, make_coroutine: Callable[[], Awaitable[Any]]) -> Any:
+    """Run a coroutine on the app's event loop (where its database pool lives)."""
+    assert client.portal is not None
+
+    async def call() -> Any:
+        return await make_coroutine()
+
+    return client.portal.call(call)
+
+
+def next_link(response: Any) -> str | None:
+    """The target of a `Link: <...>; rel="next"` header, if any."""
+    header = response.headers.get("link")
+    if not header:
+        return None
+    target, _, relation = header.partition(";")
+    assert relation.strip() == 'rel="next"', header
+    return target.strip().removeprefix("<").removesuffix(">")
+
+
+def insert_video(client: TestClient, **fields: Any) -> Any:
+    """Insert a video row straight through Piccolo (e.g. many with one created_at)."""
+    import datetime as dt
+    import uuid
+
+    from plugins.video.tables import Video
+
+    now = dt.datetime.now(dt.UTC)
+    video_id = fields.pop("id", None) or uuid.uuid4()
+    owner = fields.pop("owner_id", "alice")
+    row = {
+        "id": video_id, "owner_id": owner, "title": "Inserted", "description": "",
+        "visibility": "PUBLIC", "processing_status": "COMPLETED",
+        "video_s3_key": f"videos/{owner}/{video_id}", "thumbnail_s3_key": None,
+        "size_bytes": 1, "content_type": "video/mp4", "created_at": now, "updated_at": now,
+        "version": 1, **fields,
+    }
+    run_in_app(client, lambda: Video.insert(Video(**row)).run())
+    return video_id

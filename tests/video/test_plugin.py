@@ -1,0 +1,68 @@
+"""The plugin as the kernel sees it: settings, buckets, routes in the OpenAPI document."""
+
+from __future__ import annotations
+
+from urllib.parse import unquote, urlsplit
+
+import pytest
+
+from core.app import create_app
+from core.errors import ConfigError
+from tests.video import workflow
+from tests.video.support import insert_video, user
+
+
+def test_an_unknown_or_mistyped_setting_stops_start_up(make_config):
+    with pytest.raises(ConfigError, match="plugins.video"):
+        create_app(make_config(["video"], plugins={"video": {"max_video_byte": 1}}))
+    with pytest.raises(ConfigError, match="plugins.video.public_discovery"):
+        create_app(make_config(["video"], plugins={"video": {"public_discovery": "maybe"}}))
+    with pytest.raises(ConfigError, match="playback_url_ttl_seconds"):
+        create_app(make_config(["video"], plugins={"video": {"playback_url_ttl_seconds": 10}}))
+
+
+def test_configured_buckets_and_a_public_base_url_are_used(make_video_client, s3):
+    s3.create_bucket(Bucket="custom-raw")
+    client = make_video_client({
+        "raw_bucket": "custom-raw",
+        "playback_base_url": "https://cdn.example.com/v/",
+        "thumbnail_base_url": "https://cdn.example.com/t",
+        "playback_key_template": "{key}/index.m3u8",
+    })
+    answer = workflow.request_upload_url(client, user("alice")).json()
+    assert unquote(urlsplit(answer["url"]).path).startswith("/custom-raw/videos/alice/")
+    video_id = insert_video(client, owner_id="dana x", video_s3_key="videos/dana x/k",
+                            thumbnail_s3_key="thumbnails/dana x/t")
+    seen = workflow.get_video(client, workflow.ANONYMOUS, video_id).json()
+    assert seen["playback_url"] == "https://cdn.example.com/v/videos/dana%20x/k/index.m3u8"
+    assert seen["thumbnail_url"] == "https://cdn.example.com/t/thumbnails/dana%20x/t"
+
+
+def test_presigned_playback_urls_expire_as_configured(make_video_client):
+    client = make_video_client({"playback_url_ttl_seconds": 120})
+    video_id = insert_video(client)
+    url = workflow.get_video(client, workflow.ANONYMOUS, video_id).json()["playback_url"]
+    assert "X-Amz-Expires=120" in url
+    assert unquote(urlsplit(url).path).startswith("/itube-processed-videos/videos/alice/")
+
+
+def test_the_routes_are_documented_with_their_auth(client):
+    document = client.get("/openapi.json").json()
+    paths = document["paths"]
+    prefix = "/api/v1/upload/videos"
+    expected = {
+        (f"{prefix}/upload-url", "post"): [{"user": []}],
+        (f"{prefix}/thumbnail/upload-url", "post"): [{"user": []}],
+        (f"{prefix}/metadata", "post"): [{"user": []}],
+        (f"{prefix}/", "get"): [{}, {"user": []}],
+        (f"{prefix}/mine", "get"): [{"user": []}],
+        (f"{prefix}/{{video_id}}", "get"): [{}, {"user": []}],
+        (f"{prefix}/by-key/{{s3_key}}", "get"): [{"service_test-header": []}],
+        (f"{prefix}/{{video_id}}/status", "patch"): [{"service_test-header": []}],
+    }
+    for (path, method), security in expected.items():
+        assert paths[path][method]["security"] == security, (path, method)
+    listing = paths[f"{prefix}/"]["get"]
+    assert "Link" in listing["responses"]["200"]["headers"]
+    assert {param["name"] for param in listing["parameters"]} == {"limit", "cursor"}
+
