@@ -210,7 +210,7 @@ class CognitoSessions:
         try:
             return await self.verifier.access_claims(access_token)
         except InvalidToken as exc:
-            log.info("access token refused", extra={"reason": str(exc)})
+            log.debug("access token refused", extra={"reason": str(exc)})
             return None
         except KeysUnavailable:
             raise ServiceUnavailable("Sessions cannot be verified right now") from None

@@ -21,7 +21,7 @@ def now() -> dt.datetime:
 
 
 def digest(secret: str) -> str:
-    """sha256 hex of a high-entropy secret (tokens are 256 random bits: no salt needed)."""
+    """sha256 hex of a token (256 random bits: no salt or stretching needed) or a code."""
     return hashlib.sha256(secret.encode()).hexdigest()
 
 
@@ -106,12 +106,12 @@ async def end_all_sessions(user_id: uuid.UUID) -> None:
 
 
 async def drop_expired_sessions(user_id: uuid.UUID) -> None:
-    rows = await LocalSession.select(LocalSession.id, LocalSession.expires_at).where(
+    rows = await LocalSession.select(LocalSession.token_hash, LocalSession.expires_at).where(
         LocalSession.account == user_id
     )
-    stale = [row["id"] for row in rows if _expired(row["expires_at"])]
+    stale = [row["token_hash"] for row in rows if _expired(row["expires_at"])]
     if stale:
-        await LocalSession.delete().where(LocalSession.id.is_in(stale)).run()
+        await LocalSession.delete().where(LocalSession.token_hash.is_in(stale)).run()
 
 
 def code_is_valid(user: dict[str, Any], code: str) -> bool:

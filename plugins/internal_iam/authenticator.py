@@ -189,8 +189,8 @@ def build_state(ctx: AppContext, settings: InternalIamSettings) -> IamState:
     """The authenticator of the configured mode, wired to the app's cache and AWS setup."""
     allowed = settings.allowed_principals
     if settings.mode == "gateway":
-        verifier = GatewayVerifier(settings.gateway)
-        return IamState(GatewayAuthenticator(verifier=verifier, allowed=allowed))
+        gateway = GatewayVerifier(settings.gateway)
+        return IamState(GatewayAuthenticator(verifier=gateway, allowed=allowed))
     replay = ReplayGuard(ctx.cache, namespace="internal_iam")
     region = settings.region or (ctx.aws.region if ctx.aws else "") or "us-east-1"
     if settings.mode == "static":

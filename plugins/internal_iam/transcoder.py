@@ -51,17 +51,23 @@ class TranscoderExample:
         self.outcomes: Counter[str] = Counter()
 
     def drain(self, wait_seconds: int = 1) -> Counter[str]:
-        """Handle what the queue holds now, then return the outcome counts."""
-        while self.poll(wait_seconds):
-            pass
-        return self.outcomes
+        """Handle what the queue holds now, then return the outcome counts. Stops at an
+        empty receive, or when only messages already handled in this drain come back."""
+        seen: set[str] = set()
+        while True:
+            ids = self.poll(wait_seconds, skip=seen)
+            if not ids or ids <= seen:
+                return self.outcomes
+            seen |= ids
 
     def run_forever(self, wait_seconds: int = 20) -> None:
         while True:
             self.poll(wait_seconds)
 
-    def poll(self, wait_seconds: int) -> int:
-        """One receive; returns how many messages arrived."""
+    def poll(self, wait_seconds: int, skip: frozenset[str] | set[str] = frozenset()
+             ) -> set[str]:
+        """One receive; returns the ids of the messages that arrived. Messages in `skip`
+        (already handled in this drain) are left for a later run."""
         messages = self.sqs.receive_message(
             QueueUrl=self.queue_url,
             MaxNumberOfMessages=10,
@@ -69,10 +75,12 @@ class TranscoderExample:
             VisibilityTimeout=self.visibility_timeout,
         ).get("Messages", [])
         for message in messages:
+            if message["MessageId"] in skip:
+                continue
             if self.handle_message(message):
                 self.sqs.delete_message(QueueUrl=self.queue_url,
                                         ReceiptHandle=message["ReceiptHandle"])
-        return len(messages)
+        return {message["MessageId"] for message in messages}
 
     def handle_message(self, message: dict[str, Any]) -> bool:
         """True when the message is done with (delete it), False to see it again later."""

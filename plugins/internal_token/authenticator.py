@@ -41,7 +41,7 @@ class HmacTokenAuthenticator:
 
     async def authenticate(self, request: Any, body: bytes) -> ServicePrincipal | None:
         scope = request.scope
-        headers = {}
+        headers: dict[str, str] = {}
         for name, value in scope["headers"]:
             key = name.decode("latin-1").lower()
             text = value.decode("latin-1")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import logging
 from typing import Any
 
@@ -90,10 +91,8 @@ def _provision_cognito(settings: LocalAwsSettings, cognito: Any, endpoint: str) 
 
 def _provision_storage(settings: LocalAwsSettings, s3: Any, sqs: Any) -> dict[str, str]:
     for bucket in (settings.raw_bucket, settings.processed_bucket, settings.thumbnails_bucket):
-        try:
+        with contextlib.suppress(s3.exceptions.BucketAlreadyOwnedByYou):
             s3.create_bucket(Bucket=bucket)
-        except s3.exceptions.BucketAlreadyOwnedByYou:
-            pass
     queue_url = sqs.create_queue(QueueName=settings.queue_name)["QueueUrl"]
     queue_arn = sqs.get_queue_attributes(QueueUrl=queue_url, AttributeNames=["QueueArn"])[
         "Attributes"

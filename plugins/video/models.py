@@ -63,12 +63,12 @@ class UploadUrl:
 class CreateVideoRequest:
     """The metadata of an uploaded video."""
 
+    visibility: Visibility
     title: str = constrained(min_length=1, max_length=200, strip=True, example="My first video")
     video_s3_key: str = constrained(
         min_length=1, max_length=MAX_KEY_LENGTH,
         description="The `media_id` an upload URL returned; the object must be uploaded",
     )
-    visibility: Visibility
     description: str = constrained("", max_length=5000)
     thumbnail_s3_key: str | None = constrained(
         None, max_length=MAX_KEY_LENGTH, description="The `media_id` of an uploaded thumbnail"

@@ -189,5 +189,5 @@ async def status_history(video_id: uuid.UUID) -> list[dict[str, Any]]:
             VideoStatusHistory.reason,
         )
         .where(VideoStatusHistory.video == video_id)
-        .order_by(VideoStatusHistory.id)
+        .order_by(VideoStatusHistory._meta.primary_key)
     )

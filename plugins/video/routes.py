@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+from typing import TypeVar
+
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import BaseRoute
 
+from core.auth import Actor
 from core.context import AppContext
 from core.deps import current_actor, current_service, get_ctx, optional_actor
 from core.errors import ValidationFailed
@@ -24,6 +27,7 @@ from plugins.video.pagination import DEFAULT_LIMIT, MAX_LIMIT, Page
 from plugins.video.service import VideoService
 from plugins.video.states import Status
 
+T = TypeVar("T")
 PREFIX = "/api/v1/upload/videos"
 TAGS = ["videos"]
 INTERNAL_TAGS = ["videos (internal)"]
@@ -39,13 +43,14 @@ def _service(request: Request) -> VideoService:
     return get_ctx(request).state["video"]
 
 
-async def _discovery_actor(request: Request):  # type: ignore[no-untyped-def]
+async def _discovery_actor(request: Request) -> Actor | None:
+    """Anyone may discover videos, unless `public_discovery` is off."""
     if _service(request).settings.public_discovery:
         return await optional_actor(request)
     return await current_actor(request)
 
 
-async def _optional_body(request: Request, cls: type) -> object:
+async def _optional_body(request: Request, cls: type[T]) -> T:
     """The JSON body, or the defaults of `cls` when the request has no body at all."""
     if not await request.body():
         return cls()
@@ -150,6 +155,7 @@ def routes(ctx: AppContext) -> list[BaseRoute]:
                   response_headers=LINK_HEADER, tags=TAGS),
         api_route(f"{PREFIX}/mine", list_my_videos, methods=["GET"],
                   summary="The caller's own videos in every state, newest first",
+                  description="Paginated like the public list (`limit`, `cursor`, `Link`).",
                   response=list[VideoOut], auth="user", params=PAGE_PARAMS, errors=[422],
                   response_headers=LINK_HEADER, tags=TAGS),
         api_route(f"{PREFIX}/by-key/{{s3_key:path}}", video_id_by_key, methods=["GET"],
@@ -160,6 +166,9 @@ def routes(ctx: AppContext) -> list[BaseRoute]:
                   response=VideoOut, auth=discovery, errors=[404], tags=TAGS),
         api_route(f"{PREFIX}/{{video_id:uuid}}/status", update_status, methods=["PATCH"],
                   summary="Report a processing status (query form or JSON)",
+                  description="Either `?status=COMPLETED` with no body, or a JSON body. The "
+                              "same status again is an idempotent 200; a transition the state "
+                              "machine forbids is a 409 listing the allowed ones.",
                   body=StatusUpdate, response=VideoOut, auth="service", errors=[404, 409],
                   params=[Param("status", description="The seed's form: ?status=COMPLETED",
                                 schema={"enum": [status.value for status in Status]})],

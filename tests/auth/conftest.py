@@ -25,7 +25,8 @@ class AuthHarness:
     """How the contract suite drives one provider."""
 
     plugin: str
-    # start(confirm_by_code=False, http={...}, extra_plugins=[...], **provider_settings)
+    # start(confirm_by_code=False, http={...}, extra_plugins=[...], with_plugins={name:
+    #       settings} loaded before the provider, **provider_settings)
     start: Callable[..., TestClient]
     # The confirmation code last sent to an address.
     code_for: Callable[[str], str]
@@ -51,11 +52,13 @@ def _http(http: dict[str, Any] | None) -> dict[str, Any]:
 @pytest.fixture
 def cognito_harness(make_config, make_client, moto_endpoint) -> AuthHarness:
     def start(*, confirm_by_code: bool = False, http: dict[str, Any] | None = None,
-              extra_plugins: list[object] | None = None, **settings: Any) -> TestClient:
-        plugins: dict[str, Any] = {"auth_cognito": settings}
+              extra_plugins: list[object] | None = None,
+              with_plugins: dict[str, Any] | None = None, **settings: Any) -> TestClient:
+        plugins: dict[str, Any] = {**(with_plugins or {}), "auth_cognito": settings}
         if confirm_by_code:
             plugins["local_aws"] = {"endpoint_url": moto_endpoint, "auto_confirm_sign_ups": False}
-        config = make_config(["auth_cognito"], plugins=plugins, http=_http(http))
+        config = make_config([*(with_plugins or {}), "auth_cognito"], plugins=plugins,
+                             http=_http(http))
         return make_client(config, plugins=extra_plugins, base_url=BASE_URL,
                            client=CLIENT_ADDRESS)
 
@@ -69,11 +72,14 @@ def local_harness(make_config, make_client) -> AuthHarness:
     inbox = CodeInbox()
 
     def start(*, confirm_by_code: bool = False, http: dict[str, Any] | None = None,
-              extra_plugins: list[object] | None = None, **settings: Any) -> TestClient:
+              extra_plugins: list[object] | None = None,
+              with_plugins: dict[str, Any] | None = None, **settings: Any) -> TestClient:
         settings = {**CHEAP_ARGON2, **settings}
         if confirm_by_code:
             settings = {"confirmation": "code", **settings}
-        config = make_config(["auth_local"], plugins={"auth_local": settings}, http=_http(http))
+        config = make_config([*(with_plugins or {}), "auth_local"],
+                             plugins={**(with_plugins or {}), "auth_local": settings},
+                             http=_http(http))
         return make_client(config, plugins=[inbox, *(extra_plugins or [])], base_url=BASE_URL,
                            client=CLIENT_ADDRESS)
 

@@ -237,6 +237,26 @@ def test_production_aws_settings_default_to_boto3s_own_chain():
         config_from_dict({k: v for k, v in data.items() if k != "plugins"}, environ={})
 
 
+SEED_ENVIRONMENT = {
+    "POSTGRES_DATABASE_URL": "postgresql://api:pw@db.internal:5432/itube",
+    "REDIS_HOST": "redis.internal",
+    "COGNITO_USER_POOL_ID": "us-east-1_abcdefghi",
+    "COGNITO_CLIENT_ID": "client-id",
+    "COGNITO_CLIENT_SECRET": "client-secret",
+    "S3_RAW_VIDEOS_BUCKET": "raw",
+    "S3_PROCESSED_VIDEOS_BUCKET": "processed",
+    "S3_VIDEO_THUMBNAILS_BUCKET": "thumbnails",
+    "ITUBE_SERVICE_PRINCIPAL": "arn:aws:sts::123456789012:assumed-role/itube-transcoder/*",
+}
+
+
+def test_the_production_config_loads_its_plugins_with_the_seed_variables():
+    """Every plugin of production.toml structures its table and accepts it for production
+    (a plugin that starts reading a new variable adds it to SEED_ENVIRONMENT)."""
+    ctx = prepare(load_config(REPO / "config" / "production.toml", environ=SEED_ENVIRONMENT))
+    assert sorted(ctx.plugin_settings) == ["auth_cognito", "cache_redis", "internal_iam", "video"]
+
+
 def test_config_objects_are_independent():
     first = config_from_dict({"server": {"port": 1}}, environ={})
     second = config_from_dict({}, environ={})

@@ -16,8 +16,8 @@ from core.app import create_app
 from core.cli import main
 from core.config import DatabaseSection
 from tests.core.example_plugin.piccolo_app import APP_CONFIG
-from tests.support import services
 from tests.core.example_plugin.tables import GuestbookEntry
+from tests.support import services
 
 EXAMPLE = "tests.core.example_plugin"
 FIRST = "2026-11-24T06:00:00:000000"

@@ -30,15 +30,18 @@ def moto_auth(endpoint: str) -> Iterator[None]:
 
 @pytest.fixture
 def auth_config(tmp_path: Any, moto_endpoint: str) -> Callable[..., Config]:
-    """A config with local AWS on the session's moto server and a SQLite file: these tests
-    are about request verification, not storage (the video end-to-end tests run on both)."""
+    """A config with a SQLite file and no AWS provisioning (sts settings name the moto
+    server themselves): these tests are about request verification, not storage or AWS
+    set-up; the end-to-end tests through the video plugin run on both databases."""
 
-    def make(names: list[str], plugins: dict[str, Any], **sections: Any) -> Config:
+    def make(names: list[str], plugins: dict[str, Any], local_aws: bool = False,
+             **sections: Any) -> Config:
+        provisioned = {"local_aws": {"endpoint_url": moto_endpoint}} if local_aws else {}
         data: dict[str, Any] = {
-            "app": {"plugins": ["local_aws", *names]},
+            "app": {"plugins": [*provisioned, *names]},
             "database": {"url": f"sqlite:///{tmp_path}/auth.db", "migrate_on_start": True},
             "logging": {"access_log": False},
-            "plugins": {"local_aws": {"endpoint_url": moto_endpoint}, **plugins},
+            "plugins": {**provisioned, **plugins},
             **sections,
         }
         return config_from_dict(data, source="<test>", environ={})
@@ -53,8 +56,8 @@ def service_app(auth_config: Callable[..., Config], make_client: Callable[..., T
     routes and the stand-in user auth (X-Test-User)."""
 
     def make(plugin: str, settings: dict[str, Any], extra: list[object] | None = None,
-             **client_kw: Any) -> TestClient:
-        config = auth_config([plugin], {plugin: settings})
+             local_aws: bool = False, **client_kw: Any) -> TestClient:
+        config = auth_config([plugin], {plugin: settings}, local_aws=local_aws)
         plugins = [InlineRoutesPlugin(), StandInUserAuthPlugin(), *(extra or [])]
         return make_client(config, plugins=plugins, **client_kw)
 

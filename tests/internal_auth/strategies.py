@@ -107,8 +107,12 @@ class SigV4Sts:
         self.good_arn = f"arn:aws:iam::{ACCOUNT}:user/itube-transcoder-{suffix}"
 
     def settings(self) -> dict[str, Any]:
-        return {"mode": "sts", "allowed_principals": [f"arn:aws:iam::{ACCOUNT}:user/itube-transcoder-*",
-                                                       f"arn:aws:sts::{ACCOUNT}:assumed-role/itube-*"]}
+        return {
+            "mode": "sts",
+            "allowed_principals": [f"arn:aws:iam::{ACCOUNT}:user/itube-transcoder-*",
+                                   f"arn:aws:sts::{ACCOUNT}:assumed-role/itube-*"],
+            "sts": {"endpoint_url": self.endpoint},
+        }
 
     def credentials(self, identity: Identity) -> Credentials:
         return {

@@ -3,6 +3,7 @@ via STS, HMAC-signed requests) accepts what it should and refuses every forgery.
 
 from __future__ import annotations
 
+import contextlib
 from typing import Any
 
 import httpx
@@ -11,6 +12,7 @@ from starlette.testclient import TestClient
 
 from core.cache import CacheUnavailable, MemoryCache
 from core.plugins import hookimpl
+from tests.internal_auth.conftest import moto_auth
 
 SIX_MINUTES = 360
 
@@ -195,16 +197,8 @@ class UnavailableCachePlugin:
 
 def test_replay_refused_while_the_cache_is_down(strategy: Any, service_app: Any,
                                                 moto_endpoint: str):
-    from tests.internal_auth.conftest import moto_auth
-
     client = service_app(strategy.plugin, strategy.settings(), extra=[UnavailableCachePlugin()])
-    with moto_auth(moto_endpoint) if strategy.name == "sts" else _nothing():
+    with moto_auth(moto_endpoint) if strategy.name == "sts" else contextlib.nullcontext():
         signed = strategy.sign(build("PATCH", "/internal/items/1/status?status=COMPLETED"))
         assert client.send(signed).status_code == 200
         assert detail(client.send(resend(signed))) == "replayed request"
-
-
-def _nothing() -> Any:
-    import contextlib
-
-    return contextlib.nullcontext()

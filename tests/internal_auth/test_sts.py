@@ -110,6 +110,15 @@ def test_a_verified_identity_is_cached_for_the_same_proof(sts: SigV4Sts, app: An
     assert fresh.status_code == 401, fresh.text  # the key is gone: STS refuses a new proof
 
 
+def test_the_sts_endpoint_defaults_to_the_provisioned_one(sts: SigV4Sts, service_app: Any,
+                                                         moto_endpoint: str):
+    settings = {**sts.settings(), "sts": {}}
+    client = service_app("internal_iam", settings, local_aws=True)
+    with moto_auth(moto_endpoint):
+        response = client.send(sts.sign(build("GET", "/internal/objects/x")))
+    assert response.status_code == 200, response.text
+
+
 def test_sts_unreachable_is_a_503(sts: SigV4Sts, service_app: Any):
     settings = {**sts.settings(), "sts": {"endpoint_url": "http://127.0.0.1:9",
                                           "timeout_seconds": 2}}

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import datetime as dt
+import uuid
 from collections.abc import Awaitable, Callable
 from typing import Any
 
 from starlette.testclient import TestClient
 
+from plugins.video.tables import Video
 from tests.video.workflow import Credentials
 
 TRANSCODER = Credentials(headers={"X-Test-Service": "transcoder"})
@@ -39,11 +42,6 @@ def next_link(response: Any) -> str | None:
 
 def insert_video(client: TestClient, **fields: Any) -> Any:
     """Insert a video row straight through Piccolo (e.g. many with one created_at)."""
-    import datetime as dt
-    import uuid
-
-    from plugins.video.tables import Video
-
     now = dt.datetime.now(dt.UTC)
     video_id = fields.pop("id", None) or uuid.uuid4()
     owner = fields.pop("owner_id", "alice")

@@ -66,17 +66,14 @@ def test_the_default_page_is_twenty_newest_first(client):
     assert [video["id"] for video in body] == [str(i) for i in reversed(ids[1:])]
 
 
-@pytest.mark.parametrize("limit", ["0", "101", "-1", "abc", "1.5"])
-def test_limit_out_of_bounds_is_422(client, limit):
-    response = client.get("/api/v1/upload/videos/", params={"limit": limit})
-    assert response.status_code == 422, response.text
-    assert [error["field"] for error in response.json()["errors"]] == ["limit"]
-
-
-@pytest.mark.parametrize("limit", [1, 100])
-def test_limit_bounds_are_inclusive(client, limit):
+def test_limit_bounds(client):
     insert_video(client)
-    assert workflow.list_public(client, ANONYMOUS, limit=limit).status_code == 200
+    for limit in ("0", "101", "-1", "abc", "1.5"):
+        response = client.get("/api/v1/upload/videos/", params={"limit": limit})
+        assert response.status_code == 422, (limit, response.text)
+        assert [error["field"] for error in response.json()["errors"]] == ["limit"]
+    for limit in (1, 100):
+        assert len(workflow.list_public(client, ANONYMOUS, limit=limit).json()) == 1
 
 
 def _valid_cursor(client):

@@ -3,14 +3,16 @@
 from __future__ import annotations
 
 import uuid
+from concurrent.futures import ThreadPoolExecutor
 
+import attrs
 import httpx
 import pytest
 
 from plugins.video import queries
 from tests.video import workflow
 from tests.video.events import FailingListenerPlugin, RecordingPlugin
-from tests.video.support import TRANSCODER, run_in_app, user
+from tests.video.support import TRANSCODER, insert_video, run_in_app, user
 
 ALICE, BOB = user("alice"), user("bob")
 
@@ -99,37 +101,61 @@ def test_a_key_registered_twice_is_a_conflict(client):
     assert again.status_code == 409, again.text
 
 
-@pytest.mark.parametrize(
-    ("changes", "fields"),
-    [
-        ({"title": "   "}, ["title"]),
-        ({"title": "t" * 201}, ["title"]),
-        ({"title": 42}, ["title"]),
-        ({"description": "d" * 5001}, ["description"]),
-        ({"visibility": "SECRET"}, ["visibility"]),
-        ({"visibility": None}, ["visibility"]),
-        ({"title": "", "visibility": "nope"}, ["title", "visibility"]),
-        ({"thumbnail_s3_key": "thumbnails/bob/" + str(uuid.uuid4())}, ["thumbnail_s3_key"]),
-        ({"thumbnail_s3_key": "thumbnails/alice/not-a-uuid"}, ["thumbnail_s3_key"]),
-        ({"thumbnail_s3_key": f"thumbnails/alice/{uuid.uuid4()}"}, ["thumbnail_s3_key"]),
-        ({"thumbnail_s3_key": "videos/alice/x"}, ["thumbnail_s3_key"]),
-    ],
-)
-def test_invalid_fields_are_422_naming_each_field(client, changes, fields):
+def test_concurrent_registrations_of_one_key_make_one_video(client):
     key = workflow.upload(client, ALICE)
-    body = {"title": "ok", "description": "", "video_s3_key": key, "visibility": "PUBLIC",
-            **changes}
-    response = client.post("/api/v1/upload/videos/metadata", json=body, **ALICE.request_options())
-    assert sorted(_errors(response)) == fields
+    with ThreadPoolExecutor(max_workers=6) as pool:
+        codes = sorted(pool.map(lambda _: workflow.register(client, ALICE, key).status_code,
+                                range(6)))
+    assert codes == [201] + [409] * 5
 
 
-@pytest.mark.parametrize(
-    "key",
-    ["videos/alice/not-a-uuid", "videos/alice/../bob/" + str(uuid.uuid4()),
-     "videos/alice/" + str(uuid.uuid4()) + "/extra", "videos/alice/\x00" + str(uuid.uuid4())],
-)
-def test_malformed_video_keys_are_422(client, key):
-    assert _errors(workflow.register(client, ALICE, key)) == ["video_s3_key"]
+def test_the_unique_index_is_the_last_word_on_duplicates(client):
+    """Two inserts that both passed the existence check: the second is DuplicateKey on
+    either engine (asyncpg's and sqlite3's errors both map to it)."""
+    video_id = insert_video(client)
+    record = run_in_app(client, lambda: queries.fetch(video_id))
+    twin = attrs.evolve(record, id=uuid.uuid4())
+    with pytest.raises(queries.DuplicateKey):
+        run_in_app(client, lambda: queries.insert_video(twin, "user:alice"))
+    assert run_in_app(client, lambda: queries.fetch(twin.id)) is None
+
+
+INVALID_FIELDS = [
+    ({"title": "   "}, ["title"]),
+    ({"title": "t" * 201}, ["title"]),
+    ({"title": 42}, ["title"]),
+    ({"description": "d" * 5001}, ["description"]),
+    ({"visibility": "SECRET"}, ["visibility"]),
+    ({"visibility": None}, ["visibility"]),
+    ({"title": "", "visibility": "nope"}, ["title", "visibility"]),
+    ({"thumbnail_s3_key": "thumbnails/bob/" + str(uuid.uuid4())}, ["thumbnail_s3_key"]),
+    ({"thumbnail_s3_key": "thumbnails/alice/not-a-uuid"}, ["thumbnail_s3_key"]),
+    ({"thumbnail_s3_key": f"thumbnails/alice/{uuid.uuid4()}"}, ["thumbnail_s3_key"]),
+    ({"thumbnail_s3_key": "videos/alice/x"}, ["thumbnail_s3_key"]),
+]
+MALFORMED_VIDEO_KEYS = [
+    "videos/alice/not-a-uuid",
+    "videos/alice/../bob/" + str(uuid.uuid4()),
+    "videos/alice/" + str(uuid.uuid4()) + "/extra",
+    "videos/alice/\x00" + str(uuid.uuid4()),
+]
+
+
+def test_invalid_fields_are_422_naming_each_field(client):
+    key = workflow.upload(client, ALICE)
+    for changes, fields in INVALID_FIELDS:
+        body = {"title": "ok", "description": "", "video_s3_key": key, "visibility": "PUBLIC",
+                **changes}
+        response = client.post("/api/v1/upload/videos/metadata", json=body,
+                               **ALICE.request_options())
+        assert sorted(_errors(response)) == fields, changes
+    # None of them created anything: the key is still free.
+    assert workflow.register(client, ALICE, key).status_code == 201
+
+
+def test_malformed_video_keys_are_422(client):
+    for key in MALFORMED_VIDEO_KEYS:
+        assert _errors(workflow.register(client, ALICE, key)) == ["video_s3_key"], key
 
 
 def test_a_thumbnail_of_a_type_not_allowed_is_refused(client, s3):

@@ -5,6 +5,7 @@ from __future__ import annotations
 from urllib.parse import unquote, urlsplit
 
 import pytest
+from openapi_spec_validator import validate
 
 from core.app import create_app
 from core.errors import ConfigError
@@ -62,6 +63,7 @@ def test_the_routes_are_documented_with_their_auth(client):
     }
     for (path, method), security in expected.items():
         assert paths[path][method]["security"] == security, (path, method)
+    validate(document)
     listing = paths[f"{prefix}/"]["get"]
     assert "Link" in listing["responses"]["200"]["headers"]
     assert {param["name"] for param in listing["parameters"]} == {"limit", "cursor"}

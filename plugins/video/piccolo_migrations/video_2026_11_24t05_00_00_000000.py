@@ -26,13 +26,17 @@ INDEXES = {
 
 
 async def create_indexes():
+    engine = engine_finder()
+    assert engine is not None
     for statement in INDEXES.values():
-        await engine_finder().run_ddl(statement)
+        await engine.run_ddl(statement)
 
 
 async def drop_indexes():
+    engine = engine_finder()
+    assert engine is not None
     for name in INDEXES:
-        await engine_finder().run_ddl(f"DROP INDEX IF EXISTS {name}")
+        await engine.run_ddl(f"DROP INDEX IF EXISTS {name}")
 
 
 async def forwards():
