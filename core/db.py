@@ -154,14 +154,18 @@ async def migrate_backwards(apps: list[AppConfig], app_name: str, steps: int = 1
 
 def registry_from_environment() -> AppRegistry:
     """Piccolo's CLI view of the enabled plugins (see core.piccolo_conf)."""
+    from core.app import piccolo_apps
     from core.config import load_config
     from core.plugins import make_plugin_manager
 
     config = load_config()
-    pm = make_plugin_manager(config.app.plugins)
-    apps: list[Any] = [a for a in pm.hook.register_piccolo_app() if a]
-    registry = AppRegistry(apps=[])
-    for app in apps:
-        registry.app_configs[app.app_name] = app
-        registry.apps.append(app.app_name)
-    return registry
+    apps = piccolo_apps(make_plugin_manager(config.app.plugins))
+    return AppRegistry(apps=[_module_defining(app) for app in apps])
+
+
+def _module_defining(app: AppConfig) -> str:
+    """The dotted path of the `piccolo_app` module whose APP_CONFIG is `app`."""
+    for name, module in list(sys.modules.items()):
+        if getattr(module, "APP_CONFIG", None) is app:
+            return name
+    raise LookupError(f"no imported module defines APP_CONFIG for {app.app_name!r}")
