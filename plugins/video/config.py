@@ -28,7 +28,7 @@ class VideoSettings:
     thumbnails_bucket: str = ""
     # Bucket the transcoder writes playable output to; "" means the provisioned one.
     processed_bucket: str = ""
-    # How long a presigned upload URL stays valid (the default: 15 minutes).
+    # How long a presigned upload URL stays valid, in seconds (15 minutes).
     upload_url_ttl_seconds: int = 900
     # How long a presigned playback or thumbnail URL stays valid; keep it above the cache TTL.
     playback_url_ttl_seconds: int = 3600

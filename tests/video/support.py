@@ -1,4 +1,4 @@
-"""Helpers of the video tests."""
+"""What the video tests share: stand-in credentials, app-loop access, row inserts."""
 
 from __future__ import annotations
 
