@@ -123,7 +123,7 @@ def _operation(route: ApiRoute, op: Operation, components: dict[str, Any]) -> di
     if op.body is not None:
         schema = json_schema(op.body, components)
         doc["requestBody"] = {
-            "required": True,
+            "required": op.body_required,
             "content": {media: {"schema": schema} for media in op.body_media_types},
         }
     return doc

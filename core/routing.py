@@ -41,6 +41,8 @@ class Operation:
     response_headers: dict[str, str] = attrs.Factory(dict)
     # Content types the body may arrive in, JSON first.
     body_media_types: Sequence[str] = ("application/json",)
+    # False when the route also accepts no body at all (e.g. a query-string form).
+    body_required: bool = True
     description: str = ""
 
 

@@ -74,6 +74,8 @@ class ExampleSettings:
     # The queue of raw-bucket ObjectCreated events, by URL or by name.
     queue_url: str = ""
     queue_name: str = "itube-raw-video-events"
+    # Where the example puts the "transcoded" video (a copy of the upload, same key).
+    processed_bucket: str = "itube-processed-videos"
     # The access key the example signs with (a key of `keys` in static mode); in sts mode
     # it signs with boto3's credential chain.
     access_key_id: str = ""

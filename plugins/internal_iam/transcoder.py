@@ -1,9 +1,10 @@
 """`itube transcoder-example`: a minimal transcoder driving the signed internal API.
 
 It reads the queue of raw-bucket ObjectCreated events, looks each upload's video up by
-its S3 key and reports COMPLETED (or FAILED with a reason: an empty object). An upload
-whose metadata is not saved yet (404) is left on the queue and retried later. It does
-no transcoding: it shows the moving parts and how a service signs its requests.
+its S3 key, "transcodes" it by copying the object to the processed bucket under the same
+key (where playback URLs point), and reports COMPLETED (or FAILED with a reason: an empty
+object). An upload whose metadata is not saved yet (404) is left on the queue and
+retried later. It shows the moving parts and how a service signs its requests.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from urllib.parse import quote, unquote_plus
 
 import boto3
 import httpx
+from botocore.config import Config as BotoConfig
 from botocore.credentials import Credentials
 
 from core.config import load_config
@@ -41,8 +43,12 @@ class TranscoderExample:
         auth: httpx.Auth | None = None,
         visibility_timeout: int = 10,
         out: Callable[[str], None] = print,
+        s3: Any = None,
+        processed_bucket: str = "",
     ) -> None:
         self.api = api
+        self.s3 = s3
+        self.processed_bucket = processed_bucket
         self.sqs = sqs
         self.queue_url = queue_url
         self.auth = auth
@@ -107,6 +113,8 @@ class TranscoderExample:
         update: dict[str, Any] = {"status": "COMPLETED"}
         if obj.get("size") == 0:
             update = {"status": "FAILED", "failure_reason": EMPTY_UPLOAD}
+        else:
+            self.publish(record.get("s3", {}).get("bucket", {}).get("name", ""), key)
         reported = self.api.patch(f"{VIDEOS}/{video_id}/status", json=update, auth=self._auth())
         if reported.status_code == 409:
             return self._note("conflict", f"{key}: {_problem(reported)}")
@@ -114,6 +122,12 @@ class TranscoderExample:
             return self._note("error", f"{key}: status report answered {_problem(reported)}")
         status = update["status"]
         return self._note(status.lower(), f"{key}: video {video_id} is {status}")
+
+    def publish(self, raw_bucket: str, key: str) -> None:
+        """The stand-in for transcoding: the processed rendition is the upload itself."""
+        if self.s3 is not None and self.processed_bucket and raw_bucket:
+            self.s3.copy_object(Bucket=self.processed_bucket, Key=key,
+                                CopySource={"Bucket": raw_bucket, "Key": key})
 
     def _auth(self) -> Any:
         return self.auth if self.auth is not None else httpx.USE_CLIENT_DEFAULT
@@ -164,17 +178,19 @@ def run_command(args: argparse.Namespace) -> int:
     except LookupError as exc:
         print(f"transcoder-example: {exc}", file=sys.stderr)
         return 2
-    sqs = boto3.client(
-        "sqs",
+    sqs, s3 = (boto3.client(
+        service,
         region_name=region,
         endpoint_url=example.aws_endpoint_url or ctx.config.aws.endpoint_url or None,
         aws_access_key_id=example.aws_access_key_id or None,
         aws_secret_access_key=example.aws_secret_access_key or None,
-    )
+        config=BotoConfig(signature_version="s3v4"),
+    ) for service in ("sqs", "s3"))
     queue_url = (args.queue_url or example.queue_url
                  or sqs.get_queue_url(QueueName=example.queue_name)["QueueUrl"])
     with httpx.Client(base_url=args.api_url or example.api_url, auth=auth, timeout=10) as api:
-        transcoder = TranscoderExample(api, sqs, queue_url)
+        transcoder = TranscoderExample(api, sqs, queue_url, s3=s3,
+                                       processed_bucket=example.processed_bucket)
         print(f"reading {queue_url}; reporting to {api.base_url}", file=sys.stderr)
         if args.once:
             outcomes = transcoder.drain(1 if args.wait_seconds is None else args.wait_seconds)

@@ -169,7 +169,8 @@ def routes(ctx: AppContext) -> list[BaseRoute]:
                   description="Either `?status=COMPLETED` with no body, or a JSON body. The "
                               "same status again is an idempotent 200; a transition the state "
                               "machine forbids is a 409 listing the allowed ones.",
-                  body=StatusUpdate, response=VideoOut, auth="service", errors=[404, 409],
+                  body=StatusUpdate, body_required=False, response=VideoOut, auth="service",
+                  errors=[404, 409],
                   params=[Param("status", description="The seed's form: ?status=COMPLETED",
                                 schema={"enum": [status.value for status in Status]})],
                   tags=INTERNAL_TAGS),

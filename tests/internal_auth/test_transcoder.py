@@ -174,7 +174,10 @@ def test_the_command_completes_a_real_upload(served: Any, capsys: Any,
                  "--wait-seconds", "0"]) == 0
     summary = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
     assert summary["completed"] == 1
-    assert status_of(client, video_id)["processing_status"] == "COMPLETED"
+    video = status_of(client, video_id)
+    assert video["processing_status"] == "COMPLETED"
+    played = httpx.get(video["playback_url"], timeout=10)
+    assert played.status_code == 200 and played.content == workflow.SAMPLE_VIDEO
     listed = [video["id"] for video in workflow.list_public(client, workflow.ANONYMOUS).json()]
     assert video_id in listed
 

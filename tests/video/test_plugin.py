@@ -68,3 +68,10 @@ def test_the_routes_are_documented_with_their_auth(client):
     assert "Link" in listing["responses"]["200"]["headers"]
     assert {param["name"] for param in listing["parameters"]} == {"limit", "cursor"}
 
+
+
+def test_the_status_body_is_optional_and_the_metadata_body_required(client):
+    paths = client.get("/openapi.json").json()["paths"]
+    prefix = "/api/v1/upload/videos"
+    assert paths[f"{prefix}/{{video_id}}/status"]["patch"]["requestBody"]["required"] is False
+    assert paths[f"{prefix}/metadata"]["post"]["requestBody"]["required"] is True
