@@ -161,9 +161,10 @@ def make_json_converter() -> cattrs.Converter:
     converter.register_structure_hook(bool, _strict(bool, _no_text))
     converter.register_structure_hook(uuid.UUID, _structure_uuid)
     converter.register_structure_hook(dt.datetime, _structure_datetime)
-    converter.register_structure_hook_func(
-        lambda t: isinstance(t, type) and issubclass(t, enum.Enum), _structure_enum
-    )
+    # Hooks dispatch on the class's MRO: StrEnum and IntEnum need their own entries, or the
+    # str and int hooks above would take them and accept any string or number.
+    for base in (enum.Enum, enum.StrEnum, enum.IntEnum):
+        converter.register_structure_hook(base, _structure_enum)
     converter.register_unstructure_hook(uuid.UUID, str)
     converter.register_unstructure_hook(dt.datetime, lambda value: value.isoformat())
     return converter

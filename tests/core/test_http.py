@@ -19,9 +19,9 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 from core.cache import CacheUnavailable, MemoryCache
 from core.context import AppContext
 from core.deps import optional_actor
-from core.errors import NotFound
+from core.errors import NotFound, ValidationFailed
 from core.health import ReadinessCheck
-from core.http import read_json, respond
+from core.http import read_json, respond, structure
 from core.plugins import hookimpl
 from core.routing import api_route
 from core.schema import constrained
@@ -116,6 +116,30 @@ def test_a_422_lists_every_bad_field_with_its_path_and_message(make_client, kern
     assert {e["field"] for e in missing["errors"]} == {"name", "count"}
     wrong_type = assert_problem(client.post("/things", json={"name": "a", "count": "3"}), 422)
     assert wrong_type["errors"] == [{"field": "count", "message": "expected int, got '3'"}]
+
+
+class Shelf(enum.StrEnum):
+    TOP = "top"
+
+
+class Rank(enum.IntEnum):
+    FIRST = 1
+
+
+@attrs.define
+class Placement:
+    shelf: Shelf
+    rank: Rank
+
+
+def test_str_and_int_enums_are_validated_not_taken_as_plain_text():
+    assert structure({"shelf": "top", "rank": 1}, Placement) == Placement(Shelf.TOP, Rank.FIRST)
+    with pytest.raises(ValidationFailed) as refused:
+        structure({"shelf": "floor", "rank": 2}, Placement)
+    assert refused.value.errors == [
+        {"field": "shelf", "message": "must be one of top"},
+        {"field": "rank", "message": "must be one of 1"},
+    ]
 
 
 def test_bodies_that_are_not_json_objects_are_422(make_client, kernel_config):
