@@ -8,9 +8,9 @@ from typing import Any
 
 import boto3
 from botocore.config import Config as BotoConfig
-from moto.server import ThreadedMotoServer
 
 from core.aws import AwsEnvironment
+from core.errors import ConfigError
 from plugins.local_aws.config import LocalAwsSettings
 
 # The emulator accepts any credentials; these are not secrets.
@@ -26,7 +26,14 @@ PASSWORD_POLICY = {
 log = logging.getLogger("itube.local_aws")
 
 
-def start_emulator(settings: LocalAwsSettings) -> tuple[ThreadedMotoServer, str]:
+def start_emulator(settings: LocalAwsSettings) -> tuple[Any, str]:
+    try:
+        from moto.server import ThreadedMotoServer
+    except ImportError:
+        raise ConfigError(
+            "local_aws needs the AWS emulator: pip install 'itube[local]' (make serve and "
+            "make test install it)"
+        ) from None
     logging.getLogger("werkzeug").setLevel(logging.ERROR)
     server = ThreadedMotoServer(ip_address=settings.host, port=settings.port, verbose=False)
     server.start()
