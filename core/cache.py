@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
 import time
 from collections import OrderedDict
 from collections.abc import Awaitable, Callable
@@ -16,6 +17,14 @@ from typing import Protocol, TypeVar, runtime_checkable
 
 T = TypeVar("T")
 log = logging.getLogger("itube.cache")
+
+# What `cache_invalidate` writes in place of an entry: this prefix and a token unique to the
+# invalidation. Cached values are JSON, which never starts with a NUL byte.
+TOMBSTONE = b"\x00itube:invalidated:"
+# How long an invalidated key refuses new entries: longer than any load (a database read)
+# takes, so a load that read the old state before the change cannot store it afterwards.
+# The price: reads of that key go to the source for this long after each change.
+INVALIDATION_HOLD_SECONDS = 5.0
 
 
 class CacheUnavailable(Exception):
@@ -29,9 +38,10 @@ class Cache(Protocol):
     Every method may raise `CacheUnavailable` when the backend's store does not answer.
     What each use falls back to while the shared store (Redis) is down:
 
-    - cached data (`get`/`set`/`delete`, through `cache_get`, `cache_set`, `cache_delete`,
-      `get_or_load`): a miss; requests are answered from the database. Nothing is cached
-      per process meanwhile, so no process can serve an entry another one invalidated.
+    - cached data (`get`/`add`/`set`/`delete`, through `cache_get`, `cache_set`,
+      `cache_delete`, `cache_invalidate`, `get_or_load`): a miss; requests are answered
+      from the database. Nothing is cached per process meanwhile, so no process can serve
+      an entry another one invalidated.
     - rate-limit counters (`incr` + `ttl`) and the SigV4 replay cache (`add`): the Redis
       backend answers them from a per-process store instead of raising, so limits count
       per process and a replay is refused by the process that saw the first request.
@@ -254,6 +264,39 @@ async def cache_delete(cache: Cache, *keys: str) -> None:
         return None
 
 
+async def cache_add(cache: Cache, key: str, value: bytes, ttl: float) -> bool:
+    """`cache.add` that treats an unavailable cache as "not stored"."""
+    try:
+        return await cache.add(key, value, ttl)
+    except CacheUnavailable:
+        return False
+
+
+def is_tombstone(value: bytes | None) -> bool:
+    """Is this what `cache_invalidate` left in place of an entry?"""
+    return value is not None and value.startswith(TOMBSTONE)
+
+
+async def cache_invalidate(
+    cache: Cache, *keys: str, hold: float = INVALIDATION_HOLD_SECONDS
+) -> None:
+    """Drop `keys` after a change, so that no load that read the old state can put it back.
+
+    Each key gets a tombstone for `hold` seconds instead of a plain delete: `get_or_load`
+    reads it as a miss and stores with `add` (set-if-absent), which the tombstone refuses.
+    `hold` must exceed the longest load; reads of the keys bypass the cache that long.
+    When the store does not answer, a key is deleted instead (`cache_delete`), so a
+    backend that keeps failed deletes for later sends them once its store is back (the
+    Redis backend keeps the failed tombstone itself and writes it then).
+    """
+    for key in keys:
+        tombstone = TOMBSTONE + os.urandom(8).hex().encode()
+        try:
+            await cache.set(key, tombstone, hold)
+        except CacheUnavailable:
+            await cache_delete(cache, key)
+
+
 async def get_or_load(
     cache: Cache,
     flight: SingleFlight,
@@ -261,15 +304,25 @@ async def get_or_load(
     load: Callable[[], Awaitable[bytes | None]],
     ttl: float,
 ) -> bytes | None:
-    """Serve `key` from the cache; on a miss run `load` once per process and store it."""
-    cached = await cache_get(cache, key)
-    if cached is not None:
+    """Serve `key` from the cache; on a miss run `load` once per process and store it.
+
+    The value is stored only if the key is still absent (`add`): after `cache_invalidate`
+    the tombstone refuses a load that started before the change, and reads made after it
+    share a load of their own (the tombstone's token is part of the single-flight key), so
+    they never wait for one that read the old state."""
+    try:
+        cached = await cache.get(key)
+    except CacheUnavailable:
+        # Nothing is stored while the store fails: each process reads the source.
+        return await flight.run(key, load)
+    if cached is not None and not is_tombstone(cached):
         return cached
 
     async def load_and_store() -> bytes | None:
         value = await load()
         if value is not None:
-            await cache_set(cache, key, value, ttl)
+            await cache_add(cache, key, value, ttl)
         return value
 
-    return await flight.run(key, load_and_store)
+    flight_key = key if cached is None else f"{key}\x00{cached.hex()}"
+    return await flight.run(flight_key, load_and_store)

@@ -19,7 +19,7 @@ from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import RedisError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
-from core.cache import CacheUnavailable, MemoryCache
+from core.cache import CacheUnavailable, MemoryCache, is_tombstone
 from plugins.cache_redis.breaker import CircuitBreaker
 from plugins.cache_redis.config import RedisCacheSettings
 
@@ -32,6 +32,8 @@ UNREACHABLE = (RedisConnectionError, RedisTimeoutError, OSError, TimeoutError)
 # Invalidations kept while Redis is unreachable; beyond this the oldest are dropped (their
 # entries still expire with their TTL).
 MAX_UNSENT_DELETES = 10_000
+# A failed invalidation: None for a delete, or the tombstone and its hold in seconds.
+Unsent = tuple[bytes, float] | None
 
 
 def connection_pool(settings: RedisCacheSettings) -> aioredis.ConnectionPool:
@@ -77,8 +79,8 @@ class RedisCache:
             else None
         )
         self._client: aioredis.Redis | None = None
-        # Keys (as stored) whose invalidation could not reach Redis: an ordered set.
-        self._unsent_deletes: dict[str, None] = {}
+        # Keys (as stored) whose invalidation could not reach Redis, oldest first.
+        self._unsent_deletes: dict[str, Unsent] = {}
         self._sending_deletes = asyncio.Lock()
 
     def key(self, key: str) -> str:
@@ -124,22 +126,37 @@ class RedisCache:
 
     def _remember_deletes(self, stored_keys: list[str]) -> None:
         for stored in stored_keys:
-            self._unsent_deletes[stored] = None
+            self._remember(stored, None)
+
+    def _remember(self, stored: str, unsent: Unsent) -> None:
+        # A tombstone does all a delete does and more: it is never replaced by a delete.
+        if unsent is not None or self._unsent_deletes.get(stored) is None:
+            self._unsent_deletes[stored] = unsent
         while len(self._unsent_deletes) > MAX_UNSENT_DELETES:
             del self._unsent_deletes[next(iter(self._unsent_deletes))]
 
     async def _send_deletes(self, client: aioredis.Redis) -> None:
         """Invalidations that failed while Redis was unreachable go first once it answers,
-        so an entry cached before the outage cannot outlive a change made during it."""
+        so an entry cached before the outage cannot outlive a change made during it.
+        Tombstones (`core.cache.cache_invalidate`) are written again with their full hold,
+        so a load that read the old state before the change cannot store it afterwards."""
         async with self._sending_deletes:  # later calls wait: none reads before they land
             if not self._unsent_deletes:
                 return
-            stored_keys = list(self._unsent_deletes)
+            unsent = dict(self._unsent_deletes)
             self._unsent_deletes.clear()
             try:
-                await client.delete(*stored_keys)
+                async with client.pipeline(transaction=False) as pipe:
+                    deletes = [stored for stored, item in unsent.items() if item is None]
+                    if deletes:
+                        pipe.delete(*deletes)
+                    for stored, item in unsent.items():
+                        if item is not None:
+                            pipe.set(stored, item[0], px=milliseconds(item[1]))
+                    await pipe.execute()
             except BaseException:
-                self._remember_deletes(stored_keys)
+                for stored, item in unsent.items():
+                    self._remember(stored, item)
                 raise
 
     # -- the cache protocol --------------------------------------------------------------
@@ -149,7 +166,12 @@ class RedisCache:
         return cast("bytes | None", value)  # the pool does not decode responses
 
     async def set(self, key: str, value: bytes, ttl: float) -> None:
-        await self._run(lambda r: r.set(self.key(key), value, px=milliseconds(ttl)))
+        try:
+            await self._run(lambda r: r.set(self.key(key), value, px=milliseconds(ttl)))
+        except CacheUnavailable:
+            if is_tombstone(value):  # an invalidation: written once Redis answers
+                self._remember(self.key(key), (value, ttl))
+            raise
 
     async def delete(self, *keys: str) -> None:
         if not keys:

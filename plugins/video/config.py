@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import attrs
 
+from core.cache import INVALIDATION_HOLD_SECONDS
+
 GIB = 1024**3
 MIB = 1024**2
 
@@ -49,13 +51,16 @@ class VideoSettings:
     max_thumbnail_bytes: int = 10 * MIB
     # How long a video and the first page of the public list stay cached, in seconds.
     cache_ttl_seconds: int = 60
+    # After a change, reads of that video bypass the cache this long, so a load that
+    # started before the change cannot store what it read; keep it above the slowest query.
+    cache_invalidation_hold_seconds: float = INVALIDATION_HOLD_SECONDS
 
 
 def settings_problems(settings: VideoSettings) -> list[str]:
     """Values valid alone that cannot work: each message names the key."""
     problems = []
     for key in ("upload_url_ttl_seconds", "playback_url_ttl_seconds", "cache_ttl_seconds",
-                "max_video_bytes", "max_thumbnail_bytes"):
+                "cache_invalidation_hold_seconds", "max_video_bytes", "max_thumbnail_bytes"):
         if getattr(settings, key) <= 0:
             problems.append(f"plugins.video.{key}: must be positive")
     if settings.upload_url_ttl_seconds > 7 * 24 * 3600:

@@ -2,13 +2,16 @@
 
 No web framework here: the routes parse and render, this module decides. Reads that
 every visitor makes (a video by id, the first page of the public list) are served from
-the app's cache as rendered JSON and invalidated by every change.
+the app's cache as rendered JSON and invalidated by every change: the video's entry gets a
+tombstone (`core.cache.cache_invalidate`), and the first pages live under a list
+generation that a change drops, so every page cached before it becomes unreachable.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import logging
+import secrets
 import uuid
 from collections.abc import Sequence
 from typing import Any
@@ -17,7 +20,7 @@ import attrs
 import orjson
 
 from core.auth import Actor, ServicePrincipal
-from core.cache import cache_delete, get_or_load
+from core.cache import CacheUnavailable, cache_delete, cache_invalidate, get_or_load
 from core.context import AppContext
 from core.errors import Conflict, NotFound, ValidationFailed
 from core.http import render
@@ -33,7 +36,7 @@ from plugins.video.models import (
     VideoOut,
     VideoRecord,
 )
-from plugins.video.pagination import MAX_LIMIT, Cursor, Page
+from plugins.video.pagination import Cursor, Page
 from plugins.video.states import Status, allowed_from, can_move, is_discoverable
 from plugins.video.storage import MediaUrls, VideoStorage
 
@@ -41,14 +44,18 @@ log = logging.getLogger("itube.video")
 CACHE_PREFIX = "video:v1:"
 # Compare-and-set attempts before a status update gives up with a 409.
 STATUS_ATTEMPTS = 5
+# The current generation of the cached first pages: a random token, dropped by each change.
+LIST_GENERATION_KEY = f"{CACHE_PREFIX}public:generation"
+# Far longer than any page's TTL: a generation outlives every page cached under it.
+LIST_GENERATION_TTL_SECONDS = 86_400.0
 
 
 def video_cache_key(video_id: uuid.UUID) -> str:
     return f"{CACHE_PREFIX}id:{video_id}"
 
 
-def first_page_cache_key(limit: int) -> str:
-    return f"{CACHE_PREFIX}public:first:{limit}"
+def first_page_cache_key(limit: int, generation: str = "0") -> str:
+    return f"{CACHE_PREFIX}public:{generation}:first:{limit}"
 
 
 def _now() -> dt.datetime:
@@ -219,11 +226,34 @@ class VideoService:
             page = await self._render_page(await queries.public_page(limit + 1, None), limit)
             return _envelope({"next": page.next_cursor}, page.body)
 
-        entry = await get_or_load(self.ctx.cache, self.ctx.flight, first_page_cache_key(limit),
-                                  load, self.settings.cache_ttl_seconds)
+        entry: bytes | None
+        generation = await self._list_generation()
+        if generation is None:  # the cache does not answer: read the database, once
+            entry = await self.ctx.flight.run(first_page_cache_key(limit, "uncached"), load)
+        else:
+            entry = await get_or_load(
+                self.ctx.cache, self.ctx.flight, first_page_cache_key(limit, generation),
+                load, self.settings.cache_ttl_seconds,
+            )
         assert entry is not None
         meta, body = _open_envelope(entry)
         return Page(body=body, next_cursor=meta["next"])
+
+    async def _list_generation(self) -> str | None:
+        """The generation the first pages are cached under, started afresh (a new random
+        token) after a change dropped it; None when the cache does not answer."""
+        cache = self.ctx.cache
+        try:
+            current = await cache.get(LIST_GENERATION_KEY)
+            if current is not None:
+                return current.decode()
+            fresh = secrets.token_hex(8)
+            # Concurrent starts may replace each other's token: that costs a few loads,
+            # never a stale page (every page under a token was read after it was set).
+            await cache.set(LIST_GENERATION_KEY, fresh.encode(), LIST_GENERATION_TTL_SECONDS)
+            return fresh
+        except CacheUnavailable:
+            return None
 
     async def owner_page(self, actor: Actor, limit: int, cursor_text: str | None) -> Page:
         """The actor's own videos in every state, newest first."""
@@ -303,9 +333,15 @@ class VideoService:
     # -- cache and events ---------------------------------------------------------------------
 
     async def invalidate(self, video_id: uuid.UUID) -> None:
-        """Forget the video and every cached first page (one per page size)."""
-        keys = [first_page_cache_key(limit) for limit in range(1, MAX_LIMIT + 1)]
-        await cache_delete(self.ctx.cache, video_cache_key(video_id), *keys)
+        """Forget the video and every cached first page, after the change committed.
+
+        The video's key gets a tombstone, so a read that loaded the old row before the
+        commit cannot store it afterwards. Dropping the list generation makes every first
+        page cached so far unreachable at once; a late load stores under the dropped
+        generation, where no one reads. A failed delete is sent once Redis answers."""
+        await cache_invalidate(self.ctx.cache, video_cache_key(video_id),
+                               hold=self.settings.cache_invalidation_hold_seconds)
+        await cache_delete(self.ctx.cache, LIST_GENERATION_KEY)
 
     async def _notify(self, event: str, **kwargs: Any) -> None:
         """Fire an event after commit. A failing listener is logged; the change stands."""

@@ -11,7 +11,7 @@ import asyncio
 import anyio
 import pytest
 
-from core.cache import Cache, SingleFlight, get_or_load
+from core.cache import Cache, SingleFlight, cache_invalidate, get_or_load, is_tombstone
 
 # Expiry is checked against the backend's own clock: keep TTLs short and sleep past them.
 SHORT_TTL = 0.05
@@ -161,6 +161,74 @@ class CacheContract:
         assert await asyncio.gather(*stampede) == [b"payload"] * 50
         assert len(calls) == 1
         assert await cache.get("cold") == b"payload"
+
+    # -- invalidation racing a load (core.cache.cache_invalidate) ----------------------------
+
+    async def test_a_load_that_read_before_an_invalidation_cannot_store_afterwards(self, cache):
+        started, release = asyncio.Event(), asyncio.Event()
+
+        async def load_old() -> bytes:
+            started.set()
+            await release.wait()  # the change commits and invalidates meanwhile
+            return b'{"status": "old"}'
+
+        async def load_new() -> bytes:
+            return b'{"status": "new"}'
+
+        flight = SingleFlight()
+        late = asyncio.create_task(get_or_load(cache, flight, "video:7", load_old, 30))
+        with anyio.fail_after(10):
+            await started.wait()
+        await cache_invalidate(cache, "video:7")
+        release.set()
+        assert await late == b'{"status": "old"}'  # its own caller started before the change
+        assert is_tombstone(await cache.get("video:7"))
+        assert await get_or_load(cache, flight, "video:7", load_new, 30) == b'{"status": "new"}'
+
+    async def test_a_tombstone_reads_as_a_miss_and_is_not_replaced_until_it_expires(self, cache):
+        loads = []
+
+        async def load() -> bytes:
+            loads.append(1)
+            return b'{"fresh": true}'
+
+        flight = SingleFlight()
+        await cache.set("video:8", b'{"fresh": false}', 30)
+        await cache_invalidate(cache, "video:8", hold=SHORT_TTL)
+        assert await get_or_load(cache, flight, "video:8", load, 30) == b'{"fresh": true}'
+        assert await get_or_load(cache, flight, "video:8", load, 30) == b'{"fresh": true}'
+        assert len(loads) == 2  # held: every read goes to the source
+        await anyio.sleep(PAST_SHORT_TTL)
+        assert await get_or_load(cache, flight, "video:8", load, 30) == b'{"fresh": true}'
+        assert await cache.get("video:8") == b'{"fresh": true}'
+
+    async def test_a_read_after_an_invalidation_does_not_wait_for_an_older_load(self, cache):
+        started, release = asyncio.Event(), asyncio.Event()
+
+        async def load_old() -> bytes:
+            started.set()
+            await release.wait()
+            return b'"old"'
+
+        async def load_new() -> bytes:
+            return b'"new"'
+
+        flight = SingleFlight()
+        older = asyncio.create_task(get_or_load(cache, flight, "video:9", load_old, 30))
+        with anyio.fail_after(10):
+            await started.wait()
+            await cache_invalidate(cache, "video:9")
+            # Same process, same key: still not joined to the load that read the old state.
+            assert await get_or_load(cache, flight, "video:9", load_new, 30) == b'"new"'
+        release.set()
+        assert await older == b'"old"'
+        assert await get_or_load(cache, flight, "video:9", load_new, 30) == b'"new"'
+
+    async def test_invalidate_drops_several_keys(self, cache):
+        for key in ("a", "b", "c"):
+            await cache.set(key, b"1", 30)
+        await cache_invalidate(cache, "a", "b")
+        assert [is_tombstone(await cache.get(key)) for key in "abc"] == [True, True, False]
 
 
 class CountsGets:
