@@ -7,8 +7,12 @@ URLS_PER_TASK upload URLs:
 - inline: on the event loop;
 - threads: through anyio's default worker threads (up to 40 at once);
 - pool-2: through worker threads limited to SIGNING_THREADS at once, which is what
-  plugins/video/storage.py does. Signing is CPU work under the GIL: more threads only
-  fight the event loop for it.
+  plugins/video/storage.py does when botocore signs. Signing is CPU work under the GIL:
+  more threads only fight the event loop for it;
+- ours: plugins/video/presign.py inline on the event loop (what storage.py does).
+
+It first compares the CPU cost of one presign through botocore's `generate_presigned_url`
+with plugins/video/presign.py's SigV4 presigner (same client, credentials and request).
 
 Figures are ratios against the idle loop and between the modes, measured in the same run.
 """
@@ -24,6 +28,8 @@ from typing import Any
 import anyio.to_thread
 import boto3
 from botocore.config import Config as BotoConfig
+
+from plugins.video.presign import S3Presigner, bucket_endpoint
 
 CONCURRENCY = 64
 URLS_PER_TASK = 20
@@ -47,6 +53,17 @@ def presigner(s3: Any) -> Callable[[int], str]:
                     "ContentType": "video/mp4"},
             ExpiresIn=900, HttpMethod="PUT",
         )
+
+    return presign
+
+
+def fast_presigner(s3: Any) -> Callable[[int], str]:
+    presigner = S3Presigner(s3._request_signer._credentials)
+    endpoint = bucket_endpoint(s3, "itube-raw-videos")
+
+    def presign(index: int) -> str:
+        return presigner.presign(endpoint, f"videos/bench/{index}", 900, method="PUT",
+                                 content_type="video/mp4")
 
     return presign
 
@@ -92,9 +109,14 @@ async def run(sign: Callable[[int], Awaitable[str]] | None) -> dict[str, float]:
     }
 
 
-async def measure(presign: Callable[[int], str]) -> dict[str, dict[str, float]]:
+async def measure(
+    presign: Callable[[int], str], fast: Callable[[int], str]
+) -> dict[str, dict[str, float]]:
     async def inline(index: int) -> str:
         return presign(index)
+
+    async def ours_inline(index: int) -> str:
+        return fast(index)
 
     async def threaded(index: int) -> str:
         return await anyio.to_thread.run_sync(presign, index)
@@ -105,25 +127,32 @@ async def measure(presign: Callable[[int], str]) -> dict[str, dict[str, float]]:
         return await anyio.to_thread.run_sync(presign, index, limiter=limiter)
 
     results = {"idle": await run(None)}
-    for name, sign in (("inline", inline), ("threads", threaded), ("pool-2", pooled)):
+    modes = (("inline", inline), ("threads", threaded), ("pool-2", pooled),
+             ("ours", ours_inline))
+    for name, sign in modes:
         await run(sign)  # warm up
         results[name] = await run(sign)
     return results
 
 
 def main() -> None:
-    presign = presigner(make_client())
+    s3 = make_client()
+    presign = presigner(s3)
     cost = cost_per_call_us(presign)
+    fast = fast_presigner(s3)
+    fast_cost = cost_per_call_us(fast, calls=20000)
     try:
         import uvloop
 
-        results = uvloop.run(measure(presign))
+        results = uvloop.run(measure(presign, fast))
         loop_name = "uvloop"
     except ImportError:
-        results = asyncio.run(measure(presign))
+        results = asyncio.run(measure(presign, fast))
         loop_name = "asyncio"
     idle, inline, pool = results["idle"], results["inline"], results["pool-2"]
     print(f"presign cost: {cost:.0f} us per call (one thread, no contention)")
+    print(f"plugins.video.presign: {fast_cost:.1f} us per call; "
+          f"botocore / ours: {_ratio(cost, fast_cost)}")
     print(f"{CONCURRENCY} tasks x {URLS_PER_TASK} presigns on {loop_name}; "
           f"ticker lateness in ms (p50 / p99 / max), signing throughput:")
     for name, row in results.items():
@@ -133,6 +162,9 @@ def main() -> None:
         print(f"p99 lateness inline / {label}: {_ratio(inline['p99_ms'], mode['p99_ms'])}")
         print(f"throughput {label} / inline:   {_ratio(mode['urls_per_s'], inline['urls_per_s'])}")
     print(f"p99 lateness pool-2 / idle:    {_ratio(pool['p99_ms'], idle['p99_ms'])}")
+    ours = results["ours"]
+    print(f"p99 lateness ours inline / pool-2: {_ratio(ours['p99_ms'], pool['p99_ms'])}")
+    print(f"throughput ours inline / pool-2:   {_ratio(ours['urls_per_s'], pool['urls_per_s'])}")
 
 
 def _ratio(value: float, baseline: float) -> str:

@@ -58,5 +58,11 @@ async def startup(ctx: AppContext) -> None:
         processed=settings.processed_bucket
         or aws.resource("s3_processed_bucket", "itube-processed-videos"),
     )
-    s3 = await anyio.to_thread.run_sync(aws.client, "s3")  # creating a client costs ~10 ms
-    ctx.state[NAME] = VideoService(ctx, VideoStorage(s3, buckets, settings), settings)
+
+    def make_storage() -> VideoStorage:
+        # a client costs ~10 ms, resolving credentials may be a network call, and the
+        # presigner's check against botocore signs a dozen URLs: all off the event loop
+        return VideoStorage(aws.client("s3"), buckets, settings, credentials=aws.credentials())
+
+    storage = await anyio.to_thread.run_sync(make_storage)
+    ctx.state[NAME] = VideoService(ctx, storage, settings)

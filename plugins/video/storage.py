@@ -1,10 +1,12 @@
 """S3: presigned uploads, HeadObject and playback URLs.
 
 boto3 is synchronous. HeadObject is a network round trip: it runs in anyio's worker
-threads. Presigning is 0.3-0.7 ms of pure CPU under the GIL: inline, N concurrent
-presigns delay every other request on the event loop by N times that; in many threads
-they fight the loop for the GIL. So signing runs in at most SIGNING_THREADS threads
-(bench/bench_presign.py measures the three choices; docs/video.md has the figures).
+threads. URLs are presigned by plugins/video/presign.py in ~15 us of CPU, inline on the
+event loop (a page of 20 videos signs in well under a millisecond). A bucket whose URLs
+that presigner cannot reproduce byte for byte at start-up is signed by botocore instead
+(0.3-0.7 ms a URL), which runs in at most SIGNING_THREADS threads, as does any signing
+while refreshable credentials are due for a refresh (a network call).
+bench/bench_presign.py measures both presigners and the threading choices.
 """
 
 from __future__ import annotations
@@ -23,6 +25,13 @@ from botocore.exceptions import BotoCoreError, ClientError
 from core.errors import ServiceUnavailable
 from plugins.video.config import VideoSettings
 from plugins.video.models import VideoRecord
+from plugins.video.presign import (
+    BucketEndpoint,
+    S3Presigner,
+    botocore_presign,
+    bucket_endpoint,
+    matches_botocore,
+)
 from plugins.video.states import Status
 
 log = logging.getLogger("itube.video.storage")
@@ -53,29 +62,69 @@ NO_URLS = MediaUrls(None, None)
 
 
 class VideoStorage:
-    """The app's S3 client (made once, SigV4) and the buckets it works with."""
+    """The app's S3 client (made once, SigV4) and the buckets it works with.
 
-    def __init__(self, s3: Any, buckets: Buckets, settings: VideoSettings) -> None:
+    `credentials` (botocore Credentials, as `ctx.aws.credentials()` returns them) turns
+    on the fast presigner for every bucket it reproduces botocore's URLs for; without
+    them every URL is signed by botocore.
+    """
+
+    def __init__(
+        self, s3: Any, buckets: Buckets, settings: VideoSettings, credentials: Any = None
+    ) -> None:
         self.s3 = s3
         self.buckets = buckets
         self.settings = settings
         self._signing = anyio.CapacityLimiter(SIGNING_THREADS)
+        self.presigner = S3Presigner(credentials) if credentials is not None else None
+        self.endpoints = self._checked_endpoints() if self.presigner else {}
+
+    def _checked_endpoints(self) -> dict[str, BucketEndpoint]:
+        """Buckets whose URLs our presigner reproduces byte for byte (checked once)."""
+        assert self.presigner is not None
+        endpoints = {}
+        for bucket in {self.buckets.raw, self.buckets.thumbnails, self.buckets.processed}:
+            try:
+                endpoint = bucket_endpoint(self.s3, bucket)
+                agrees = matches_botocore(self.s3, self.presigner, endpoint, bucket)
+            except Exception as exc:  # any surprise here only costs speed
+                log.warning("presigner check failed", extra={"bucket": bucket, "error": str(exc)})
+                continue
+            if agrees:
+                endpoints[bucket] = endpoint
+            else:
+                log.warning("presigner disagrees with botocore", extra={"bucket": bucket})
+        return endpoints
+
+    def _signs_inline(self, buckets: Sequence[str]) -> bool:
+        return (
+            self.presigner is not None
+            and all(bucket in self.endpoints for bucket in buckets)
+            and not self.presigner.refresh_due()
+        )
 
     async def presign_upload(
         self, bucket: str, key: str, content_type: str, size_bytes: int | None
     ) -> str:
         """A PUT URL signed over Content-Type (and Content-Length when declared)."""
-        params: dict[str, Any] = {"Bucket": bucket, "Key": key, "ContentType": content_type}
-        if size_bytes is not None:
-            params["ContentLength"] = size_bytes
         sign = partial(
-            self.s3.generate_presigned_url,
-            "put_object",
-            Params=params,
-            ExpiresIn=self.settings.upload_url_ttl_seconds,
-            HttpMethod="PUT",
+            self._presign,
+            bucket,
+            key,
+            self.settings.upload_url_ttl_seconds,
+            method="PUT",
+            content_type=content_type,
+            content_length=size_bytes,
         )
+        if self._signs_inline([bucket]):
+            return sign()
         return await anyio.to_thread.run_sync(sign, limiter=self._signing)
+
+    def _presign(self, bucket: str, key: str, expires_in: int, **request: Any) -> str:
+        endpoint = self.endpoints.get(bucket)
+        if self.presigner is not None and endpoint is not None:
+            return self.presigner.presign(endpoint, key, expires_in, **request)
+        return botocore_presign(self.s3, bucket, key, expires_in, **request)
 
     async def head(self, bucket: str, key: str) -> StoredObject | None:
         """The object's size and type, or None when there is no such object."""
@@ -97,11 +146,19 @@ class VideoStorage:
         )
 
     async def media_urls(self, records: Sequence[VideoRecord]) -> list[MediaUrls]:
-        """Playback and thumbnail URLs of completed videos; one thread hop per batch."""
+        """Playback and thumbnail URLs of completed videos; at most one thread hop a batch."""
         if not any(record.processing_status is Status.COMPLETED for record in records):
             return [NO_URLS for _ in records]
-        if self.settings.playback_base_url and self.settings.thumbnail_base_url:
-            return [self._urls(record) for record in records]  # no signing: cheap
+        signed = [
+            bucket
+            for base_url, bucket in (
+                (self.settings.playback_base_url, self.buckets.processed),
+                (self.settings.thumbnail_base_url, self.buckets.thumbnails),
+            )
+            if not base_url
+        ]
+        if not signed or self._signs_inline(signed):
+            return [self._urls(record) for record in records]  # microseconds a URL
         return await anyio.to_thread.run_sync(
             lambda: [self._urls(record) for record in records], limiter=self._signing
         )
@@ -123,8 +180,4 @@ class VideoStorage:
     def _url(self, base_url: str, bucket: str, key: str) -> str:
         if base_url:
             return f"{base_url.rstrip('/')}/{quote(key)}"
-        return self.s3.generate_presigned_url(
-            "get_object",
-            Params={"Bucket": bucket, "Key": key},
-            ExpiresIn=self.settings.playback_url_ttl_seconds,
-        )
+        return self._presign(bucket, key, self.settings.playback_url_ttl_seconds)

@@ -1,0 +1,232 @@
+"""S3 presigned URLs (SigV4 query-string auth) in a few microseconds instead of ~0.4 ms.
+
+botocore's `generate_presigned_url` rebuilds a request model, runs endpoint rules and
+event handlers, and derives the signing key for every URL. Here a bucket's URL base
+(scheme, host, path prefix, signing region) is taken once from a URL botocore itself
+generated for that bucket, so path-style (an `endpoint_url` such as the moto emulator)
+and virtual-host style (real AWS) come out exactly as the configured client makes them;
+the signing key is derived once per (secret key, date, region); each URL then costs two
+SHA-256 hashes and one HMAC. `matches_botocore` checks a bucket byte for byte against
+botocore before the fast path is trusted with it.
+
+See "Authenticating Requests: Using Query Parameters (AWS Signature Version 4)".
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+from collections.abc import Callable
+from datetime import UTC, datetime
+from typing import Any
+from urllib.parse import parse_qs, quote, urlsplit
+
+import attrs
+
+ALGORITHM = "AWS4-HMAC-SHA256"
+UNSIGNED_PAYLOAD = "UNSIGNED-PAYLOAD"
+PROBE_KEY = "probe"
+DEFAULT_PORTS = {"http": 80, "https": 443}
+# botocore drops this Content-Type from presigned requests (it is its own default).
+BOTOCORE_DEFAULT_CONTENT_TYPE = "application/x-www-form-urlencoded; charset=utf-8"
+
+Clock = Callable[[], datetime]
+
+
+def utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
+@attrs.frozen
+class BucketEndpoint:
+    """Where one bucket's objects live, as the configured botocore client addresses them."""
+
+    origin: str  # "http://127.0.0.1:4566" or "https://bucket.s3.amazonaws.com"
+    path_prefix: str  # "/bucket" (path-style) or "" (virtual-host style)
+    host: str  # the signed Host header: lower case, default port dropped
+    region: str  # the signing region botocore put in the credential scope
+
+
+def bucket_endpoint(s3: Any, bucket: str) -> BucketEndpoint:
+    """Read a bucket's URL base and signing region off one botocore-presigned URL."""
+    url = s3.generate_presigned_url(
+        "get_object", Params={"Bucket": bucket, "Key": PROBE_KEY}, ExpiresIn=60
+    )
+    parts = urlsplit(url)
+    suffix = "/" + PROBE_KEY
+    if not parts.path.endswith(suffix):
+        raise ValueError(f"unexpected presigned URL shape for bucket {bucket!r}")
+    scope = parse_qs(parts.query)["X-Amz-Credential"][0].split("/")
+    return BucketEndpoint(
+        origin=f"{parts.scheme}://{parts.netloc}",
+        path_prefix=parts.path[: -len(suffix)],
+        host=_host_header(parts.scheme, parts.hostname or "", parts.port),
+        region=scope[2],
+    )
+
+
+def _host_header(scheme: str, hostname: str, port: int | None) -> str:
+    host = f"[{hostname}]" if ":" in hostname else hostname
+    if port is not None and port != DEFAULT_PORTS.get(scheme):
+        host = f"{host}:{port}"
+    return host
+
+
+def encode_key(key: str) -> str:
+    """S3's URI encoding of an object key: every byte but unreserved characters and '/'."""
+    return quote(key, safe="/~")
+
+
+def _encode(value: str) -> str:
+    return quote(value, safe="-_.~")
+
+
+@attrs.frozen
+class _Signing:
+    key: bytes
+    scope: str
+    credential: str  # URI-encoded "<access key>/<scope>"
+    token: str | None  # URI-encoded session token
+
+
+class S3Presigner:
+    """Presigns S3 GET and PUT URLs with the credentials the S3 client signs with.
+
+    `credentials` is a botocore Credentials or RefreshableCredentials object: its
+    `get_frozen_credentials()` is read on every call, so rotated role credentials are
+    used as soon as botocore has them.
+    """
+
+    def __init__(self, credentials: Any, clock: Clock = utc_now) -> None:
+        self.credentials = credentials
+        self.clock = clock
+        self._cached: tuple[tuple[Any, ...], _Signing] | None = None
+
+    def refresh_due(self) -> bool:
+        """True when reading the credentials may fetch new ones (network I/O)."""
+        refresh_needed = getattr(self.credentials, "refresh_needed", None)
+        return bool(refresh_needed and refresh_needed())
+
+    def presign(
+        self,
+        endpoint: BucketEndpoint,
+        key: str,
+        expires_in: int,
+        *,
+        method: str = "GET",
+        content_type: str | None = None,
+        content_length: int | None = None,
+    ) -> str:
+        """A presigned URL for `method` on `key`, bound to the headers given."""
+        frozen = self.credentials.get_frozen_credentials()
+        timestamp = self.clock().astimezone(UTC).strftime("%Y%m%dT%H%M%SZ")
+        signing = self._signing(frozen, timestamp[:8], endpoint.region)
+        headers = self._signed_headers(endpoint.host, content_type, content_length)
+        signed_names = ";".join(name for name, _ in headers)
+        # Values already URI-encoded; timestamp and expiry are digits and letters only.
+        params = [
+            ("X-Amz-Algorithm", ALGORITHM),
+            ("X-Amz-Credential", signing.credential),
+            ("X-Amz-Date", timestamp),
+            ("X-Amz-Expires", str(int(expires_in))),
+            ("X-Amz-SignedHeaders", signed_names.replace(";", "%3B")),
+        ]
+        if signing.token is not None:
+            params.append(("X-Amz-Security-Token", signing.token))
+        pairs = [f"{name}={value}" for name, value in params]
+        path = f"{endpoint.path_prefix}/{encode_key(key)}"
+        canonical_headers = "".join(f"{name}:{value}\n" for name, value in headers)
+        canonical_request = "\n".join(
+            (method, path, "&".join(sorted(pairs)), canonical_headers, signed_names,
+             UNSIGNED_PAYLOAD)
+        )
+        string_to_sign = "\n".join(
+            (ALGORITHM, timestamp, signing.scope,
+             hashlib.sha256(canonical_request.encode()).hexdigest())
+        )
+        signature = hmac.new(signing.key, string_to_sign.encode(), hashlib.sha256).hexdigest()
+        # botocore's order in the URL: parameters as inserted, the signature last
+        return f"{endpoint.origin}{path}?{'&'.join(pairs)}&X-Amz-Signature={signature}"
+
+    @staticmethod
+    def _signed_headers(
+        host: str, content_type: str | None, content_length: int | None
+    ) -> list[tuple[str, str]]:
+        headers = [("host", host)]
+        if content_type is not None and content_type != BOTOCORE_DEFAULT_CONTENT_TYPE:
+            headers.append(("content-type", " ".join(content_type.split())))
+        if content_length is not None:
+            headers.append(("content-length", str(int(content_length))))
+        return sorted(headers)
+
+    def _signing(self, frozen: Any, date: str, region: str) -> _Signing:
+        """The derived key and encoded scope, kept until credentials, date or region change."""
+        cache_key = (frozen.access_key, frozen.secret_key, frozen.token, date, region)
+        cached = self._cached
+        if cached is not None and cached[0] == cache_key:
+            return cached[1]
+        key = f"AWS4{frozen.secret_key}".encode()
+        for part in (date, region, "s3", "aws4_request"):
+            key = hmac.new(key, part.encode(), hashlib.sha256).digest()
+        scope = f"{date}/{region}/s3/aws4_request"
+        signing = _Signing(
+            key=key,
+            scope=scope,
+            credential=_encode(f"{frozen.access_key}/{scope}"),
+            token=None if frozen.token is None else _encode(frozen.token),
+        )
+        self._cached = (cache_key, signing)  # one tuple: atomic for concurrent readers
+        return signing
+
+
+def botocore_presign(
+    s3: Any,
+    bucket: str,
+    key: str,
+    expires_in: int,
+    *,
+    method: str = "GET",
+    content_type: str | None = None,
+    content_length: int | None = None,
+) -> str:
+    """The same URL through botocore's `generate_presigned_url` (the reference)."""
+    if method == "GET":
+        return s3.generate_presigned_url(
+            "get_object", Params={"Bucket": bucket, "Key": key}, ExpiresIn=expires_in
+        )
+    params: dict[str, Any] = {"Bucket": bucket, "Key": key}
+    if content_type is not None:
+        params["ContentType"] = content_type
+    if content_length is not None:
+        params["ContentLength"] = content_length
+    return s3.generate_presigned_url(
+        "put_object", Params=params, ExpiresIn=expires_in, HttpMethod="PUT"
+    )
+
+
+def signed_at(url: str) -> datetime:
+    """The X-Amz-Date a presigned URL was signed at."""
+    stamp = parse_qs(urlsplit(url).query)["X-Amz-Date"][0]
+    return datetime.strptime(stamp, "%Y%m%dT%H%M%SZ").replace(tzinfo=UTC)
+
+
+def matches_botocore(
+    s3: Any, presigner: S3Presigner, endpoint: BucketEndpoint, bucket: str
+) -> bool:
+    """Whether our URLs for `bucket` equal botocore's byte for byte (GET and bound PUTs).
+
+    Each botocore URL is recomputed at the X-Amz-Date botocore signed it at, so the
+    check needs no clock patching and cannot race a second boundary.
+    """
+    cases: list[dict[str, Any]] = [
+        {"method": "GET"},
+        {"method": "PUT", "content_type": "video/mp4"},
+        {"method": "PUT", "content_type": "image/jpeg", "content_length": 1234},
+    ]
+    key = "check/a b+c~d=e%f/ü.mp4"
+    for case in cases:
+        expected = botocore_presign(s3, bucket, key, 900, **case)
+        ours = S3Presigner(presigner.credentials, clock=lambda url=expected: signed_at(url))
+        if ours.presign(endpoint, key, 900, **case) != expected:
+            return False
+    return True
