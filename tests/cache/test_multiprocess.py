@@ -54,6 +54,9 @@ endpoint_url = "{moto}"
 [plugins.cache_redis]
 url = "{redis_url}"
 key_prefix = "{prefix}"
+# A healthy Redis on a busy machine: no call should time out here.
+socket_timeout_seconds = 2.0
+connect_timeout_seconds = 2.0
 
 [plugins.video]
 cache_invalidation_hold_seconds = {HOLD_SECONDS}
