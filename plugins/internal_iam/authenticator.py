@@ -16,10 +16,10 @@ from botocore.credentials import Credentials
 
 from core.auth import AuthenticationFailed, ServicePrincipal
 from core.context import AppContext
+from core.replay import ReplayGuard
 from plugins.internal_iam.client import PROOF_HEADER
 from plugins.internal_iam.config import InternalIamSettings, StaticKey
 from plugins.internal_iam.gateway import GatewayVerifier
-from plugins.internal_iam.replay import ReplayGuard
 from plugins.internal_iam.sigv4 import ReceivedRequest, parse_authorization, verify
 from plugins.internal_iam.sts import StsVerifier
 

@@ -8,9 +8,9 @@ from typing import Any
 from core.config import Config
 from core.context import AppContext
 from core.plugins import hookimpl
+from core.replay import ReplayGuard
 from plugins.internal_token.authenticator import HmacTokenAuthenticator
 from plugins.internal_token.config import InternalTokenSettings, problems
-from plugins.internal_token.replay import ReplayGuard
 
 NAME = "internal_token"
 

@@ -10,7 +10,7 @@ from typing import Any
 from urllib.parse import quote
 
 from core.auth import AuthenticationFailed, ServicePrincipal
-from plugins.internal_token.replay import ReplayGuard
+from core.replay import ReplayGuard
 from plugins.internal_token.signing import parse_header, signature, string_to_sign
 
 
