@@ -45,6 +45,10 @@ class ServerSection:
     port: int = 8000
     # uvicorn worker processes for `itube serve`.
     workers: int = 1
+    # Once started, move everything allocated so far (boto3, Piccolo, the plugins) out of
+    # the garbage collector's sight (gc.freeze): full collections then walk only what
+    # requests allocate. Leave on in servers; tests that build many apps turn it off.
+    freeze_heap_after_startup: bool = True
 
 
 @attrs.define

@@ -90,6 +90,9 @@ def make_config(db_url: str, moto_endpoint: str) -> Callable[..., Config]:
             "app": {"plugins": names},
             "database": {"url": db_url, "migrate_on_start": True},
             "logging": {"access_log": False},
+            # Many apps start in one process here: freezing each one's heap would keep
+            # the garbage of every earlier app alive.
+            "server": {"freeze_heap_after_startup": False},
             "plugins": {"local_aws": {"endpoint_url": moto_endpoint}, **plugin_settings},
         }
         for name, section in sections.items():

@@ -28,6 +28,7 @@ def _config_factory(url: str) -> Callable[..., Config]:
             "app": {"plugins": list(plugin_names or [])},
             "database": {"url": url, "migrate_on_start": True},
             "logging": {"access_log": False},
+            "server": {"freeze_heap_after_startup": False},  # many apps in one process
         }
         for name, section in sections.items():
             data.setdefault(name, {}).update(section)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import gc
 import importlib
 import logging
 import sys
@@ -148,6 +149,18 @@ def test_an_app_can_start_twice(kernel_config):
             checks = client.get("/readyz").json()["checks"]
             assert checks == {"database": "ok", "cache:memory": "ok"}
             assert len(app.state.ctx.user_authenticators) == 1
+
+
+def test_a_server_freezes_its_start_up_heap_out_of_the_collectors_sight(kernel_config):
+    frozen_before = gc.get_freeze_count()
+    app = create_app(kernel_config(server={"freeze_heap_after_startup": True}))
+    try:
+        with TestClient(app):
+            assert gc.get_freeze_count() > frozen_before
+    finally:
+        gc.unfreeze()  # the rest of the test run collects as usual
+    with TestClient(create_app(kernel_config())):  # the tests' own setting: nothing frozen
+        assert gc.get_freeze_count() == 0
 
 
 class NotAnAuthenticator:

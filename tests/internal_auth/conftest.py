@@ -41,6 +41,7 @@ def auth_config(tmp_path: Any, moto_endpoint: str) -> Callable[..., Config]:
             "app": {"plugins": [*provisioned, *names]},
             "database": {"url": f"sqlite:///{tmp_path}/auth.db", "migrate_on_start": True},
             "logging": {"access_log": False},
+            "server": {"freeze_heap_after_startup": False},
             "plugins": {**provisioned, **plugins},
             **sections,
         }
