@@ -132,28 +132,30 @@ def build_parser(plugin_names: Sequence[str] = ()) -> argparse.ArgumentParser:
     return parser
 
 
-def _config_arg(argv: Sequence[str]) -> str | None:
+def _take_config(argv: list[str]) -> str | None:
+    """Remove `--config PATH` (or `--config=PATH`) from anywhere on the line and return
+    PATH: plugins may add sub-commands, so the config must be read before parsing."""
     for index, arg in enumerate(argv):
         if arg == "--config" and index + 1 < len(argv):
-            return argv[index + 1]
+            value = argv[index + 1]
+            del argv[index : index + 2]
+            return value
         if arg.startswith("--config="):
+            del argv[index]
             return arg.split("=", 1)[1]
     return None
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
-    # Plugins may add sub-commands, so their names must be known before parsing.
-    config_path = _config_arg(argv)
-    _hoist_config(argv)
+    config_path = _take_config(argv)
     try:
         names = load_config(config_path).app.plugins
     except ConfigError:
         names = []  # reported properly by the command itself
     try:
         args = build_parser(names).parse_args(argv)
-        if config_path:
-            args.config = config_path
+        args.config = config_path
         return int(args.func(args) or 0)
     except ConfigError as exc:
         print(f"configuration error:\n{exc}", file=sys.stderr)
@@ -161,20 +163,6 @@ def main(argv: Sequence[str] | None = None) -> int:
     except UsageError as exc:
         print(f"itube: {exc}", file=sys.stderr)
         return 2
-
-
-def _hoist_config(argv: list[str]) -> None:
-    """Accept `--config PATH` anywhere on the line, not only before the sub-command."""
-    for index, arg in enumerate(list(argv)):
-        if arg == "--config" and index + 1 < len(argv):
-            value = argv[index + 1]
-            del argv[index : index + 2]
-            argv[:0] = ["--config", value]
-            return
-        if arg.startswith("--config="):
-            del argv[index]
-            argv.insert(0, arg)
-            return
 
 
 if __name__ == "__main__":
