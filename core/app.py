@@ -19,7 +19,7 @@ from starlette.middleware.cors import CORSMiddleware
 from core import db, health, openapi
 from core.auth import ServiceAuthenticator, UserAuthenticator
 from core.aws import AwsClients
-from core.cache import Cache, CacheUnavailable
+from core.cache import Cache
 from core.config import Config, structure
 from core.context import AppContext
 from core.errors import ConfigError
@@ -142,14 +142,8 @@ async def _start_cache(ctx: AppContext, stack: AsyncExitStack) -> None:
     ctx.cache = cache
     stack.push_async_callback(cache.close)
 
-    async def ping() -> None:
-        try:
-            await cache.ping()
-        except CacheUnavailable as exc:
-            raise RuntimeError(f"{cache.name} unavailable") from exc
-
     # The app keeps answering from the database without its cache: degraded, not down.
-    ctx.readiness.append(ReadinessCheck(f"cache:{cache.name}", ping, critical=False))
+    ctx.readiness.append(ReadinessCheck(f"cache:{cache.name}", cache.ping, critical=False))
 
 
 def _freeze_heap() -> None:

@@ -303,7 +303,7 @@ def test_readyz_is_200_degraded_when_only_the_cache_fails(make_client, kernel_co
     assert response.status_code == 200
     assert response.json() == {
         "status": "degraded",
-        "checks": {"database": "ok", "cache:unreachable": "failing: RuntimeError"},
+        "checks": {"database": "ok", "cache:unreachable": "failing: CacheUnavailable"},
     }
     healthy = make_client(kernel_config(), plugins=[FailingCheckPlugin(critical=False)])
     assert healthy.get("/readyz").json()["status"] == "degraded"
