@@ -19,6 +19,7 @@ import cattrs
 from cattrs.cols import list_structure_factory
 from cattrs.errors import ClassValidationError, ForbiddenExtraKeysError, IterableValidationError
 
+from core.clients import parse_networks
 from core.errors import ConfigError
 
 T = TypeVar("T")
@@ -68,6 +69,12 @@ class HttpSection:
     max_body_bytes: int = 1_048_576
     # Origins allowed for CORS and for cookie-authenticated unsafe requests. Never "*".
     cors_origins: list[str] = attrs.Factory(list)
+    # Proxies (IP addresses or CIDR networks, e.g. the load balancer's subnets) whose
+    # `client_address_header` is believed. Empty: the connection's peer is the client.
+    trusted_proxies: list[str] = attrs.Factory(list)
+    # Where a trusted proxy writes the client's address (read right to left, skipping
+    # trusted hops).
+    client_address_header: str = "x-forwarded-for"
 
 
 @attrs.define
@@ -370,6 +377,10 @@ def _check_core(config: Config) -> None:
             "database.pool_min_size, pool_max_size: expected 0 <= min <= max and max >= 1, "
             f"got {database.pool_min_size} and {database.pool_max_size}"
         )
+    try:
+        parse_networks(http.trusted_proxies)
+    except ValueError as exc:
+        problems.append(f"http.trusted_proxies: {exc}")
     if http.max_body_bytes < 1:
         problems.append(f"http.max_body_bytes: expected a positive int, got {http.max_body_bytes}")
     if not 0 <= server.port <= 65535:

@@ -8,6 +8,7 @@ import attrs
 import pluggy
 
 from core.cache import Cache, MemoryCache, SingleFlight
+from core.clients import ClientAddresses
 from core.config import Config
 
 if TYPE_CHECKING:
@@ -33,6 +34,11 @@ class AppContext:
     user_authenticators: list[UserAuthenticator] = attrs.Factory(list)
     service_authenticators: list[ServiceAuthenticator] = attrs.Factory(list)
     readiness: list[ReadinessCheck] = attrs.Factory(list)
+    clients: ClientAddresses = attrs.Factory(
+        lambda self: ClientAddresses(self.config.http.trusted_proxies,
+                                     self.config.http.client_address_header),
+        takes_self=True,
+    )
     # Plugin-owned per-app objects (clients, pools, services), keyed by plugin name.
     state: dict[str, Any] = attrs.Factory(dict)
 

@@ -31,6 +31,11 @@ def get_db(request: Request) -> Any:
     return get_ctx(request).db
 
 
+def client_address(request: Request) -> str:
+    """The client's address: the peer, or what a trusted proxy reports (`[http]`)."""
+    return get_ctx(request).clients.of(request.scope)
+
+
 def _request_cache(request: Request) -> dict[str, Any]:
     """What this request already learnt about its caller (asked once, reused)."""
     return request.scope.setdefault("itube", {})

@@ -16,7 +16,39 @@ import cattrs
 from attrs import NOTHING
 from cattrs.errors import AttributeValidationNote, ClassValidationError
 
-from core.config import _parse_str, _strict
+from core.config import _strict
+
+# -- text a database can store and a person cannot be fooled by ------------------------------
+
+# Embeddings, overrides and isolates: they reorder what a reader sees ("Trojan Source").
+BIDI_CONTROLS = frozenset("\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069")
+# What a multi-line text (a description) may hold besides printable characters.
+BLOCK_WHITESPACE = frozenset("\n\t")
+TextKind = typing.Literal["line", "block"]
+# Published with the field's schema, so clients know before they send.
+TEXT_PATTERNS: dict[str, str] = {
+    "line": "^[^\\x00-\\x1f\\x7f-\\x9f\\u202a-\\u202e\\u2066-\\u2069]*$",
+    "block": "^[^\\x00-\\x08\\x0b-\\x1f\\x7f-\\x9f]*$",
+}
+
+
+def _is_control(char: str) -> bool:
+    code = ord(char)
+    return code < 32 or 127 <= code < 160
+
+
+def text_problem(value: str, kind: TextKind = "line") -> str | None:
+    """Why `value` is not acceptable text, or None. A "line" (a name, a title) holds no
+    control character and no bidirectional override; a "block" (a description) may also
+    hold newlines and tabs, and bidirectional controls."""
+    allowed = BLOCK_WHITESPACE if kind == "block" else frozenset()
+    for char in value:
+        if _is_control(char) and char not in allowed:
+            other = " other than newline and tab" if kind == "block" else ""
+            return f"must not contain control characters{other} (found U+{ord(char):04X})"
+        if kind == "line" and char in BIDI_CONTROLS:
+            return f"must not contain bidirectional control characters (found U+{ord(char):04X})"
+    return None
 
 
 def constrained(
@@ -27,11 +59,15 @@ def constrained(
     minimum: float | None = None,
     maximum: float | None = None,
     pattern: str | None = None,
+    text: TextKind | None = None,
     strip: bool = False,
     description: str | None = None,
     example: Any = None,
 ) -> Any:
-    """An attrs field whose limits are validated and also published in the JSON Schema."""
+    """An attrs field whose limits are validated and also published in the JSON Schema.
+    `text` refuses control characters (and, for a "line", bidirectional overrides)."""
+    if text is not None and pattern is None:
+        pattern = TEXT_PATTERNS[text]
     metadata = {
         key: value
         for key, value in {
@@ -51,11 +87,14 @@ def constrained(
         if value is None:
             return
         if isinstance(value, str):
+            problem = text_problem(value, text) if text is not None else None
+            if problem:
+                raise ValueError(problem)
             if min_length is not None and len(value) < min_length:
                 raise ValueError(f"must be at least {min_length} characters")
             if max_length is not None and len(value) > max_length:
                 raise ValueError(f"must be at most {max_length} characters")
-            if compiled and not compiled.fullmatch(value):
+            if compiled and text is None and not compiled.fullmatch(value):
                 raise ValueError(f"must match {pattern}")
         elif isinstance(value, int | float):
             if minimum is not None and value < minimum:
@@ -152,10 +191,18 @@ def _noted(exc: Exception, cls: type, name: str, tp: Any) -> Exception:
     return exc
 
 
+def _structure_str(value: Any, _: Any) -> str:
+    if not isinstance(value, str):
+        raise ValueError(f"expected str, got {value!r}")
+    if "\x00" in value:  # no database stores it, no client needs it
+        raise ValueError("must not contain NUL characters")
+    return value
+
+
 def make_json_converter() -> cattrs.Converter:
     converter = cattrs.Converter()
     converter.register_structure_hook_factory(attrs.has, _attrs_hook_factory)
-    converter.register_structure_hook(str, _strict(str, _parse_str))
+    converter.register_structure_hook(str, _structure_str)
     converter.register_structure_hook(int, _strict(int, _no_text))
     converter.register_structure_hook(float, _structure_float)
     converter.register_structure_hook(bool, _strict(bool, _no_text))

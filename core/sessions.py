@@ -19,7 +19,7 @@ from starlette.responses import Response
 from starlette.routing import BaseRoute
 
 from core.auth import Actor
-from core.deps import current_actor, get_ctx
+from core.deps import client_address, current_actor, get_ctx
 from core.errors import Unauthorized, ValidationFailed
 from core.http import read_json, respond
 from core.ratelimit import Limit, RateLimiter
@@ -130,23 +130,19 @@ class AuthRateLimits:
     confirm: str = "10/minute"
     # Per client address and, separately, per e-mail address.
     resend_code: str = "3/minute"
-    # Header carrying the client address when a trusted proxy sets it (its last entry is
-    # used, e.g. "x-forwarded-for"); empty uses the connection's peer address.
-    client_address_header: str = ""
 
     def parsed(self) -> dict[str, Limit | None]:
-        names = [f.name for f in attrs.fields(AuthRateLimits) if f.name != "client_address_header"]
-        return {name: Limit.parse(getattr(self, name)) for name in names}
+        return {field.name: Limit.parse(getattr(self, field.name))
+                for field in attrs.fields(AuthRateLimits)}
 
     def problems(self, prefix: str) -> list[str]:
         """Messages for limits that do not parse (for a plugin's `config_problems`)."""
         problems = []
         for field in attrs.fields(AuthRateLimits):
-            if field.name != "client_address_header":
-                try:
-                    Limit.parse(getattr(self, field.name))
-                except ValueError as exc:
-                    problems.append(f"{prefix}.{field.name}: {exc}")
+            try:
+                Limit.parse(getattr(self, field.name))
+            except ValueError as exc:
+                problems.append(f"{prefix}.{field.name}: {exc}")
         return problems
 
 
@@ -277,16 +273,6 @@ def refresh_token_of(request: Request) -> str | None:
     return request.cookies.get(REFRESH_COOKIE) or None
 
 
-def client_address(request: Request, header: str = "") -> str:
-    """The client's address: the last entry of `header` when a trusted proxy sets it."""
-    if header:
-        forwarded = request.headers.get(header, "")
-        last = forwarded.rsplit(",", 1)[-1].strip()
-        if last:
-            return last
-    return request.client.host if request.client else "unknown"
-
-
 # -- the provider protocol and the routes ----------------------------------------------------
 
 
@@ -343,7 +329,7 @@ class SessionRoutes:
         """Count one request against `limit`, keyed by `identity` or the client address."""
         scope = limit if identity is None else f"{limit}:email"
         if identity is None:
-            identity = client_address(request, self.policy.rate_limits.client_address_header)
+            identity = client_address(request)
         await self._limiter_of(request).hit(scope, identity, self.limits[limit])
 
     def _limiter_of(self, request: Request) -> RateLimiter:

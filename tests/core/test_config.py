@@ -217,7 +217,8 @@ class EveryVariableSet(dict):
 
 def test_the_production_base_file_reads_the_seed_variables():
     path = REPO / "config" / "production.toml"
-    environ = EveryVariableSet(POSTGRES_DATABASE_URL="postgresql://api:pw@db.internal:5432/itube")
+    environ = EveryVariableSet(POSTGRES_DATABASE_URL="postgresql://api:pw@db.internal:5432/itube",
+                               ITUBE_TRUSTED_PROXIES="10.0.0.0/16")
     config = load_config(path, environ=environ)
     assert config.is_production
     assert config.database.url == "postgresql://api:pw@db.internal:5432/itube"
@@ -228,7 +229,8 @@ def test_the_production_base_file_reads_the_seed_variables():
 
 
 def test_production_aws_settings_default_to_boto3s_own_chain():
-    environ = {"POSTGRES_DATABASE_URL": "postgresql://api:pw@db.internal:5432/itube"}
+    environ = {"POSTGRES_DATABASE_URL": "postgresql://api:pw@db.internal:5432/itube",
+               "ITUBE_TRUSTED_PROXIES": "10.0.0.0/16"}
     data = tomllib.loads((REPO / "config" / "production.toml").read_text())
     config = config_from_dict({k: v for k, v in data.items() if k != "plugins"}, environ=environ)
     assert config.aws.region == "us-east-1"
@@ -247,6 +249,7 @@ SEED_ENVIRONMENT = {
     "S3_PROCESSED_VIDEOS_BUCKET": "processed",
     "S3_VIDEO_THUMBNAILS_BUCKET": "thumbnails",
     "ITUBE_SERVICE_PRINCIPAL": "arn:aws:sts::123456789012:assumed-role/itube-transcoder/*",
+    "ITUBE_TRUSTED_PROXIES": "10.0.0.0/16",
 }
 
 
