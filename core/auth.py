@@ -49,7 +49,10 @@ class UserAuthenticator(Protocol):
 @runtime_checkable
 class ServiceAuthenticator(Protocol):
     """Finds the service behind a request. Returns None when the request carries no
-    credential of its kind; raises AuthenticationFailed when one is present but wrong."""
+    credential of its kind; raises AuthenticationFailed when one is present but wrong.
+
+    A strategy may also set `challenge`, the scheme a 401's `WWW-Authenticate` names for it
+    (e.g. `AWS4-HMAC-SHA256`); without it the 401 names the strategy's `name`."""
 
     name: str
     # The OpenAPI security scheme this strategy answers to, e.g. {"type": "apiKey", ...}.

@@ -13,7 +13,10 @@ import ipaddress
 from collections.abc import Sequence
 from typing import Any
 
+from core.hosts import list_entries
+
 Network = ipaddress.IPv4Network | ipaddress.IPv6Network
+IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
 UNKNOWN = "unknown"
 
 
@@ -21,7 +24,7 @@ def parse_networks(entries: Sequence[str]) -> list[Network]:
     """`["10.0.0.0/8", "127.0.0.1"]` as networks; an entry may hold several separated by
     commas (one environment variable). ValueError names the first bad one."""
     networks = []
-    for cidr in (part for entry in entries for part in entry.split(",") if part.strip()):
+    for cidr in list_entries(entries):
         try:
             networks.append(ipaddress.ip_network(cidr.strip(), strict=False))
         except ValueError:
@@ -39,16 +42,13 @@ class ClientAddresses:
     def is_trusted(self, address: str) -> bool:
         if not self.networks:
             return False
-        try:
-            ip = ipaddress.ip_address(address)
-        except ValueError:
-            return False
-        return any(ip in network for network in self.networks)
+        ip = parse_address(address)
+        return ip is not None and any(ip in network for network in self.networks)
 
     def of(self, scope: Any) -> str:
         """The client's address for this request."""
         peer = scope.get("client")
-        address = peer[0] if peer else UNKNOWN
+        address = canonical(peer[0]) if peer else UNKNOWN
         if not self.header or not self.is_trusted(address):
             return address
         for hop in reversed(self._forwarded_hops(scope)):
@@ -61,5 +61,27 @@ class ClientAddresses:
         hops = []
         for name, value in scope.get("headers", ()):
             if name.lower() == self.header:
-                hops += [hop.strip() for hop in value.decode("latin-1").split(",")]
+                hops += [canonical(hop.strip()) for hop in value.decode("latin-1").split(",")]
         return [hop for hop in hops if hop]
+
+
+def parse_address(text: str) -> IPAddress | None:
+    """The IP in `text`: a bare address, `1.2.3.4:port` or `[v6]:port` (some proxies add
+    the port); an IPv4-mapped IPv6 address is its IPv4 address. None when not an IP."""
+    host = text
+    if text.startswith("[") and "]" in text:
+        host = text[1:text.index("]")]
+    elif text.count(":") == 1:
+        host = text.partition(":")[0]
+    try:
+        ip = ipaddress.ip_address(host)
+    except ValueError:
+        return None
+    mapped = ip.ipv4_mapped if isinstance(ip, ipaddress.IPv6Address) else None
+    return mapped or ip
+
+
+def canonical(text: str) -> str:
+    """One spelling per client, so a port or a notation cannot make it a new one."""
+    ip = parse_address(text)
+    return text if ip is None else str(ip)

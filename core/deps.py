@@ -9,7 +9,7 @@ from typing import Any
 
 from starlette.requests import Request
 
-from core.auth import Actor, AuthenticationFailed, ServicePrincipal
+from core.auth import Actor, AuthenticationFailed, ServiceAuthenticator, ServicePrincipal
 from core.cache import Cache
 from core.context import AppContext
 from core.errors import Forbidden, Unauthorized
@@ -68,7 +68,9 @@ async def current_actor(request: Request) -> Actor:
 
 
 async def current_service(request: Request) -> ServicePrincipal:
-    """The calling internal service: 401 for a wrong credential, 403 for none.
+    """The calling internal service: 401 with a `WWW-Authenticate` challenge when no valid
+    service credential was presented (none, or a wrong one), 403 when the service proved who
+    it is but may not call the route (or no service-auth plugin is loaded).
 
     The answer is kept for the request, so a second call does not verify (and, for
     strategies with replay protection, refuse) the same credential again.
@@ -81,17 +83,28 @@ async def current_service(request: Request) -> ServicePrincipal:
 
 async def _authenticate_service(request: Request) -> ServicePrincipal:
     authenticators = get_ctx(request).service_authenticators
+    if not authenticators:
+        raise Forbidden("This route is for internal services, and no service-auth plugin "
+                        "is loaded")
     body = await request.body()
     for authenticator in authenticators:
         try:
             principal = await authenticator.authenticate(request, body)
         except AuthenticationFailed as exc:
-            error = Unauthorized if exc.status == 401 else Forbidden
-            raise error(exc.reason) from None
+            if exc.status == 401:
+                raise _challenge(Unauthorized(exc.reason), authenticators) from None
+            raise Forbidden(exc.reason) from None
         if principal is not None:
             request.state.principal_id = principal.id
             return principal
-    if not authenticators:
-        raise Forbidden("This route is for internal services, and no service-auth plugin "
-                        "is loaded")
-    raise Forbidden("This route is for internal services; no service credential was presented")
+    raise _challenge(
+        Unauthorized("This route is for internal services; no service credential was presented"),
+        authenticators,
+    )
+
+
+def _challenge(problem: Unauthorized, authenticators: list[ServiceAuthenticator]) -> Unauthorized:
+    """RFC 9110: a 401 names the schemes that would be accepted, one challenge each."""
+    schemes = dict.fromkeys(getattr(a, "challenge", "") or a.name for a in authenticators)
+    problem.headers["WWW-Authenticate"] = ", ".join(schemes)
+    return problem

@@ -16,6 +16,7 @@ from botocore.credentials import Credentials
 
 from core.auth import AuthenticationFailed, ServicePrincipal
 from core.context import AppContext
+from core.hosts import ExpectedHosts
 from core.replay import ReplayGuard
 from plugins.internal_iam.client import PROOF_HEADER
 from plugins.internal_iam.config import InternalIamSettings, StaticKey
@@ -31,12 +32,26 @@ def received_request(scope: dict[str, Any], body: bytes) -> ReceivedRequest:
     raw_path = scope.get("raw_path") or quote(scope["path"]).encode()
     return ReceivedRequest(
         method=scope["method"],
-        raw_path=raw_path.decode("utf-8", "replace"),
-        raw_query=scope.get("query_string", b"").decode("utf-8", "replace"),
+        raw_path=_utf8(raw_path),
+        raw_query=_utf8(scope.get("query_string", b"")),
         headers=tuple((name.decode("latin-1").lower(), value.decode("latin-1"))
                       for name, value in scope["headers"]),
         body=body,
     )
+
+
+def _utf8(raw: bytes) -> str:
+    # Strict: two byte strings must never read as one text a signature was made over.
+    try:
+        return raw.decode("utf-8")
+    except UnicodeDecodeError:
+        raise AuthenticationFailed("the request target is not valid UTF-8") from None
+
+
+def check_host(received: ReceivedRequest, expected: ExpectedHosts) -> None:
+    """The request names one of our hosts (a signature for another deployment is refused)."""
+    if not expected.allows(received.header("host")):
+        raise AuthenticationFailed("request is for another host")
 
 
 def check_allowed(principal: str, patterns: Sequence[str]) -> None:
@@ -48,6 +63,7 @@ class StaticSigV4Authenticator:
     """SigV4 with key pairs we hold (IAM users, or fixed temporary credentials)."""
 
     name = "aws_sigv4"
+    challenge = "AWS4-HMAC-SHA256"
     security_scheme: dict[str, Any] = {
         "type": "apiKey",
         "in": "header",
@@ -61,6 +77,7 @@ class StaticSigV4Authenticator:
         *,
         keys: dict[str, StaticKey],
         allowed: Sequence[str],
+        expected_hosts: ExpectedHosts,
         region: str,
         service: str,
         max_skew: int,
@@ -69,6 +86,7 @@ class StaticSigV4Authenticator:
     ) -> None:
         self.keys = keys
         self.allowed = list(allowed)
+        self.expected_hosts = expected_hosts
         self.region = region
         self.service = service
         self.max_skew = max_skew
@@ -80,6 +98,7 @@ class StaticSigV4Authenticator:
         auth = parse_authorization(received.header("authorization"))
         if auth is None:
             return None
+        check_host(received, self.expected_hosts)
         key = self.keys.get(auth.access_key_id)
         if key is None:
             raise AuthenticationFailed("unknown access key")
@@ -113,6 +132,7 @@ class StsAuthenticator:
     """The caller's identity as STS states it, from a proof bound to this request."""
 
     name = "aws_sts"
+    challenge = "ITUBE-STS-PROOF"
     security_scheme: dict[str, Any] = {
         "type": "apiKey",
         "in": "header",
@@ -126,11 +146,13 @@ class StsAuthenticator:
         *,
         verifier: StsVerifier,
         allowed: Sequence[str],
+        expected_hosts: ExpectedHosts,
         replay: ReplayGuard,
         clock: Clock = time.time,
     ) -> None:
         self.verifier = verifier
         self.allowed = list(allowed)
+        self.expected_hosts = expected_hosts
         self.replay = replay
         self.clock = clock
 
@@ -139,6 +161,7 @@ class StsAuthenticator:
         encoded = received.header(PROOF_HEADER)
         if encoded is None:
             return None
+        check_host(received, self.expected_hosts)
         now = self.clock()
         proof = self.verifier.check(received, encoded, now=now)
         arn = await self.verifier.caller_arn(proof, now=now)
@@ -152,6 +175,8 @@ class GatewayAuthenticator:
     """The identity API Gateway asserts, trusted only from the configured proxy."""
 
     name = "aws_gateway"
+    # Callers sign for API Gateway, which verifies them and forwards the identity.
+    challenge = "AWS4-HMAC-SHA256"
 
     def __init__(self, *, verifier: GatewayVerifier, allowed: Sequence[str]) -> None:
         self.verifier = verifier
@@ -192,10 +217,12 @@ def build_state(ctx: AppContext, settings: InternalIamSettings) -> IamState:
         gateway = GatewayVerifier(settings.gateway)
         return IamState(GatewayAuthenticator(verifier=gateway, allowed=allowed))
     replay = ReplayGuard(ctx.cache, namespace="internal_iam")
+    expected_hosts = ExpectedHosts.parse(settings.expected_hosts)
     region = settings.region or (ctx.aws.region if ctx.aws else "") or "us-east-1"
     if settings.mode == "static":
         return IamState(StaticSigV4Authenticator(
-            keys=settings.keys, allowed=allowed, region=region, service=settings.service,
+            keys=settings.keys, allowed=allowed, expected_hosts=expected_hosts, region=region,
+            service=settings.service,
             max_skew=settings.max_clock_skew_seconds, replay=replay,
         ))
     http = httpx.AsyncClient(timeout=settings.sts.timeout_seconds, follow_redirects=False)
@@ -207,7 +234,9 @@ def build_state(ctx: AppContext, settings: InternalIamSettings) -> IamState:
         identity_cache_seconds=settings.sts.identity_cache_seconds,
         max_skew=settings.max_clock_skew_seconds,
     )
-    return IamState(StsAuthenticator(verifier=verifier, allowed=allowed, replay=replay), http)
+    authenticator = StsAuthenticator(verifier=verifier, allowed=allowed,
+                                     expected_hosts=expected_hosts, replay=replay)
+    return IamState(authenticator, http)
 
 
 def sts_endpoint(ctx: AppContext, settings: InternalIamSettings, region: str) -> str:

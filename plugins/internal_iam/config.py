@@ -9,6 +9,7 @@ from typing import Literal
 import attrs
 
 from core.config import secret
+from core.hosts import expected_hosts_problems
 
 # The embedded default's key pair. Not a secret: it sits in config/default.toml and the
 # README so a newcomer can sign requests at once; a production config refuses it.
@@ -89,6 +90,10 @@ class InternalIamSettings:
     # Principals allowed on internal routes: fnmatch patterns over the principal id (the
     # key's principal in static mode, the caller's ARN in sts and gateway modes).
     allowed_principals: list[str] = attrs.Factory(list)
+    # The Host values signed requests must name (static and sts modes): "name" matches the
+    # name on any port, "name:port" that port only; no wildcards. Required: a request signed
+    # for another deployment sharing the key is refused.
+    expected_hosts: list[str] = attrs.Factory(list)
     # The credential scope signed requests must name. Empty region: the `[aws]` region.
     region: str = ""
     service: str = "execute-api"
@@ -114,6 +119,8 @@ def problems(settings: InternalIamSettings, *, production: bool) -> list[str]:
                      "internal routes")
     if not 1 <= settings.max_clock_skew_seconds <= 900:
         found.append(f"{prefix}.max_clock_skew_seconds must be between 1 and 900")
+    if settings.mode != "gateway":
+        found += expected_hosts_problems(settings.expected_hosts, key=f"{prefix}.expected_hosts")
     if settings.mode == "static":
         found += _static_problems(settings, production=production)
     elif settings.mode == "sts":

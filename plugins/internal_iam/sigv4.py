@@ -3,7 +3,9 @@
 The canonical request is rebuilt from the received method, Host header, raw path, raw
 query string, the headers the client says it signed (with the values we received) and
 the body; botocore's `SigV4Auth` recomputes the signature, compared in constant time.
-Nothing here imports a web framework: `ReceivedRequest` is built by the caller.
+The query is tried as sent and, when different, as AWS canonicalises it (see
+`aws_canonical_query`). Nothing here imports a web framework: `ReceivedRequest` is built by
+the caller.
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ import hmac
 import re
 import time
 from collections.abc import Sequence
+from urllib.parse import quote, unquote_to_bytes
 
 import attrs
 from botocore.auth import SIGNED_HEADERS_BLACKLIST, SigV4Auth
@@ -153,27 +156,60 @@ def check_payload_hash(received: ReceivedRequest) -> None:
         raise AuthenticationFailed("payload hash mismatch")
 
 
-def expected_signature(
+def aws_canonical_query(raw_query: str) -> str:
+    """The query string as AWS canonicalises it: every name and value percent-decoded (`+`
+    read as a space, as our routes read it) and encoded again with only the unreserved
+    characters left as they are, the pairs sorted by name, then value. A client that sends
+    `?name=é` unescaped, `%c3%a9` or `+` for a space signs this form (AWS SDKs, API Gateway,
+    requests-aws4auth), not the bytes it sent."""
+    pairs = []
+    for part in raw_query.encode().split(b"&"):
+        if part:
+            name, _, value = part.partition(b"=")
+            pairs.append((_aws_quote(name), _aws_quote(value)))
+    return "&".join(f"{name}={value}" for name, value in sorted(pairs))
+
+
+def _aws_quote(raw: bytes) -> str:
+    return quote(unquote_to_bytes(raw.replace(b"+", b" ")), safe="-_.~")
+
+
+def expected_signatures(
     received: ReceivedRequest, auth: SigV4Authorization, credentials: Credentials
-) -> str:
-    """The signature the holder of `credentials` would have sent for this request."""
+) -> list[str]:
+    """The signatures the holder of `credentials` may have sent for this request: over the
+    query as it was sent (signers that trust the URL's encoding, botocore's among them) and,
+    when that differs, over the query as AWS canonicalises it. Both forms mean the same
+    query to our routes, so neither opens a request the signer did not make (raw non-ASCII
+    bytes aside, which Starlette reads as Latin-1 and uvicorn refuses with a 400)."""
+    signer = SigV4Auth(credentials, auth.service, auth.region)
+    queries = dict.fromkeys([received.raw_query, aws_canonical_query(received.raw_query)])
+    candidates = [_aws_request(received, auth, query) for query in queries]
+    # botocore sorts the pairs itself: a query sent sorted and encoded is one form, not two.
+    canonicals = dict.fromkeys(signer.canonical_request(request) for request in candidates)
+    first = candidates[0]
+    return [signer.signature(signer.string_to_sign(first, canonical), first)
+            for canonical in canonicals]
+
+
+def _aws_request(received: ReceivedRequest, auth: SigV4Authorization, query: str) -> AWSRequest:
     host = received.header("host") or ""
-    query = f"?{received.raw_query}" if received.raw_query else ""
-    request = AWSRequest(method=received.method.upper(), url=f"https://{host}{received.raw_path}{query}",
-                         data=received.body)
+    url = f"https://{host}{received.raw_path}" + (f"?{query}" if query else "")
+    request = AWSRequest(method=received.method.upper(), url=url, data=received.body)
     for name in auth.signed_headers:
         for value in received.header_values(name):
             request.headers[name] = value  # HTTPHeaders appends: repeated headers stay repeated
     request.context["timestamp"] = received.header("x-amz-date")
-    signer = SigV4Auth(credentials, auth.service, auth.region)
-    canonical = signer.canonical_request(request)
-    return signer.signature(signer.string_to_sign(request, canonical), request)
+    return request
 
 
 def verify_signature(
     received: ReceivedRequest, auth: SigV4Authorization, credentials: Credentials
 ) -> None:
-    if not hmac.compare_digest(expected_signature(received, auth, credentials), auth.signature):
+    presented = auth.signature.encode()
+    matches = [hmac.compare_digest(expected.encode(), presented)
+               for expected in expected_signatures(received, auth, credentials)]
+    if not any(matches):
         raise AuthenticationFailed("signature mismatch")
 
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import json
 import logging
 import xml.etree.ElementTree as ElementTree
 from urllib.parse import urlsplit
@@ -43,9 +44,12 @@ log = logging.getLogger("itube.internal_iam")
 
 @attrs.frozen
 class StsProof:
+    """A proof that passed the local checks, with the digest of the request it came with."""
+
     headers: dict[str, str] = attrs.field(repr=False)
     auth: SigV4Authorization
     signed_at: int
+    request_digest: str
 
 
 class StsVerifier:
@@ -85,7 +89,7 @@ class StsVerifier:
                                 received.raw_path, received.raw_query, received.body)
         if not hmac.compare_digest(headers[DIGEST_HEADER], digest):
             raise AuthenticationFailed("signature mismatch: STS proof does not cover this request")
-        return StsProof(headers=headers, auth=auth, signed_at=signed_at)
+        return StsProof(headers=headers, auth=auth, signed_at=signed_at, request_digest=digest)
 
     @staticmethod
     def _check_signed(headers: dict[str, str], auth: SigV4Authorization) -> None:
@@ -101,8 +105,9 @@ class StsVerifier:
                 raise AuthenticationFailed(f"STS proof signed header {name} missing")
 
     async def caller_arn(self, proof: StsProof, *, now: float) -> str:
-        """The ARN STS names for the proof's signer (briefly cached per proof)."""
-        key = "internal_iam:sts:" + hashlib.sha256(proof.auth.signature.encode()).hexdigest()
+        """The ARN STS names for the proof's signer (briefly cached for that exact proof
+        and request)."""
+        key = self.identity_key(proof)
         cached = await cache_get(self.cache, key)
         if cached is not None:
             return cached.decode()
@@ -111,6 +116,18 @@ class StsVerifier:
         if ttl > 0:
             await cache_set(self.cache, key, arn.encode(), ttl)
         return arn
+
+    def identity_key(self, proof: StsProof) -> str:
+        """The cache key of a verified identity: every header of the proof (names
+        lower-case, sorted), the request digest we computed and our STS endpoint. A cached
+        ARN is STS's answer about one exact proof for one exact request; a proof that
+        differs in anything (its digest above all, with the same `Signature=`) is asked
+        about again, and STS refuses it."""
+        canonical = json.dumps(
+            [self.endpoint_url, proof.request_digest, sorted(proof.headers.items())],
+            separators=(",", ":"),
+        )
+        return "internal_iam:sts:" + hashlib.sha256(canonical.encode()).hexdigest()
 
     async def _ask_sts(self, proof: StsProof) -> str:
         forwarded = {name: proof.headers[name] for name in proof.auth.signed_headers}

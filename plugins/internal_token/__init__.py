@@ -7,6 +7,7 @@ from typing import Any
 
 from core.config import Config
 from core.context import AppContext
+from core.hosts import ExpectedHosts
 from core.plugins import hookimpl
 from core.replay import ReplayGuard
 from plugins.internal_token.authenticator import HmacTokenAuthenticator
@@ -31,6 +32,7 @@ def startup(ctx: AppContext) -> None:
     ctx.state[NAME] = HmacTokenAuthenticator(
         keys=settings.keys,
         allowed=settings.allowed_principals,
+        expected_hosts=ExpectedHosts.parse(settings.expected_hosts),
         max_skew=settings.max_clock_skew_seconds,
         replay=ReplayGuard(ctx.cache, namespace=NAME),
     )

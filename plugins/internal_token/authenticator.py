@@ -10,12 +10,14 @@ from typing import Any
 from urllib.parse import quote
 
 from core.auth import AuthenticationFailed, ServicePrincipal
+from core.hosts import ExpectedHosts
 from core.replay import ReplayGuard
 from plugins.internal_token.signing import parse_header, signature, string_to_sign
 
 
 class HmacTokenAuthenticator:
     name = "hmac_token"
+    challenge = "ITUBE-HMAC-SHA256"
     security_scheme: dict[str, Any] = {
         "type": "apiKey",
         "in": "header",
@@ -29,12 +31,14 @@ class HmacTokenAuthenticator:
         *,
         keys: dict[str, str],
         allowed: Sequence[str],
+        expected_hosts: ExpectedHosts,
         max_skew: int,
         replay: ReplayGuard,
         clock: Callable[[], float] = time.time,
     ) -> None:
         self.keys = keys
         self.allowed = list(allowed)
+        self.expected_hosts = expected_hosts
         self.max_skew = max_skew
         self.replay = replay
         self.clock = clock
@@ -52,6 +56,8 @@ class HmacTokenAuthenticator:
             raise AuthenticationFailed("malformed ITUBE-HMAC-SHA256 Authorization header") from None
         if auth is None:
             return None
+        if not self.expected_hosts.allows(headers.get("host")):
+            raise AuthenticationFailed("request is for another host")
         secret = self.keys.get(auth.key_id)
         if not secret:
             raise AuthenticationFailed("unknown key")
@@ -65,8 +71,8 @@ class HmacTokenAuthenticator:
             timestamp=auth.timestamp,
             method=scope["method"],
             host=headers.get("host", ""),
-            raw_path=raw_path.decode("utf-8", "replace"),
-            raw_query=scope.get("query_string", b"").decode("utf-8", "replace"),
+            raw_path=_utf8(raw_path),
+            raw_query=_utf8(scope.get("query_string", b"")),
             body=body,
         )
         if not hmac.compare_digest(signature(secret, text), auth.signature):
@@ -76,3 +82,11 @@ class HmacTokenAuthenticator:
         if not any(fnmatch.fnmatchcase(auth.key_id, pattern) for pattern in self.allowed):
             raise AuthenticationFailed("principal not allowed", status=403)
         return ServicePrincipal(id=auth.key_id, method="hmac")
+
+
+def _utf8(raw: bytes) -> str:
+    # Strict: two byte strings must never read as one text a signature was made over.
+    try:
+        return raw.decode("utf-8")
+    except UnicodeDecodeError:
+        raise AuthenticationFailed("the request target is not valid UTF-8") from None

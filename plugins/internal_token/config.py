@@ -5,6 +5,7 @@ from __future__ import annotations
 import attrs
 
 from core.config import secret
+from core.hosts import expected_hosts_problems
 
 MIN_SECRET_CHARS = 32
 
@@ -15,6 +16,10 @@ class InternalTokenSettings:
     keys: dict[str, str] = secret(attrs.Factory(dict))
     # Key ids allowed on internal routes (fnmatch patterns).
     allowed_principals: list[str] = attrs.Factory(list)
+    # The Host values signed requests must name: "name" matches the name on any port,
+    # "name:port" that port only; no wildcards. Required: a request signed for another
+    # deployment sharing the key is refused.
+    expected_hosts: list[str] = attrs.Factory(list)
     # Accepted distance between the request's timestamp and our clock, both ways (seconds).
     max_clock_skew_seconds: int = 300
 
@@ -29,6 +34,7 @@ def problems(settings: InternalTokenSettings, *, production: bool) -> list[str]:
                      "internal routes")
     if not 1 <= settings.max_clock_skew_seconds <= 900:
         found.append(f"{prefix}.max_clock_skew_seconds must be between 1 and 900")
+    found += expected_hosts_problems(settings.expected_hosts, key=f"{prefix}.expected_hosts")
     for key_id, key_secret in settings.keys.items():
         if not key_secret:
             found.append(f"{prefix}.keys.{key_id} is empty")
@@ -36,3 +42,5 @@ def problems(settings: InternalTokenSettings, *, production: bool) -> list[str]:
             found.append(f"{prefix}.keys.{key_id} must be at least {MIN_SECRET_CHARS} "
                          "characters in production")
     return found
+
+

@@ -87,13 +87,15 @@ class ServiceRoutes:
 
 
 @pytest.mark.hooks("service_authenticator")
-def test_current_service_answers_403_401_or_the_principal(make_client, kernel_config):
+def test_current_service_answers_401_403_or_the_principal(make_client, kernel_config):
     plugin = ServiceRoutes()
     client = make_client(kernel_config(), plugins=[StandInUserAuthPlugin(), plugin])
-    none = problem(client.post("/internal/whoami"), 403)
+    anonymous = client.post("/internal/whoami")
+    none = problem(anonymous, 401)
     assert none["detail"] == (
         "This route is for internal services; no service credential was presented"
     )
+    assert anonymous.headers["www-authenticate"] == "counting"  # the strategy's name
     assert problem(client.post("/internal/whoami", headers={"x-key": "bad"}), 401)["detail"] == (
         "Unknown key"
     )
@@ -104,7 +106,7 @@ def test_current_service_answers_403_401_or_the_principal(make_client, kernel_co
     assert ok.json() == {"id": "worker:5", "same": True}
     assert plugin.strategy.calls == 1
     user_only = client.post("/internal/whoami", headers={"x-test-user": "ada"})
-    assert problem(user_only, 403)["status"] == 403  # a user never opens a service route
+    assert problem(user_only, 401)["status"] == 401  # a user never opens a service route
 
 
 def test_without_a_service_auth_plugin_service_routes_answer_403(make_client, kernel_config):

@@ -20,6 +20,8 @@ from plugins.internal_token import client as token_client
 
 Identity = Literal["good", "wrong_secret", "unknown_key", "not_allowed"]
 REGION = "us-east-1"
+# The Host of Starlette's TestClient requests, on any port.
+EXPECTED_HOSTS = ["testserver"]
 ACCOUNT = "123456789012"
 _SIGNATURE = re.compile(r"Signature=[0-9a-f]{64}")
 
@@ -31,6 +33,7 @@ def bogus_signature(header: str) -> str:
 class SigV4Static:
     name = "sigv4"
     plugin = "internal_iam"
+    challenge = "AWS4-HMAC-SHA256"
     good = Credentials("AKIATESTTRANSCODER01", "transcoder-test-secret-0123456789abcdef")
     outsider = Credentials("AKIATESTOUTSIDER0001", "outsider-test-secret-0123456789abcdef")
 
@@ -38,6 +41,7 @@ class SigV4Static:
         return {
             "mode": "static",
             "allowed_principals": ["transcoder"],
+            "expected_hosts": list(EXPECTED_HOSTS),
             "keys": {
                 self.good.access_key: {"secret_access_key": self.good.secret_key,
                                        "principal": "transcoder"},
@@ -69,10 +73,12 @@ class SigV4Static:
 class HmacToken:
     name = "hmac"
     plugin = "internal_token"
+    challenge = "ITUBE-HMAC-SHA256"
     secrets = {"transcoder": "t" * 40, "outsider": "o" * 40}
 
     def settings(self) -> dict[str, Any]:
-        return {"keys": dict(self.secrets), "allowed_principals": ["transcoder"]}
+        return {"keys": dict(self.secrets), "allowed_principals": ["transcoder"],
+                "expected_hosts": list(EXPECTED_HOSTS)}
 
     def sign(self, request: httpx.Request, identity: Identity = "good", skew: int = 0,
              ) -> httpx.Request:
@@ -98,6 +104,7 @@ class SigV4Sts:
 
     name = "sts"
     plugin = "internal_iam"
+    challenge = "ITUBE-STS-PROOF"
 
     def __init__(self, moto_endpoint: str) -> None:
         self.endpoint = moto_endpoint
@@ -111,6 +118,7 @@ class SigV4Sts:
             "mode": "sts",
             "allowed_principals": [f"arn:aws:iam::{ACCOUNT}:user/itube-transcoder-*",
                                    f"arn:aws:sts::{ACCOUNT}:assumed-role/itube-*"],
+            "expected_hosts": list(EXPECTED_HOSTS),
             "sts": {"endpoint_url": self.endpoint},
         }
 

@@ -80,22 +80,31 @@ def test_a_safe_request_may_be_retried(strategy: Any, strategy_client: TestClien
 # -- refused -----------------------------------------------------------------------------------
 
 
-def test_no_credential_is_forbidden(strategy_client: TestClient):
-    response = strategy_client.get("/internal/objects/a/b")
-    assert response.status_code == 403
+def assert_challenged(response: httpx.Response, strategy: Any) -> None:
+    """RFC 9110: no valid credential is a 401 naming the scheme that would be accepted."""
+    assert response.status_code == 401, response.text
     assert response.headers["content-type"].startswith("application/problem+json")
+    assert response.headers["www-authenticate"] == strategy.challenge
 
 
-def test_a_gateway_request_id_alone_is_forbidden(strategy_client: TestClient):
+def test_no_credential_is_a_401_with_a_challenge(strategy: Any, strategy_client: TestClient):
+    response = strategy_client.get("/internal/objects/a/b")
+    assert_challenged(response, strategy)
+    assert detail(response) == ("This route is for internal services; no service credential "
+                                "was presented")
+
+
+def test_a_gateway_request_id_alone_is_no_credential(strategy: Any,
+                                                     strategy_client: TestClient):
     response = strategy_client.patch("/internal/items/1/status?status=COMPLETED",
                                      headers={"X-Amzn-RequestId": "a1b2c3d4-5678-90ab-cdef"})
-    assert response.status_code == 403
+    assert_challenged(response, strategy)
 
 
 def test_wrong_secret(strategy: Any, strategy_client: TestClient):
     response = strategy_client.send(strategy.sign(build("GET", "/internal/objects/a"),
                                                   "wrong_secret"))
-    assert response.status_code == 401
+    assert_challenged(response, strategy)
     assert "not-the-secret" not in response.text
 
 
@@ -126,7 +135,7 @@ def test_principal_not_allowed(strategy: Any, strategy_client: TestClient):
         {"url": "http://testserver/internal/items/2/status?status=COMPLETED"},
         {"url": "http://testserver/internal/items/1/status?status=FAILED"},
         {"content": b'{"status":"FAILED"}'},
-        {"host": "api.elsewhere.example"},
+        {"host": "testserver:8443"},
     ],
     ids=["method", "path", "query", "body", "host"],
 )
@@ -136,6 +145,33 @@ def test_tampered_request(strategy: Any, strategy_client: TestClient, change: di
     response = strategy_client.send(resend(signed, **change))
     assert response.status_code == 401, response.text
     assert "mismatch" in detail(response)
+
+
+def test_a_request_signed_for_another_host(strategy: Any, strategy_client: TestClient):
+    """Validly signed, but for another deployment that shares the key (e.g. staging)."""
+    signed = strategy.sign(httpx.Request("PATCH", "http://staging.example/internal/items/1/"
+                                         "status?status=COMPLETED"))
+    response = strategy_client.send(signed)
+    assert_challenged(response, strategy)
+    assert detail(response) == "request is for another host"
+
+
+def test_the_host_is_matched_case_insensitively(strategy: Any, strategy_client: TestClient):
+    request = build("GET", "/internal/objects/a", headers={"host": "TestServer:8000"})
+    response = strategy_client.send(strategy.sign(request))
+    assert response.status_code == 200, response.text
+
+
+@pytest.mark.parametrize("host, status", [("testserver:8443", 200), ("testserver", 401),
+                                          ("testserver:9443", 401), ("api.example:8443", 401)])
+def test_a_host_with_a_port_matches_that_port_only(strategy: Any, service_app: Any,
+                                                   moto_endpoint: str, host: str, status: int):
+    client = service_app(strategy.plugin, {**strategy.settings(),
+                                           "expected_hosts": ["testserver:8443"]})
+    with moto_auth(moto_endpoint) if strategy.name == "sts" else contextlib.nullcontext():
+        response = client.send(strategy.sign(build("GET", "/internal/objects/a",
+                                                   headers={"host": host})))
+    assert response.status_code == status, response.text
 
 
 @pytest.mark.parametrize("skew, reason", [(-SIX_MINUTES, "request expired"),
@@ -162,10 +198,10 @@ def test_replayed_patch(strategy: Any, strategy_client: TestClient):
     assert detail(replay) == "replayed request"
 
 
-def test_user_session_on_a_service_route(strategy_client: TestClient):
+def test_user_session_on_a_service_route(strategy: Any, strategy_client: TestClient):
     response = strategy_client.patch("/internal/items/1/status?status=COMPLETED",
                                      headers={"X-Test-User": "alice"})
-    assert response.status_code == 403
+    assert_challenged(response, strategy)
 
 
 def test_service_signature_on_a_user_route(strategy: Any, strategy_client: TestClient):

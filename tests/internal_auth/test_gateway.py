@@ -64,4 +64,6 @@ def test_an_identity_outside_the_allow_list_is_forbidden(from_proxy: Any):
                       "aws4_request, SignedHeaders=host;x-amz-date, Signature=" + "a" * 64},
 ], ids=["request-id", "secret-only", "sigv4-header"])
 def test_headers_alone_never_authenticate(from_proxy: Any, headers: dict[str, str]):
-    assert from_proxy.patch(STATUS, headers=headers).status_code == 403
+    response = from_proxy.patch(STATUS, headers=headers)
+    assert response.status_code == 401
+    assert response.headers["www-authenticate"] == "AWS4-HMAC-SHA256"

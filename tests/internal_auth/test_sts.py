@@ -6,10 +6,14 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
+import httpx
 import pytest
 from botocore.credentials import Credentials
 
+from core.cache import MemoryCache
 from plugins.internal_iam import client as iam_client
+from plugins.internal_iam.sigv4 import parse_authorization
+from plugins.internal_iam.sts import StsProof, StsVerifier
 from tests.internal_auth.conftest import moto_auth
 from tests.internal_auth.strategies import (
     ACCOUNT,
@@ -126,3 +130,56 @@ def test_sts_unreachable_is_a_503(sts: SigV4Sts, service_app: Any):
     response = client.send(sts.sign(build("GET", "/internal/objects/x"),
                                     endpoint="http://127.0.0.1:9"))
     assert response.status_code == 503
+
+
+def forge_for(proof_of: httpx.Request, target: httpx.Request) -> httpx.Request:
+    """`target` carrying the proof observed on `proof_of`, its digest swapped for the digest
+    of `target`: the signature is unchanged, so only STS could tell."""
+    proof = iam_client.decode_proof(proof_of.headers[iam_client.PROOF_HEADER])
+    path, _, query = target.url.raw_path.decode().partition("?")
+    proof[iam_client.DIGEST_HEADER] = iam_client.request_digest(
+        target.method, target.headers["host"], path, query, target.read())
+    target.headers[iam_client.PROOF_HEADER] = iam_client.encode_proof(proof)
+    return target
+
+
+def test_a_captured_proof_does_not_open_another_request(sts: SigV4Sts, app: Any,
+                                                        moto_endpoint: str):
+    observed = sts.sign(build("GET", "/internal/objects/x"))
+    forged = forge_for(observed, build("PATCH", "/internal/items/1/status?status=FAILED"))
+    with moto_auth(moto_endpoint):
+        assert app.send(observed).status_code == 200  # its identity is now cached
+        response = app.send(forged)
+    assert response.status_code == 401, response.text
+    assert detail(response) == "STS refused the proof (SignatureDoesNotMatch)"
+
+
+def test_a_forged_proof_is_refused_with_a_cold_cache(sts: SigV4Sts, app: Any,
+                                                     moto_endpoint: str):
+    observed = sts.sign(build("GET", "/internal/objects/x"))
+    forged = forge_for(observed, build("PATCH", "/internal/items/1/status?status=FAILED"))
+    with moto_auth(moto_endpoint):
+        response = app.send(forged)
+    assert response.status_code == 401, response.text
+    assert detail(response) == "STS refused the proof (SignatureDoesNotMatch)"
+
+
+def test_the_identity_cache_key_covers_every_header_and_the_request(sts: SigV4Sts):
+    signed = sts.sign(build("GET", "/internal/objects/x", headers={"x-itube-extra": "1"}))
+    headers = iam_client.decode_proof(signed.headers[iam_client.PROOF_HEADER])
+    auth = parse_authorization(headers["authorization"])
+    assert auth is not None
+    verifier = StsVerifier(endpoint_url=sts.endpoint, server_id="itube",
+                           http=httpx.AsyncClient(), cache=MemoryCache(),
+                           identity_cache_seconds=60, max_skew=300)
+
+    def key(proof_headers: dict[str, str], digest: str = "d") -> str:
+        return verifier.identity_key(StsProof(headers=proof_headers, auth=auth, signed_at=0,
+                                              request_digest=digest))
+
+    original = key(headers)
+    assert key(dict(reversed(headers.items()))) == original  # order does not matter
+    assert key(headers, digest="e") != original
+    for name in headers:
+        assert key({**headers, name: headers[name] + "0"}) != original, name
+    assert key({**headers, "x-added": ""}) != original

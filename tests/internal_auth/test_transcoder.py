@@ -127,6 +127,7 @@ queue_name = "{resources['queue_name']}"
 
 [plugins.internal_iam]
 allowed_principals = ["transcoder"]
+expected_hosts = ["127.0.0.1:{port}"]
 
 [plugins.internal_iam.keys.{DEVELOPMENT_ACCESS_KEY_ID}]
 secret_access_key = "{DEVELOPMENT_SECRET_ACCESS_KEY}"
