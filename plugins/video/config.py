@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import string
+
 import attrs
 
 from core.cache import INVALIDATION_HOLD_SECONDS
@@ -70,10 +72,29 @@ def settings_problems(settings: VideoSettings) -> list[str]:
             "plugins.video.playback_url_ttl_seconds: must exceed cache_ttl_seconds, or cached "
             "responses would hand out expired playback URLs"
         )
-    if "{key}" not in settings.playback_key_template:
-        problems.append("plugins.video.playback_key_template: must contain {key}")
+    template_problem = key_template_problem(settings.playback_key_template)
+    if template_problem:
+        problems.append(f"plugins.video.playback_key_template: {template_problem}")
     if not settings.allowed_video_types:
         problems.append("plugins.video.allowed_video_types: list at least one type")
     if not settings.allowed_image_types:
         problems.append("plugins.video.allowed_image_types: list at least one type")
     return problems
+
+
+def key_template_problem(template: str) -> str | None:
+    """Why `template` cannot make a key from `{key}`, or None. Only the bare `{key}`
+    placeholder is allowed: anything else would fail (or go wrong) on every completed video."""
+    try:
+        fields = [(name, conversion, spec)
+                  for _, name, spec, conversion in string.Formatter().parse(template)
+                  if name is not None]
+    except ValueError as exc:  # an unmatched brace
+        return f"not a valid template ({exc}); write a literal brace as {{{{ or }}}}"
+    for name, conversion, spec in fields:
+        if (name, conversion, spec) != ("key", None, ""):
+            shown = name + (f"!{conversion}" if conversion else "") + (f":{spec}" if spec else "")
+            return f"unknown placeholder {{{shown}}}; the only one is {{key}}"
+    if not fields:
+        return "must contain {key}"
+    return None

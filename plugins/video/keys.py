@@ -6,6 +6,10 @@ import enum
 import uuid
 
 from core.errors import Forbidden, ValidationFailed
+from core.schema import text_problem
+
+# S3 allows 1024 bytes; the column holds as many characters, and no issued key is longer.
+MAX_KEY_LENGTH = 1024
 
 
 class MediaKind(enum.StrEnum):
@@ -13,13 +17,15 @@ class MediaKind(enum.StrEnum):
     THUMBNAIL = "thumbnails"
 
 
-def _has_control_characters(text: str) -> bool:
-    return any(ord(char) < 32 or ord(char) == 127 for char in text)
+def is_storable_key(key: str) -> bool:
+    """Whether `key` could be a stored key at all: not too long, no control characters or
+    bidirectional overrides (NUL would fail the query on PostgreSQL)."""
+    return len(key) <= MAX_KEY_LENGTH and text_problem(key, "line") is None
 
 
 def owner_prefix(kind: MediaKind, owner_id: str) -> str:
     """The prefix every key of `owner_id` starts with."""
-    if not owner_id or "/" in owner_id or _has_control_characters(owner_id):
+    if not owner_id or "/" in owner_id or text_problem(owner_id, "line"):
         raise Forbidden("This account's id cannot be used in a storage key")
     return f"{kind.value}/{owner_id}/"
 
@@ -35,8 +41,10 @@ def check_owned_key(key: str, kind: MediaKind, owner_id: str, *, field: str) -> 
     prefix is a 403 for videos (the caller reached for another account's upload) and a
     422 for thumbnails (an invalid reference in otherwise valid metadata).
     """
-    if _has_control_characters(key) or ".." in key.split("/"):
-        raise ValidationFailed.field(field, "must not contain control characters or '..'")
+    if text_problem(key, "line") or ".." in key.split("/"):
+        raise ValidationFailed.field(
+            field, "must not contain control characters, bidirectional controls or '..'"
+        )
     prefix = owner_prefix(kind, owner_id)
     if not key.startswith(prefix):
         message = f"must be a key under {prefix} (one of your own uploads)"

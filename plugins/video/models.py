@@ -8,9 +8,8 @@ import uuid
 import attrs
 
 from core.schema import constrained
+from plugins.video.keys import MAX_KEY_LENGTH
 from plugins.video.states import Status, Visibility
-
-MAX_KEY_LENGTH = 1024
 
 
 @attrs.frozen
@@ -40,8 +39,8 @@ class UploadUrlRequest:
     """What the client intends to upload; both fields are optional."""
 
     content_type: str | None = constrained(
-        None, max_length=255, description="MIME type of the file; the URL is bound to it",
-        example="video/mp4",
+        None, max_length=255, text="line",
+        description="MIME type of the file; the URL is bound to it", example="video/mp4",
     )
     size_bytes: int | None = constrained(
         None, minimum=1, description="Declared size; when given the URL is bound to it"
@@ -64,14 +63,16 @@ class CreateVideoRequest:
     """The metadata of an uploaded video."""
 
     visibility: Visibility
-    title: str = constrained(min_length=1, max_length=200, strip=True, example="My first video")
+    title: str = constrained(min_length=1, max_length=200, text="line", strip=True,
+                             example="My first video")
     video_s3_key: str = constrained(
-        min_length=1, max_length=MAX_KEY_LENGTH,
+        min_length=1, max_length=MAX_KEY_LENGTH, text="line",
         description="The `media_id` an upload URL returned; the object must be uploaded",
     )
-    description: str = constrained("", max_length=5000)
+    description: str = constrained("", max_length=5000, text="block")
     thumbnail_s3_key: str | None = constrained(
-        None, max_length=MAX_KEY_LENGTH, description="The `media_id` of an uploaded thumbnail"
+        None, max_length=MAX_KEY_LENGTH, text="line",
+        description="The `media_id` of an uploaded thumbnail",
     )
 
 
@@ -80,7 +81,7 @@ class StatusUpdate:
     """A processing status reported by the transcoder."""
 
     status: Status
-    failure_reason: str | None = constrained(None, max_length=2000)
+    failure_reason: str | None = constrained(None, max_length=2000, text="block")
     duration_seconds: float | None = constrained(None, minimum=0)
 
 

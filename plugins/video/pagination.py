@@ -5,6 +5,7 @@ from __future__ import annotations
 import base64
 import binascii
 import datetime as dt
+import re
 import uuid
 
 import attrs
@@ -14,6 +15,10 @@ from core.errors import ValidationFailed
 EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
 DEFAULT_LIMIT = 20
 MAX_LIMIT = 100
+# What an issued cursor looks like (unpadded base64url), published in the OpenAPI document.
+CURSOR_MAX_LENGTH = 100
+CURSOR_PATTERN = "^[A-Za-z0-9_-]*$"
+_CURSOR_TEXT = re.compile(CURSOR_PATTERN)
 
 
 @attrs.frozen
@@ -32,8 +37,9 @@ class Cursor:
     def decode(cls, text: str) -> Cursor:
         """Parse a cursor this API issued; anything else is a 422 naming `cursor`."""
         try:
-            if len(text) > 100:
-                raise ValueError("too long")
+            # base64 would skip characters outside its alphabet: refuse them instead
+            if len(text) > CURSOR_MAX_LENGTH or not _CURSOR_TEXT.fullmatch(text):
+                raise ValueError("not base64url")
             raw = base64.urlsafe_b64decode(text + "=" * (-len(text) % 4)).decode("ascii")
             micros_text, id_hex = raw.split(":")
             if not micros_text.lstrip("-").isdigit() or len(id_hex) != 32:

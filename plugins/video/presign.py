@@ -117,12 +117,15 @@ class S3Presigner:
         method: str = "GET",
         content_type: str | None = None,
         content_length: int | None = None,
+        if_none_match: str | None = None,
     ) -> str:
-        """A presigned URL for `method` on `key`, bound to the headers given."""
+        """A presigned URL for `method` on `key`, bound to the headers given
+        (`if_none_match="*"`: S3 refuses the PUT when the key already holds an object)."""
         frozen = self.credentials.get_frozen_credentials()
         timestamp = self.clock().astimezone(UTC).strftime("%Y%m%dT%H%M%SZ")
         signing = self._signing(frozen, timestamp[:8], endpoint.region)
-        headers = self._signed_headers(endpoint.host, content_type, content_length)
+        headers = self._signed_headers(endpoint.host, content_type, content_length,
+                                       if_none_match)
         signed_names = ";".join(name for name, _ in headers)
         # Values already URI-encoded; timestamp and expiry are digits and letters only.
         params = [
@@ -151,13 +154,16 @@ class S3Presigner:
 
     @staticmethod
     def _signed_headers(
-        host: str, content_type: str | None, content_length: int | None
+        host: str, content_type: str | None, content_length: int | None,
+        if_none_match: str | None,
     ) -> list[tuple[str, str]]:
         headers = [("host", host)]
         if content_type is not None and content_type != BOTOCORE_DEFAULT_CONTENT_TYPE:
-            headers.append(("content-type", " ".join(content_type.split())))
+            headers.append(("content-type", _header_value(content_type)))
         if content_length is not None:
             headers.append(("content-length", str(int(content_length))))
+        if if_none_match is not None:
+            headers.append(("if-none-match", _header_value(if_none_match)))
         return sorted(headers)
 
     def _signing(self, frozen: Any, date: str, region: str) -> _Signing:
@@ -180,6 +186,11 @@ class S3Presigner:
         return signing
 
 
+def _header_value(value: str) -> str:
+    """SigV4's canonical header value: runs of spaces folded into one, ends trimmed."""
+    return " ".join(value.split())
+
+
 def botocore_presign(
     s3: Any,
     bucket: str,
@@ -189,6 +200,7 @@ def botocore_presign(
     method: str = "GET",
     content_type: str | None = None,
     content_length: int | None = None,
+    if_none_match: str | None = None,
 ) -> str:
     """The same URL through botocore's `generate_presigned_url` (the reference)."""
     if method == "GET":
@@ -200,6 +212,8 @@ def botocore_presign(
         params["ContentType"] = content_type
     if content_length is not None:
         params["ContentLength"] = content_length
+    if if_none_match is not None:
+        params["IfNoneMatch"] = if_none_match
     return s3.generate_presigned_url(
         "put_object", Params=params, ExpiresIn=expires_in, HttpMethod="PUT"
     )
@@ -214,20 +228,23 @@ def signed_at(url: str) -> datetime:
 def matches_botocore(
     s3: Any, presigner: S3Presigner, endpoint: BucketEndpoint, bucket: str
 ) -> bool:
-    """Whether our URLs for `bucket` equal botocore's byte for byte (GET and bound PUTs).
+    """Whether our URLs for `bucket` equal botocore's byte for byte (GET, and PUTs bound
+    to the headers an upload URL signs).
 
     Each botocore URL is recomputed at the X-Amz-Date botocore signed it at, so the
     check needs no clock patching and cannot race a second boundary.
     """
     cases: list[dict[str, Any]] = [
         {"method": "GET"},
-        {"method": "PUT", "content_type": "video/mp4"},
-        {"method": "PUT", "content_type": "image/jpeg", "content_length": 1234},
+        {"method": "PUT", "content_type": "video/mp4", "if_none_match": "*"},
+        {"method": "PUT", "content_type": "image/jpeg", "content_length": 1234,
+         "if_none_match": "*"},
     ]
     key = "check/a b+c~d=e%f/ü.mp4"
     for case in cases:
         expected = botocore_presign(s3, bucket, key, 900, **case)
-        ours = S3Presigner(presigner.credentials, clock=functools.partial(signed_at, expected))
+        ours = type(presigner)(presigner.credentials,
+                               clock=functools.partial(signed_at, expected))
         if ours.presign(endpoint, key, 900, **case) != expected:
             return False
     return True

@@ -23,7 +23,13 @@ from plugins.video.models import (
     VideoIdOut,
     VideoOut,
 )
-from plugins.video.pagination import DEFAULT_LIMIT, MAX_LIMIT, Page
+from plugins.video.pagination import (
+    CURSOR_MAX_LENGTH,
+    CURSOR_PATTERN,
+    DEFAULT_LIMIT,
+    MAX_LIMIT,
+    Page,
+)
 from plugins.video.service import VideoService
 from plugins.video.states import Status
 
@@ -31,11 +37,15 @@ T = TypeVar("T")
 PREFIX = "/api/v1/upload/videos"
 TAGS = ["videos"]
 INTERNAL_TAGS = ["videos (internal)"]
+UPLOAD_NOTE = ("The body is optional (no body: the first allowed type, no declared size). "
+               "Send the file with `method` and every header in `headers`, `If-None-Match: *` "
+               "among them: the URL writes its key once.")
 LINK_HEADER = {"Link": 'The next page: `<...>; rel="next"` (absent on the last page)'}
 PAGE_PARAMS = [
     Param("limit", type=int, description=f"Page size, 1-{MAX_LIMIT}",
           schema={"minimum": 1, "maximum": MAX_LIMIT, "default": DEFAULT_LIMIT}),
-    Param("cursor", description="The opaque cursor from the previous page's Link header"),
+    Param("cursor", description="The opaque cursor from the previous page's Link header",
+          schema={"pattern": CURSOR_PATTERN, "maxLength": CURSOR_MAX_LENGTH}),
 ]
 
 
@@ -141,36 +151,38 @@ def routes(ctx: AppContext) -> list[BaseRoute]:
     discovery = "optional_user" if ctx.settings("video").public_discovery else "user"
     return [
         api_route(f"{PREFIX}/upload-url", video_upload_url, methods=["POST"],
-                  summary="A presigned URL to upload a video to", body=UploadUrlRequest,
-                  response=UploadUrl, auth="user", tags=TAGS),
+                  summary="A presigned URL to upload a video to", description=UPLOAD_NOTE,
+                  body=UploadUrlRequest, body_required=False, response=UploadUrl, auth="user",
+                  errors=[403, 503], tags=TAGS),
         api_route(f"{PREFIX}/thumbnail/upload-url", thumbnail_upload_url, methods=["POST"],
-                  summary="A presigned URL to upload a thumbnail to", body=UploadUrlRequest,
-                  response=UploadUrl, auth="user", tags=TAGS),
+                  summary="A presigned URL to upload a thumbnail to", description=UPLOAD_NOTE,
+                  body=UploadUrlRequest, body_required=False, response=UploadUrl, auth="user",
+                  errors=[403, 503], tags=TAGS),
         api_route(f"{PREFIX}/metadata", create_video, methods=["POST"],
                   summary="Register an uploaded video", body=CreateVideoRequest,
                   response=VideoOut, status=201, auth="user", errors=[403, 409, 503], tags=TAGS),
         api_route(f"{PREFIX}/", list_public_videos, methods=["GET"],
                   summary="Completed public videos, newest first", response=list[VideoOut],
-                  auth=discovery, params=PAGE_PARAMS, errors=[422],
+                  auth=discovery, params=PAGE_PARAMS, errors=[422, 503],
                   response_headers=LINK_HEADER, tags=TAGS),
         api_route(f"{PREFIX}/mine", list_my_videos, methods=["GET"],
                   summary="The caller's own videos in every state, newest first",
                   description="Paginated like the public list (`limit`, `cursor`, `Link`).",
-                  response=list[VideoOut], auth="user", params=PAGE_PARAMS, errors=[422],
+                  response=list[VideoOut], auth="user", params=PAGE_PARAMS, errors=[422, 503],
                   response_headers=LINK_HEADER, tags=TAGS),
         api_route(f"{PREFIX}/by-key/{{s3_key:path}}", video_id_by_key, methods=["GET"],
                   summary="The id of the video stored at an S3 key", response=VideoIdOut,
-                  auth="service", errors=[404], tags=INTERNAL_TAGS),
+                  auth="service", errors=[404, 503], tags=INTERNAL_TAGS),
         api_route(f"{PREFIX}/{{video_id:uuid}}", get_video, methods=["GET"],
                   summary="A video: completed and public or unlisted, or the caller's own",
-                  response=VideoOut, auth=discovery, errors=[404], tags=TAGS),
+                  response=VideoOut, auth=discovery, errors=[404, 503], tags=TAGS),
         api_route(f"{PREFIX}/{{video_id:uuid}}/status", update_status, methods=["PATCH"],
                   summary="Report a processing status (query form or JSON)",
                   description="Either `?status=COMPLETED` with no body, or a JSON body. The "
                               "same status again is an idempotent 200; a transition the state "
                               "machine forbids is a 409 listing the allowed ones.",
                   body=StatusUpdate, body_required=False, response=VideoOut, auth="service",
-                  errors=[404, 409],
+                  errors=[404, 409, 503],
                   params=[Param("status", description="The seed's form: ?status=COMPLETED",
                                 schema={"enum": [status.value for status in Status]})],
                   tags=INTERNAL_TAGS),

@@ -27,7 +27,7 @@ from core.http import render
 from core.plugins import resolve_all
 from plugins.video import queries
 from plugins.video.config import VideoSettings
-from plugins.video.keys import MediaKind, check_owned_key, new_key
+from plugins.video.keys import MediaKind, check_owned_key, is_storable_key, new_key
 from plugins.video.models import (
     CreateVideoRequest,
     StatusUpdate,
@@ -38,7 +38,7 @@ from plugins.video.models import (
 )
 from plugins.video.pagination import Cursor, Page
 from plugins.video.states import Status, allowed_from, can_move, is_discoverable
-from plugins.video.storage import MediaUrls, VideoStorage
+from plugins.video.storage import WRITE_ONCE, MediaUrls, VideoStorage
 
 log = logging.getLogger("itube.video")
 CACHE_PREFIX = "video:v1:"
@@ -114,7 +114,8 @@ class VideoService:
     async def upload_url(
         self, actor: Actor, request: UploadUrlRequest, kind: MediaKind
     ) -> UploadUrl:
-        """A presigned PUT for a new key under the actor's own prefix."""
+        """A presigned PUT for a new key under the actor's own prefix, usable once: the
+        client must send every header returned (`If-None-Match: *` among them)."""
         if kind is MediaKind.VIDEO:
             allowed, limit = self.settings.allowed_video_types, self.settings.max_video_bytes
             bucket = self.storage.buckets.raw
@@ -129,7 +130,7 @@ class VideoService:
         key = new_key(kind, actor.id)
         expires_at = _now() + dt.timedelta(seconds=self.settings.upload_url_ttl_seconds)
         url = await self.storage.presign_upload(bucket, key, content_type, request.size_bytes)
-        headers = {"Content-Type": content_type}
+        headers = {"Content-Type": content_type, "If-None-Match": WRITE_ONCE}
         if request.size_bytes is not None:
             headers["Content-Length"] = str(request.size_bytes)
         return UploadUrl(url=url, media_id=key, method="PUT", headers=headers,
@@ -275,7 +276,9 @@ class VideoService:
     # -- the transcoder's API -----------------------------------------------------------------
 
     async def video_id_for_key(self, key: str) -> uuid.UUID:
-        video_id = await queries.id_for_key(key)
+        """The id of the video stored at `key`; a key no video could have is unknown
+        without asking the database."""
+        video_id = await queries.id_for_key(key) if is_storable_key(key) else None
         if video_id is None:
             raise NotFound("No video has this S3 key")
         return video_id

@@ -32,11 +32,14 @@ from plugins.video.presign import (
     bucket_endpoint,
     matches_botocore,
 )
-from plugins.video.states import Status
+from plugins.video.states import Status, Visibility
 
 log = logging.getLogger("itube.video.storage")
 MISSING_CODES = frozenset({"404", "NoSuchKey", "NotFound"})
 SIGNING_THREADS = 2
+# Signed into every upload URL: S3 refuses a PUT to a key that already holds an object,
+# so what metadata registered cannot be swapped afterwards through the same URL.
+WRITE_ONCE = "*"
 
 
 @attrs.frozen
@@ -106,7 +109,8 @@ class VideoStorage:
     async def presign_upload(
         self, bucket: str, key: str, content_type: str, size_bytes: int | None
     ) -> str:
-        """A PUT URL signed over Content-Type (and Content-Length when declared)."""
+        """A PUT URL signed over Content-Type, `If-None-Match: *` (the key is written once)
+        and Content-Length when declared."""
         sign = partial(
             self._presign,
             bucket,
@@ -115,6 +119,7 @@ class VideoStorage:
             method="PUT",
             content_type=content_type,
             content_length=size_bytes,
+            if_none_match=WRITE_ONCE,
         )
         if self._signs_inline([bucket]):
             return sign()
@@ -147,33 +152,48 @@ class VideoStorage:
 
     async def media_urls(self, records: Sequence[VideoRecord]) -> list[MediaUrls]:
         """Playback and thumbnail URLs of completed videos; at most one thread hop a batch."""
-        if not any(record.processing_status is Status.COMPLETED for record in records):
+        completed = [record for record in records
+                     if record.processing_status is Status.COMPLETED]
+        if not completed:
             return [NO_URLS for _ in records]
-        signed = [
-            bucket
-            for base_url, bucket in (
-                (self.settings.playback_base_url, self.buckets.processed),
-                (self.settings.thumbnail_base_url, self.buckets.thumbnails),
-            )
-            if not base_url
-        ]
+        signed = self._buckets_to_sign(completed)
         if not signed or self._signs_inline(signed):
             return [self._urls(record) for record in records]  # microseconds a URL
         return await anyio.to_thread.run_sync(
             lambda: [self._urls(record) for record in records], limiter=self._signing
         )
 
+    def _buckets_to_sign(self, completed: Sequence[VideoRecord]) -> list[str]:
+        """The buckets whose URLs these videos need presigned (not served by a CDN)."""
+        buckets = set()
+        for record in completed:
+            if not self._cdn_base(self.settings.playback_base_url, record):
+                buckets.add(self.buckets.processed)
+            if record.thumbnail_s3_key and not self._cdn_base(
+                self.settings.thumbnail_base_url, record
+            ):
+                buckets.add(self.buckets.thumbnails)
+        return sorted(buckets)
+
+    @staticmethod
+    def _cdn_base(base_url: str, record: VideoRecord) -> str:
+        """The public base URL serving `record`'s media, or "" for presigned URLs. A CDN
+        URL never expires, so only public videos get one."""
+        return base_url if record.visibility is Visibility.PUBLIC else ""
+
     def _urls(self, record: VideoRecord) -> MediaUrls:
         if record.processing_status is not Status.COMPLETED:
             return NO_URLS
         playback_key = self.settings.playback_key_template.format(key=record.video_s3_key)
         playback = self._url(
-            self.settings.playback_base_url, self.buckets.processed, playback_key
+            self._cdn_base(self.settings.playback_base_url, record), self.buckets.processed,
+            playback_key,
         )
         thumbnail = None
         if record.thumbnail_s3_key:
             thumbnail = self._url(
-                self.settings.thumbnail_base_url, self.buckets.thumbnails, record.thumbnail_s3_key
+                self._cdn_base(self.settings.thumbnail_base_url, record),
+                self.buckets.thumbnails, record.thumbnail_s3_key,
             )
         return MediaUrls(playback_url=playback, thumbnail_url=thumbnail)
 

@@ -8,6 +8,7 @@ import uuid
 
 import pytest
 
+from plugins.video.pagination import Cursor
 from tests.video import workflow
 from tests.video.support import TRANSCODER, insert_video, next_link, user
 
@@ -68,7 +69,7 @@ def test_the_default_page_is_twenty_newest_first(client):
 
 def test_limit_bounds(client):
     insert_video(client)
-    for limit in ("0", "101", "-1", "abc", "1.5"):
+    for limit in ("0", "101", "-1", "abc", "1.5", ""):
         response = client.get("/api/v1/upload/videos/", params={"limit": limit})
         assert response.status_code == 422, (limit, response.text)
         assert [error["field"] for error in response.json()["errors"]] == ["limit"]
@@ -169,3 +170,15 @@ def test_discovery_can_require_a_signed_in_user(make_video_client):
     assert workflow.get_video(client, ANONYMOUS, video_id).status_code == 401
     assert workflow.list_public(client, BOB).status_code == 200
     assert workflow.get_video(client, BOB, video_id).status_code == 200
+
+
+@pytest.mark.parametrize("created_at", [dt.datetime.min, dt.datetime.max])
+def test_a_cursor_at_either_end_of_time_is_a_page_not_a_500(client, created_at):
+    """Any cursor the server decodes reaches the query: it must hold there too."""
+    insert_video(client)
+    cursor = Cursor(created_at=created_at.replace(tzinfo=dt.UTC), id=uuid.UUID(int=0)).encode()
+    for path in ("/api/v1/upload/videos/", "/api/v1/upload/videos/mine"):
+        response = client.get(path, params={"cursor": cursor}, **ALICE.request_options())
+        assert response.status_code == 200, response.text
+        expected = 1 if created_at == dt.datetime.max else 0
+        assert len(response.json()) == expected, path

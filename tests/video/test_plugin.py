@@ -75,3 +75,55 @@ def test_the_status_body_is_optional_and_the_metadata_body_required(client):
     prefix = "/api/v1/upload/videos"
     assert paths[f"{prefix}/{{video_id}}/status"]["patch"]["requestBody"]["required"] is False
     assert paths[f"{prefix}/metadata"]["post"]["requestBody"]["required"] is True
+
+
+@pytest.mark.parametrize("template", ["{key}/{bogus}", "{0}", "{key", "{key}{", "{key}}",
+                                      "{key!r}"])
+def test_a_playback_key_template_it_cannot_fill_stops_start_up(make_config, template):
+    """Each of these once started, then answered 500 for every completed video."""
+    config = make_config(["video"], plugins={"video": {"playback_key_template": template}})
+    with pytest.raises(ConfigError, match="plugins.video.playback_key_template"):
+        create_app(config)
+
+
+def _operation(document, path, method):
+    return document["paths"][f"/api/v1/upload/videos{path}"][method]
+
+
+def test_the_upload_url_bodies_are_optional_as_the_routes_accept_none(client):
+    document = client.get("/openapi.json").json()
+    for path in ("/upload-url", "/thumbnail/upload-url"):
+        assert _operation(document, path, "post")["requestBody"]["required"] is False
+        bare = client.post(f"/api/v1/upload/videos{path}", **user("alice").request_options())
+        assert bare.status_code == 200, bare.text
+
+
+def test_the_cursor_schema_publishes_the_format_the_server_parses(client):
+    document = client.get("/openapi.json").json()
+    for path in ("/", "/mine"):
+        params = {param["name"]: param for param in _operation(document, path, "get")["parameters"]}
+        schema = params["cursor"]["schema"]
+        assert (schema["type"], schema["pattern"], schema["maxLength"]) == (
+            "string", "^[A-Za-z0-9_-]*$", 100)
+        assert (params["limit"]["schema"]["minimum"], params["limit"]["schema"]["maximum"]) == (
+            1, 100)
+
+
+DECLARED_ERRORS = {
+    ("/upload-url", "post"): {401, 403, 413, 415, 422, 503},
+    ("/thumbnail/upload-url", "post"): {401, 403, 413, 415, 422, 503},
+    ("/metadata", "post"): {401, 403, 409, 413, 415, 422, 503},
+    ("/", "get"): {422, 503},
+    ("/mine", "get"): {401, 422, 503},
+    ("/{video_id}", "get"): {404, 503},
+    ("/by-key/{s3_key}", "get"): {401, 403, 404, 503},
+    ("/{video_id}/status", "patch"): {401, 403, 404, 409, 413, 415, 422, 503},
+}
+
+
+def test_every_route_declares_the_errors_it_can_answer(client):
+    document = client.get("/openapi.json").json()
+    for (path, method), errors in DECLARED_ERRORS.items():
+        declared = {int(status) for status in _operation(document, path, method)["responses"]
+                    if int(status) >= 400}
+        assert declared >= errors, (path, method, errors - declared)

@@ -54,6 +54,9 @@ REQUESTS: list[dict[str, Any]] = [
     {"method": "PUT", "content_type": "video/mp4", "content_length": 1234},
     {"method": "PUT", "content_length": 0},
     {"method": "PUT", "content_type": "text/plain;  charset=utf-8"},
+    {"method": "PUT", "content_type": "video/mp4", "if_none_match": "*"},
+    {"method": "PUT", "content_type": "image/png", "content_length": 99, "if_none_match": "*"},
+    {"method": "PUT", "if_none_match": " * "},
 ]
 CLIENTS = [  # (endpoint_url, region): the emulator (path-style) and real AWS (virtual host)
     ("http://127.0.0.1:4566", "us-east-1"),
@@ -153,6 +156,36 @@ def test_a_presigner_with_other_credentials_fails_the_start_up_check():
     assert not matches_botocore(s3, stranger, endpoint, "raw")
 
 
+def test_a_write_once_url_signs_if_none_match_and_s3_refuses_a_second_put(s3):
+    bucket = f"presign-{uuid.uuid4().hex[:12]}"
+    s3.create_bucket(Bucket=bucket)
+    presigner = S3Presigner(client_credentials(s3))
+    endpoint = bucket_endpoint(s3, bucket)
+    url = presigner.presign(endpoint, "once/clip.mp4", 300, method="PUT",
+                            content_type="video/mp4", if_none_match="*")
+    assert "X-Amz-SignedHeaders=content-type%3Bhost%3Bif-none-match&" in url
+    headers = {"Content-Type": "video/mp4", "If-None-Match": "*"}
+    assert httpx.put(url, content=b"first", headers=headers).status_code == 200
+    second = httpx.put(url, content=b"second", headers=headers)
+    assert second.status_code == 412, second.text
+    stored = s3.get_object(Bucket=bucket, Key="once/clip.mp4")["Body"].read()
+    assert stored == b"first"
+
+
+def test_the_start_up_check_covers_the_write_once_header():
+    """A presigner that left `if-none-match` out of what it signs must fail the check."""
+    s3 = make_s3("http://127.0.0.1:4566", "us-east-1")
+    endpoint = bucket_endpoint(s3, "raw")
+
+    class Forgetful(S3Presigner):
+        def presign(self, *args: Any, if_none_match: str | None = None, **kw: Any) -> str:
+            return super().presign(*args, **kw)
+
+    credentials = client_credentials(s3)
+    assert matches_botocore(s3, S3Presigner(credentials), endpoint, "raw")
+    assert not matches_botocore(s3, Forgetful(credentials), endpoint, "raw")
+
+
 def test_a_put_url_uploads_and_a_get_url_downloads_through_the_emulator(s3):
     bucket = f"presign-{uuid.uuid4().hex[:12]}"
     s3.create_bucket(Bucket=bucket)
@@ -184,5 +217,6 @@ def test_the_app_signs_every_bucket_with_the_presigner_and_matches_botocore(clie
     with mock.patch("botocore.auth.get_current_datetime",
                     return_value=signed_at(answer["url"]).replace(tzinfo=None)):
         expected = botocore_presign(s3, buckets.raw, answer["media_id"], 900, method="PUT",
-                                    content_type="video/webm", content_length=4321)
+                                    content_type="video/webm", content_length=4321,
+                                    if_none_match="*")
     assert answer["url"] == expected

@@ -53,8 +53,8 @@ def test_the_transcoder_routes_need_a_service_principal(client):
     by_key = workflow.by_key_path(video["video_s3_key"])
     status = f"/api/v1/upload/videos/{video['id']}/status?status=COMPLETED"
     for credentials in (workflow.ANONYMOUS, ALICE):
-        assert client.get(by_key, **credentials.request_options()).status_code == 403
-        assert client.patch(status, **credentials.request_options()).status_code == 403
+        assert client.get(by_key, **credentials.request_options()).status_code == 401
+        assert client.patch(status, **credentials.request_options()).status_code == 401
     assert _history(client, video["id"]) == [(None, "IN_PROGRESS")]
 
 

@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 from core.errors import Forbidden, ValidationFailed
 from plugins.video.config import VideoSettings, settings_problems
 from plugins.video.keys import MediaKind, check_owned_key, new_key
-from plugins.video.pagination import Cursor
+from plugins.video.pagination import CURSOR_PATTERN, Cursor
 from plugins.video.states import Status, Visibility, allowed_from, can_move, is_discoverable
 
 timestamps = st.datetimes(
@@ -80,6 +80,25 @@ def test_default_settings_have_no_problems():
     assert settings_problems(VideoSettings()) == []
 
 
+@pytest.mark.parametrize("template", ["{key}", "{key}/index.m3u8", "hls/{key}/{{literal}}.m3u8"])
+def test_templates_with_only_the_key_placeholder_are_fine(template):
+    assert settings_problems(VideoSettings(playback_key_template=template)) == []
+
+
+@given(st.from_regex(CURSOR_PATTERN, fullmatch=True).filter(lambda text: len(text) <= 100))
+def test_text_the_published_cursor_schema_allows_is_a_cursor_or_a_422(text):
+    try:
+        Cursor.decode(text)
+    except ValidationFailed as exc:
+        assert exc.errors[0]["field"] == "cursor"
+
+
+@pytest.mark.parametrize("text", ["MTc2\n", "MTc2 OTk", "MTc2+OTk", "MTc2/OTk", "MTc2=", "é"])
+def test_a_cursor_outside_the_base64url_alphabet_is_refused(text):
+    with pytest.raises(ValidationFailed):
+        Cursor.decode(text)
+
+
 @pytest.mark.parametrize(
     ("changes", "key"),
     [
@@ -87,6 +106,12 @@ def test_default_settings_have_no_problems():
         ({"playback_url_ttl_seconds": 60, "cache_ttl_seconds": 60}, "playback_url_ttl_seconds"),
         ({"upload_url_ttl_seconds": 8 * 24 * 3600}, "upload_url_ttl_seconds"),
         ({"playback_key_template": "out/index.m3u8"}, "playback_key_template"),
+        ({"playback_key_template": "{key}/{bogus}"}, "playback_key_template"),
+        ({"playback_key_template": "{0}"}, "playback_key_template"),
+        ({"playback_key_template": "{key"}, "playback_key_template"),
+        ({"playback_key_template": "{key}}"}, "playback_key_template"),
+        ({"playback_key_template": "{key!r}"}, "playback_key_template"),
+        ({"playback_key_template": "{key.upper}/x"}, "playback_key_template"),
         ({"allowed_image_types": []}, "allowed_image_types"),
     ],
 )

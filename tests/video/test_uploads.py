@@ -24,13 +24,15 @@ def _query(url: str) -> dict[str, str]:
     return {name: values[0] for name, values in parse_qs(urlsplit(url).query).items()}
 
 
-def test_video_upload_url_is_a_presigned_put_bound_to_the_content_type(client):
+def test_video_upload_url_is_a_presigned_put_bound_to_the_content_type_and_written_once(
+    client,
+):
     before = dt.datetime.now(dt.UTC)
     response = workflow.request_upload_url(client, ALICE, content_type="video/webm")
     assert response.status_code == 200, response.text
     answer = response.json()
     assert answer["method"] == "PUT"
-    assert answer["headers"] == {"Content-Type": "video/webm"}
+    assert answer["headers"] == {"Content-Type": "video/webm", "If-None-Match": "*"}
     prefix, owner, rest = answer["media_id"].split("/")
     assert (prefix, owner) == ("videos", "alice") and uuid.UUID(rest).version == 4
     url = urlsplit(answer["url"])
@@ -39,7 +41,7 @@ def test_video_upload_url_is_a_presigned_put_bound_to_the_content_type(client):
     assert query["X-Amz-Algorithm"] == "AWS4-HMAC-SHA256"
     assert query["X-Amz-Expires"] == "900"
     assert query["X-Amz-Credential"].endswith("/us-east-1/s3/aws4_request")
-    assert query["X-Amz-SignedHeaders"].split(";") == ["content-type", "host"]
+    assert query["X-Amz-SignedHeaders"].split(";") == ["content-type", "host", "if-none-match"]
     assert not any("acl" in name.lower() for name in query)
     expires_at = dt.datetime.fromisoformat(answer["expires_at"])
     assert dt.timedelta(seconds=895) < expires_at - before < dt.timedelta(seconds=905)
@@ -47,8 +49,10 @@ def test_video_upload_url_is_a_presigned_put_bound_to_the_content_type(client):
 
 def test_a_declared_size_is_signed_too(client):
     answer = workflow.request_upload_url(client, ALICE, size_bytes=1234).json()
-    assert _query(answer["url"])["X-Amz-SignedHeaders"] == "content-length;content-type;host"
-    assert answer["headers"] == {"Content-Type": "video/mp4", "Content-Length": "1234"}
+    assert _query(answer["url"])["X-Amz-SignedHeaders"] == (
+        "content-length;content-type;host;if-none-match")
+    assert answer["headers"] == {"Content-Type": "video/mp4", "Content-Length": "1234",
+                                 "If-None-Match": "*"}
 
 
 def test_no_body_means_the_first_allowed_type(client):
@@ -74,6 +78,30 @@ def test_thumbnail_upload_goes_to_the_thumbnails_bucket(client, s3):
     key = workflow.upload(client, ALICE, b"\x89PNG fake", thumbnail=True, content_type="image/png")
     assert key.startswith("thumbnails/alice/")
     assert s3.get_object(Bucket="itube-video-thumbnails", Key=key)["Body"].read() == b"\x89PNG fake"
+
+
+@pytest.mark.parametrize(("thumbnail", "content_type", "bucket"), [
+    (False, "video/mp4", "itube-raw-videos"),
+    (True, "image/png", "itube-video-thumbnails"),
+])
+def test_an_upload_url_writes_its_key_once(client, s3, thumbnail, content_type, bucket):
+    answer = workflow.request_upload_url(client, ALICE, thumbnail=thumbnail,
+                                         content_type=content_type).json()
+    assert workflow.put_file(answer, b"the checked upload").status_code == 200
+    again = workflow.put_file(answer, b"swapped afterwards")
+    assert again.status_code == 412, again.text
+    stored = s3.get_object(Bucket=bucket, Key=answer["media_id"])["Body"].read()
+    assert stored == b"the checked upload"
+
+
+def test_a_registered_video_cannot_be_swapped_through_its_upload_url(client, s3):
+    answer = workflow.request_upload_url(client, ALICE, size_bytes=len(b"original")).json()
+    assert workflow.put_file(answer, b"original").status_code == 200
+    created = workflow.register(client, ALICE, answer["media_id"])
+    assert created.status_code == 201, created.text
+    assert workflow.put_file(answer, b"evil1234").status_code == 412
+    stored = s3.get_object(Bucket="itube-raw-videos", Key=answer["media_id"])
+    assert stored["Body"].read() == b"original"
 
 
 REJECTED = [
