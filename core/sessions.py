@@ -24,6 +24,7 @@ from core.errors import Unauthorized, ValidationFailed
 from core.http import read_json, respond
 from core.ratelimit import Limit, RateLimiter
 from core.routing import api_route
+from core.schema import TEXT_PATTERNS, text_problem
 
 AUTH_PATH = "/api/v1/auth"
 ACCESS_COOKIE = "access_token"
@@ -34,7 +35,11 @@ EMAIL = re.compile(
     r"(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)+"
 )
 CODE = re.compile(r"[0-9]{4,10}")
-SYMBOLS = set("^$*.[]{}()?\"!@#%&/\\,><':;|_~`=+- ")
+MAX_PASSWORD_LENGTH = 256
+# Cognito's password character classes (basic Latin letters, ASCII digits, its symbols), so
+# a password this API accepts is one the pool accepts too.
+SYMBOLS = "^$*.[]{}()?\"!@#%&/\\,><':;|_~`=+- "
+PASSWORD_EXAMPLE = "SecurePass123!"
 
 
 def _doc(**schema: Any) -> Any:
@@ -49,9 +54,11 @@ def _doc(**schema: Any) -> Any:
 class RegisterRequest:
     """A new account."""
 
-    name: str = _doc(minLength=1, maxLength=100, example="Test User")
+    name: str = _doc(minLength=1, maxLength=100, pattern=TEXT_PATTERNS["line"],
+                     example="Test User")
     email: str = _doc(format="email", maxLength=254, example="test@example.com")
-    password: str = _doc(minLength=8, maxLength=256, example="SecurePass123!")
+    # The routes publish the configured policy instead (`register_request_class`).
+    password: str = _doc(minLength=8, maxLength=MAX_PASSWORD_LENGTH, example=PASSWORD_EXAMPLE)
 
 
 @attrs.define
@@ -106,30 +113,79 @@ class Accepted:
 # -- settings pieces shared by the providers -------------------------------------------------
 
 
+def _class_escape(characters: str) -> str:
+    """`characters` written inside a regex character class, valid in Python and ECMA-262."""
+    return "".join(f"\\{char}" if char in "\\]-[^" else char for char in characters)
+
+
+# (setting, the class inside [...], what the error message calls it)
+CHARACTER_CLASSES = (
+    ("require_uppercase", "A-Z", "an uppercase letter"),
+    ("require_lowercase", "a-z", "a lowercase letter"),
+    ("require_digit", "0-9", "a digit"),
+    ("require_symbol", _class_escape(SYMBOLS), "a symbol"),
+)
+
+
 @attrs.define
 class PasswordPolicy:
     # Checked before the provider sees the password; keep it equal to the provider's own.
+    # Published in the OpenAPI document (minLength and a pattern) for clients to check.
     min_length: int = 8
+    # An uppercase letter A-Z.
     require_uppercase: bool = True
+    # A lowercase letter a-z.
     require_lowercase: bool = True
+    # A digit 0-9.
     require_digit: bool = True
+    # One of Cognito's symbols: ^ $ * . [ ] { } ( ) ? " ! @ # % & / \ , > < ' : ; | _ ~ ` = + -
+    # or a space.
     require_symbol: bool = True
+
+    def required_classes(self) -> list[tuple[str, str]]:
+        """(character class, its name) of each kind of character a password must hold."""
+        return [(chars, what) for setting, chars, what in CHARACTER_CLASSES
+                if getattr(self, setting)]
+
+    def pattern(self) -> str | None:
+        """One lookahead per required class: the JSON Schema `pattern` of a password, the
+        same in Python's and ECMA-262's dialects (no `.`, whose line breaks differ)."""
+        lookaheads = [f"(?=[^{chars}]*[{chars}])" for chars, _ in self.required_classes()]
+        return "^" + "".join(lookaheads) if lookaheads else None
+
+    def problems(self, prefix: str) -> list[str]:
+        """Messages for a policy no password could meet (for a plugin's `config_problems`)."""
+        if 1 <= self.min_length <= MAX_PASSWORD_LENGTH:
+            return []
+        return [f"{prefix}.min_length: expected 1 to {MAX_PASSWORD_LENGTH}, "
+                f"got {self.min_length}"]
 
 
 @attrs.define
 class AuthRateLimits:
-    """Limits like "10/minute", "100/hour", "3/30s", or "off"."""
+    """Limits like "10/minute", "100/hour", "3/30s", or "off". Every route that spends a
+    credential or a provider call counts per client address, and per e-mail address where
+    the body names an account."""
 
     # Per client address.
     register: str = "10/minute"
+    # Per e-mail address, whatever the client address.
+    register_per_email: str = "5/hour"
     # Per client address.
     login: str = "30/minute"
     # Per e-mail address, whatever the client address (credential stuffing, guessing).
     login_per_email: str = "5/minute"
     # Per client address.
     confirm: str = "10/minute"
+    # Per e-mail address, whatever the client address (code guessing, with the provider's
+    # attempts per code).
+    confirm_per_email: str = "10/hour"
     # Per client address and, separately, per e-mail address.
     resend_code: str = "3/minute"
+    # Per client address: each refresh cookie, forged or not, costs a provider call.
+    refresh: str = "60/minute"
+    # Per client address: a sign-out costs provider calls too.
+    logout: str = "30/minute"
 
     def parsed(self) -> dict[str, Limit | None]:
         return {field.name: Limit.parse(getattr(self, field.name))
@@ -171,17 +227,13 @@ def email_problem(email: str) -> str | None:
 
 
 def password_problem(password: str, policy: PasswordPolicy) -> str | None:
+    """What `password` lacks under `policy`: the very classes its published pattern checks."""
     if len(password) < policy.min_length:
         return f"must be at least {policy.min_length} characters"
-    if len(password) > 256:
-        return "must be at most 256 characters"
-    required = [
-        (policy.require_uppercase, str.isupper, "an uppercase letter"),
-        (policy.require_lowercase, str.islower, "a lowercase letter"),
-        (policy.require_digit, str.isdigit, "a digit"),
-        (policy.require_symbol, SYMBOLS.__contains__, "a symbol"),
-    ]
-    missing = [what for wanted, test, what in required if wanted and not any(map(test, password))]
+    if len(password) > MAX_PASSWORD_LENGTH:
+        return f"must be at most {MAX_PASSWORD_LENGTH} characters"
+    missing = [what for chars, what in policy.required_classes()
+               if not re.search(f"[{chars}]", password)]
     return f"must contain {', '.join(missing)}" if missing else None
 
 
@@ -190,15 +242,27 @@ def name_problem(name: str) -> str | None:
         return "is required"
     if len(name) > 100:
         return "must be at most 100 characters"
-    if any(ord(char) < 32 or ord(char) == 127 for char in name):
-        return "must not contain control characters"
-    return None
+    return text_problem(name, "line")
 
 
 def _raise_if_any(problems: dict[str, str | None]) -> None:
     errors = [{"field": field, "message": text} for field, text in problems.items() if text]
     if errors:
         raise ValidationFailed(errors)
+
+
+def register_request_class(policy: PasswordPolicy) -> type[RegisterRequest]:
+    """The register body with `policy` published on its `password` (minLength, maxLength
+    and the lookahead pattern), so the document promises what `password_problem` checks."""
+    schema: dict[str, Any] = {"minLength": policy.min_length, "maxLength": MAX_PASSWORD_LENGTH}
+    pattern = policy.pattern()
+    if pattern is not None:
+        schema["pattern"] = pattern
+    if password_problem(PASSWORD_EXAMPLE, policy) is None:
+        schema["example"] = PASSWORD_EXAMPLE
+    password = attrs.field(type=str, metadata=schema)
+    return attrs.make_class(RegisterRequest.__name__, {"password": password},
+                            bases=(RegisterRequest,), slots=True)
 
 
 def check_registration(form: RegisterRequest, policy: PasswordPolicy) -> RegisterRequest:
@@ -320,6 +384,7 @@ class SessionRoutes:
         self.state_key = state_key
         self.policy = policy
         self.limits = policy.rate_limits.parsed()
+        self.register_body = register_request_class(policy.password)
         self._limiter: RateLimiter | None = None
 
     def _provider(self, request: Request) -> SessionProvider:
@@ -341,12 +406,15 @@ class SessionRoutes:
 
     async def register(self, request: Request) -> Response:
         await self._hit(request, "register")
-        form = check_registration(await read_json(request, RegisterRequest), self.policy.password)
+        body = await read_json(request, self.register_body)
+        form = check_registration(body, self.policy.password)
+        await self._hit(request, "register_per_email", form.email)
         return respond(await self._provider(request).register(form), status=201)
 
     async def confirm(self, request: Request) -> Response:
         await self._hit(request, "confirm")
         form = check_confirmation(await read_json(request, ConfirmRequest))
+        await self._hit(request, "confirm_per_email", form.email)
         await self._provider(request).confirm(form.email, form.code)
         return respond(ConfirmResult(email=form.email, confirmed=True))
 
@@ -367,6 +435,10 @@ class SessionRoutes:
         return self._session_response(user, tokens)
 
     async def refresh(self, request: Request) -> Response:
+        # Per address only: the cookie names no account the server can trust before the
+        # provider checks it, and counting by the name a forged cookie claims would let
+        # anyone lock a user out of refreshing.
+        await self._hit(request, "refresh")
         token = refresh_token_of(request)
         if token is None:
             raise Unauthorized("No refresh cookie; sign in again")
@@ -374,6 +446,7 @@ class SessionRoutes:
         return self._session_response(user, tokens)
 
     async def logout(self, request: Request) -> Response:
+        await self._hit(request, "logout")
         await self._provider(request).logout(access_token_of(request), refresh_token_of(request))
         response = Response(status_code=204)
         clear_session_cookies(response, secure=self.policy.secure_cookies)
@@ -398,7 +471,7 @@ def session_routes(state_key: str, policy: SessionPolicy) -> list[BaseRoute]:
     tags = ["auth"]
     return [
         api_route(f"{AUTH_PATH}/register", h.register, methods=["POST"], name="auth_register",
-                  summary="Create an account", body=RegisterRequest, response=UserProfile,
+                  summary="Create an account", body=h.register_body, response=UserProfile,
                   status=201, errors=[409, 429, 503], tags=tags),
         api_route(f"{AUTH_PATH}/confirm", h.confirm, methods=["POST"], name="auth_confirm",
                   summary="Confirm an account with the code sent to its e-mail address",
@@ -413,10 +486,10 @@ def session_routes(state_key: str, policy: SessionPolicy) -> list[BaseRoute]:
                   response_headers=SET_COOKIE),
         api_route(f"{AUTH_PATH}/refresh", h.refresh, methods=["POST"], name="auth_refresh",
                   summary="A new access cookie from the refresh cookie", response=SessionInfo,
-                  errors=[401, 403, 503], tags=tags, response_headers=SET_COOKIE),
+                  errors=[401, 403, 429, 503], tags=tags, response_headers=SET_COOKIE),
         api_route(f"{AUTH_PATH}/logout", h.logout, methods=["POST"], name="auth_logout",
                   summary="Sign out everywhere: revokes the sessions, clears the cookies",
-                  status=204, errors=[403], tags=tags),
+                  status=204, errors=[403, 429, 503], tags=tags),
         api_route(f"{AUTH_PATH}/me", h.me, methods=["GET"], name="auth_me",
                   summary="The signed-in user", response=UserProfile, auth="user", tags=tags),
     ]

@@ -20,9 +20,11 @@ from core.context import AppContext
 from core.health import ReadinessCheck
 from core.plugins import hookimpl
 from core.sessions import CookieAuthenticator, SessionPolicy, session_routes
+from plugins.auth_cognito.attempts import CodeAttempts
 from plugins.auth_cognito.config import CognitoSettings, resolve_pool
 from plugins.auth_cognito.gateway import CognitoGateway, cognito_client
-from plugins.auth_cognito.service import CognitoSessions, Revocations
+from plugins.auth_cognito.revocations import Revocations
+from plugins.auth_cognito.service import CognitoSessions
 from plugins.auth_cognito.tokens import JwksKeys, TokenVerifier
 
 NAME = "auth_cognito"
@@ -37,7 +39,11 @@ def register_settings() -> dict[str, type]:
 @hookimpl
 def config_problems(config: Config, settings: dict[str, Any]) -> list[str]:
     mine: CognitoSettings = settings[NAME]
-    problems = mine.rate_limits.problems(f"plugins.{NAME}.rate_limits")
+    problems = [*mine.rate_limits.problems(f"plugins.{NAME}.rate_limits"),
+                *mine.password_policy.problems(f"plugins.{NAME}.password_policy")]
+    if mine.confirmation_attempts < 1:
+        problems.append(f"plugins.{NAME}.confirmation_attempts: expected at least 1, "
+                        f"got {mine.confirmation_attempts}")
     if config.is_production:
         if not mine.secure_cookies:
             problems.append(f"plugins.{NAME}.secure_cookies = false is for local development "
@@ -82,11 +88,13 @@ async def _start(ctx: AppContext) -> None:
     if ctx.config.is_production and not ctx.cache.shared:
         log.warning("the %s cache is per process: a sign-out is only enforced by the "
                     "process that handled it", ctx.cache.name)
-    revocations = Revocations(LocalFallback(ctx.cache),
+    security_state = LocalFallback(ctx.cache)
+    revocations = Revocations(security_state,
                               remember_seconds=settings.max_access_token_seconds,
-                              leeway=settings.leeway_seconds)
+                              margin=settings.leeway_seconds)
+    attempts = CodeAttempts(security_state, limit=settings.confirmation_attempts)
     ctx.state[NAME] = CognitoSessions(
-        CognitoGateway(client, pool), verifier, revocations, pool, settings
+        CognitoGateway(client, pool), verifier, revocations, attempts, pool, settings
     )
     ctx.state[f"{NAME}:http"] = http
 

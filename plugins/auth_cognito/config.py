@@ -41,8 +41,12 @@ class CognitoSettings:
     max_access_token_seconds: int = 3600
     # The fewest seconds between two key-set fetches caused by an unknown key id.
     jwks_min_refetch_seconds: int = 60
-    # Clock skew tolerated when checking `exp` and `iat`.
+    # Clock skew tolerated between Cognito and this server: on `exp` and `iat`, and around a
+    # sign-out (tokens issued this close to it are checked with Cognito once).
     leeway_seconds: int = 30
+    # Wrong confirmation codes an e-mail address may send; then only a new code
+    # (resend-code) is tried again.
+    confirmation_attempts: int = 5
     # Checked before Cognito sees a new password; mirror the pool's password policy.
     password_policy: PasswordPolicy = attrs.Factory(PasswordPolicy)
     # Rate limits of the sign-up and sign-in routes.

@@ -16,7 +16,6 @@ from typing import Any
 
 import anyio.to_thread
 import boto3
-from botocore.config import Config as BotoConfig
 from botocore.credentials import Credentials
 from botocore.exceptions import (
     ClientError,
@@ -76,8 +75,7 @@ def cognito_client(aws: AwsClients, pool: PoolTarget) -> Any:
          "aws_session_token": credentials.token}
         if type(credentials) is Credentials else {}
     )
-    config = BotoConfig(connect_timeout=3, read_timeout=10,
-                        retries={"max_attempts": 3, "mode": "standard"})
+    config = aws.boto_config("cognito-idp", region=pool.region)  # the [aws] timeouts
     return boto3.session.Session().client(
         "cognito-idp", region_name=pool.region, endpoint_url=endpoint, config=config, **keys
     )
@@ -147,6 +145,10 @@ class CognitoGateway:
 
     async def global_sign_out(self, access_token: str) -> None:
         await self.call("global_sign_out", AccessToken=access_token)
+
+    async def get_user(self, access_token: str) -> dict[str, Any]:
+        """The token's user; NotAuthorizedException once the token is signed out."""
+        return await self.call("get_user", AccessToken=access_token)
 
 
 def _client_error(operation: str, exc: ClientError) -> Exception:

@@ -6,16 +6,13 @@ the user out globally at Cognito and puts the session on a deny-list in the cach
 
 from __future__ import annotations
 
-import asyncio
 import base64
 import binascii
 import contextlib
 import logging
-import time
 from typing import Any
 
 from core.auth import Actor
-from core.cache import Cache
 from core.errors import (
     Forbidden,
     Problem,
@@ -24,8 +21,10 @@ from core.errors import (
     ValidationFailed,
 )
 from core.sessions import LoginRequest, RegisterRequest, SessionTokens, UserProfile
+from plugins.auth_cognito.attempts import CodeAttempts
 from plugins.auth_cognito.config import CognitoSettings, PoolTarget
 from plugins.auth_cognito.gateway import CognitoError, CognitoGateway, problem_for
+from plugins.auth_cognito.revocations import Revocations
 from plugins.auth_cognito.tokens import InvalidToken, KeysUnavailable, TokenVerifier
 from plugins.auth_cognito.users import find_user, save_user
 
@@ -33,44 +32,7 @@ log = logging.getLogger("itube.auth_cognito")
 PROVIDER = "cognito"
 SESSION_ENDED = "Your session has ended; sign in again"
 WRONG_CODE = "The code is wrong or has expired"
-
-
-class Revocations:
-    """The deny-list: sessions signed out (by `origin_jti`, else `jti`) until their tokens
-    expire, and each signed-out user's sign-out time, remembered for the longest access
-    token lifetime so tokens issued earlier on other devices are refused too.
-
-    `cache` should be a `LocalFallback`: while the shared store is down, a sign-out is
-    kept by the process that handled it and other processes accept the token until it
-    expires (refusing every token would sign everyone out for the outage)."""
-
-    def __init__(self, cache: Cache, *, remember_seconds: int, leeway: float) -> None:
-        self.cache = cache
-        self.remember_seconds = remember_seconds
-        self.leeway = leeway
-
-    @staticmethod
-    def _session_key(claims: dict[str, Any]) -> str:
-        return f"auth_cognito:revoked:session:{claims.get('origin_jti') or claims['jti']}"
-
-    @staticmethod
-    def _user_key(claims: dict[str, Any]) -> str:
-        return f"auth_cognito:revoked:user:{claims['sub']}"
-
-    async def revoke(self, claims: dict[str, Any]) -> None:
-        now = time.time()
-        ttl = max(float(claims["exp"]) - now, 0) + self.leeway + 1
-        await self.cache.set(self._session_key(claims), b"1", ttl)
-        await self.cache.set(self._user_key(claims), str(int(now)).encode(),
-                             self.remember_seconds + self.leeway)
-
-    async def is_revoked(self, claims: dict[str, Any]) -> bool:
-        session, signed_out = await asyncio.gather(
-            self.cache.get(self._session_key(claims)), self.cache.get(self._user_key(claims))
-        )
-        if session is not None:
-            return True
-        return signed_out is not None and int(claims["iat"]) < int(signed_out)
+TOO_MANY_CODES = "Too many wrong codes for this address; ask for a new code"
 
 
 def pack_refresh(username: str, refresh_token: str) -> str:
@@ -100,12 +62,14 @@ class CognitoSessions:
         gateway: CognitoGateway,
         verifier: TokenVerifier,
         revocations: Revocations,
+        attempts: CodeAttempts,
         pool: PoolTarget,
         settings: CognitoSettings,
     ) -> None:
         self.gateway = gateway
         self.verifier = verifier
         self.revocations = revocations
+        self.attempts = attempts
         self.pool = pool
         self.settings = settings
 
@@ -122,14 +86,20 @@ class CognitoSessions:
         return _profile(row, confirmed=confirmed)
 
     async def confirm(self, email: str, code: str) -> None:
+        if await self.attempts.exhausted(email):
+            raise ValidationFailed.field("code", TOO_MANY_CODES)
         try:
             await self.gateway.confirm(email, code)
         except CognitoError as exc:
             if exc.code == "NotAuthorizedException" and "CONFIRMED" in exc.message.upper():
                 return  # confirmed already: confirming again changes nothing
-            if exc.code in {"UserNotFoundException", "NotAuthorizedException"}:
+            if exc.code in {"CodeMismatchException", "ExpiredCodeException",
+                            "UserNotFoundException", "NotAuthorizedException"}:
+                # An unknown address counts too, so the answers cannot tell them apart.
+                await self.attempts.wrong(email)
                 raise ValidationFailed.field("code", WRONG_CODE) from None
             raise problem_for(exc) from None
+        await self.attempts.clear(email)
 
     async def resend_code(self, email: str) -> None:
         if self.pool.auto_confirm:
@@ -141,6 +111,8 @@ class CognitoSessions:
             if exc.code not in {"UserNotFoundException", "InvalidParameterException",
                                 "NotAuthorizedException"}:
                 raise problem_for(exc) from None
+            return
+        await self.attempts.clear(email)
 
     async def login(self, form: LoginRequest) -> tuple[UserProfile, SessionTokens]:
         try:
@@ -194,7 +166,17 @@ class CognitoSessions:
 
     async def actor_for(self, access_token: str) -> Actor | None:
         claims = await self._claims_or_none(access_token)
-        if claims is None or await self.revocations.is_revoked(claims):
+        if claims is None:
+            return None
+
+        async def cognito_accepts() -> bool:
+            try:
+                await self.gateway.get_user(access_token)
+            except CognitoError:
+                return False
+            return True
+
+        if await self.revocations.is_revoked(claims, cognito_accepts):
             return None
         username = str(claims.get("username") or "")
         return Actor(

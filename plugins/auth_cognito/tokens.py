@@ -3,6 +3,10 @@
 The key set is fetched once and kept; a token naming an unknown key id fetches it again
 (key rotation), at most once per `min_refetch_seconds` so a flood of forged key ids
 cannot turn into a flood of fetches. No call to Cognito per request.
+
+Until a key set has been fetched, every verification raises `KeysUnavailable` (a 503:
+the token may well be valid), retrying the fetch at most every `UNLOADED_RETRY_SECONDS`
+and never making a request wait behind a fetch already under way.
 """
 
 from __future__ import annotations
@@ -18,6 +22,8 @@ import jwt
 
 log = logging.getLogger("itube.auth_cognito")
 ALGORITHM = "RS256"
+# While no key set is known, how often a failed fetch may be tried again.
+UNLOADED_RETRY_SECONDS = 5.0
 
 
 class InvalidToken(Exception):
@@ -45,31 +51,39 @@ class JwksKeys:
         self.clock = clock
         self.fetches = 0
         self._keys: dict[str, jwt.PyJWK] = {}
+        # True once a key set has been fetched: only then can an unknown key id be refused.
+        self._loaded = False
         self._fetched_at: float | None = None
         self._lock = asyncio.Lock()
 
     async def get(self, kid: str) -> jwt.PyJWK | None:
         """The key `kid`, fetching the set again when it is unknown and the set is not fresh.
-        Raises KeysUnavailable when no key set could ever be fetched."""
+        Raises KeysUnavailable while no key set has been fetched."""
         key = self._keys.get(kid)
         if key is not None:
             return key
+        if not self._loaded and self._lock.locked():
+            raise KeysUnavailable("the signing keys are being fetched")
         async with self._lock:
             key = self._keys.get(kid)
             if key is None and self._may_fetch():
                 await self._fetch()
                 key = self._keys.get(kid)
+        if not self._loaded:
+            raise KeysUnavailable("no signing keys fetched yet")
         return key
 
     async def load(self) -> None:
         """Fetch the set unless one is known (the readiness check)."""
         async with self._lock:
-            if not self._keys:
+            if not self._loaded:
                 await self._fetch()
 
     def _may_fetch(self) -> bool:
         fetched_at = self._fetched_at
-        return fetched_at is None or self.clock() - fetched_at >= self.min_refetch_seconds
+        interval = (self.min_refetch_seconds if self._loaded
+                    else min(self.min_refetch_seconds, UNLOADED_RETRY_SECONDS))
+        return fetched_at is None or self.clock() - fetched_at >= interval
 
     async def _fetch(self) -> None:
         self._fetched_at = self.clock()
@@ -80,10 +94,11 @@ class JwksKeys:
             key_set = jwt.PyJWKSet.from_dict(response.json())
         except (httpx.HTTPError, ValueError, jwt.PyJWKSetError) as exc:
             log.warning("cannot fetch the signing keys", extra={"url": self.url, "error": str(exc)})
-            if not self._keys:
+            if not self._loaded:
                 raise KeysUnavailable(str(exc)) from exc
             return
         self._keys = {key.key_id: key for key in key_set.keys if key.key_id}
+        self._loaded = True
         log.info("signing keys fetched", extra={"url": self.url, "kids": sorted(self._keys)})
 
 

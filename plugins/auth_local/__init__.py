@@ -36,7 +36,14 @@ def register_settings() -> dict[str, type]:
 @hookimpl
 def config_problems(config: Config, settings: dict[str, Any]) -> list[str]:
     mine: LocalAuthSettings = settings[NAME]
-    problems = mine.rate_limits.problems(f"plugins.{NAME}.rate_limits")
+    problems = [*mine.rate_limits.problems(f"plugins.{NAME}.rate_limits"),
+                *mine.password_policy.problems(f"plugins.{NAME}.password_policy")]
+    if mine.confirmation_attempts < 1:
+        problems.append(f"plugins.{NAME}.confirmation_attempts: expected at least 1, "
+                        f"got {mine.confirmation_attempts}")
+    if mine.refresh_reuse_grace_seconds < 0:
+        problems.append(f"plugins.{NAME}.refresh_reuse_grace_seconds: expected 0 or more, "
+                        f"got {mine.refresh_reuse_grace_seconds}")
     if mine.argon2_time_cost < 1 or mine.argon2_parallelism < 1 \
             or mine.argon2_memory_kib < 8 * mine.argon2_parallelism:
         problems.append(f"plugins.{NAME}.argon2_*: need time_cost >= 1, parallelism >= 1 and "

@@ -17,11 +17,18 @@ class LocalAuthSettings:
     access_token_seconds: int = 3600
     # Lifetime of a refresh token (and its cookie); each refresh issues a new one.
     refresh_token_days: int = 30
+    # A refresh token shown again after it was traded ends its session (reuse detection),
+    # unless it comes back within this many seconds: then it is only refused, since that
+    # is one client sending two refreshes at once (two tabs), not a copied token.
+    refresh_reuse_grace_seconds: int = 2
     # "none": an account can sign in as soon as it is registered. "code": a 6-digit code
     # goes to the `deliver_confirmation_code` hook (a mail plugin) and must be confirmed.
     confirmation: Literal["none", "code"] = "none"
     # How long a confirmation code stays valid.
     confirmation_code_minutes: int = 1440
+    # Codes that may be tried against one confirmation code; then it no longer confirms
+    # and only a new code (resend-code) does.
+    confirmation_attempts: int = 5
     # argon2id costs (RFC 9106): passes, memory in KiB and lanes. Raise them as far as the
     # sign-in latency allows; a hash made with older costs is redone at its next sign-in.
     argon2_time_cost: int = 3

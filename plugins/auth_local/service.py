@@ -2,7 +2,10 @@
 
 Passwords are argon2id hashes; session tokens are opaque random strings stored as their
 sha256, expiring, and revoked by deleting their rows. Sign-out ends every session of the
-user, like Cognito's global sign-out.
+user, like Cognito's global sign-out. A refresh trades the refresh token for a new pair,
+once: shown again, it ends its session. A confirmation code may be tried
+`confirmation_attempts` times (counted in the account's row, so the count survives
+restarts and cache outages and is shared by every process); a new code starts over.
 """
 
 from __future__ import annotations
@@ -24,6 +27,7 @@ PROVIDER = "local"
 WRONG_CREDENTIALS = "Incorrect e-mail address or password"
 SESSION_ENDED = "Your session has ended; sign in again"
 WRONG_CODE = "The code is wrong or has expired"
+TOO_MANY_CODES = "Too many wrong codes for this address; ask for a new code"
 # deliver(email, name, code): hands a confirmation code to whoever sends it.
 Deliver = Callable[[str, str, str], Awaitable[None]]
 
@@ -64,15 +68,21 @@ class LocalSessions:
         return _profile(row)
 
     async def confirm(self, email: str, code: str) -> None:
-        user = await store.user_by_email(email)
-        if user is not None and user["confirmed"]:
-            return  # confirmed already: confirming again changes nothing
-        if user is None or not store.code_is_valid(user, code):
+        attempt = await store.spend_code_attempt(email)
+        if attempt is None:
+            user = await store.user_by_email(email)
+            if user is not None and user["confirmed"]:
+                return  # confirmed already: confirming again changes nothing
             raise ValidationFailed.field("code", WRONG_CODE)
-        await store.update_user(user["id"], {
+        if attempt["confirmation_attempts"] > self.settings.confirmation_attempts:
+            raise ValidationFailed.field("code", TOO_MANY_CODES)
+        if not store.code_is_valid(attempt, code):
+            raise ValidationFailed.field("code", WRONG_CODE)
+        await store.update_user(attempt["id"], {
             LocalUser.confirmed: True,
             LocalUser.confirmation_code_hash: None,
             LocalUser.confirmation_expires_at: None,
+            LocalUser.confirmation_attempts: 0,
         })
 
     async def resend_code(self, email: str) -> None:
@@ -99,15 +109,20 @@ class LocalSessions:
         return _profile(user), await self._new_tokens(user["id"], uuid.uuid4())
 
     async def refresh(self, refresh_token: str) -> tuple[UserProfile, SessionTokens]:
-        session = await store.live_session(refresh_token, "refresh")
-        if session is None:
-            raise Unauthorized(SESSION_ENDED)
+        access_ttl = self.settings.access_token_seconds
+        refresh_ttl = self.settings.refresh_token_days * 86400
         # Rotation: the old pair stops working as the new one is issued.
-        await store.end_session(session["session_id"])
-        user = await store.user_by_id(str(session["user_id"]))
+        rotated = await store.rotate_refresh_token(
+            refresh_token, access_ttl=access_ttl, refresh_ttl=refresh_ttl,
+            reuse_grace=self.settings.refresh_reuse_grace_seconds,
+        )
+        if rotated is None:
+            raise Unauthorized(SESSION_ENDED)
+        user_id, access, refresh = rotated
+        user = await store.user_by_id(str(user_id))
         if user is None:
             raise Unauthorized(SESSION_ENDED)
-        return _profile(user), await self._new_tokens(user["id"], session["session_id"])
+        return _profile(user), SessionTokens(access, access_ttl, refresh, refresh_ttl)
 
     async def logout(self, access_token: str | None, refresh_token: str | None) -> None:
         for token, kind in ((access_token, "access"), (refresh_token, "refresh")):
@@ -149,6 +164,7 @@ class LocalSessions:
         return {
             "confirmation_code_hash": store.digest(code),
             "confirmation_expires_at": store.now() + lifetime,
+            "confirmation_attempts": 0,
         }
 
 

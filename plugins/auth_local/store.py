@@ -4,16 +4,19 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import logging
 import secrets
 import sqlite3
 import uuid
 from typing import Any
 
 import asyncpg
+from piccolo.engine.sqlite import SQLiteEngine, TransactionType
 
 from plugins.auth_local.tables import LocalSession, LocalUser
 
 UNIQUE_VIOLATIONS = (sqlite3.IntegrityError, asyncpg.UniqueViolationError)
+log = logging.getLogger("itube.auth_local")
 
 
 def now() -> dt.datetime:
@@ -33,12 +36,12 @@ def new_code() -> str:
     return f"{secrets.randbelow(10**6):06d}"
 
 
+def _utc(moment: dt.datetime) -> dt.datetime:
+    return moment if moment.tzinfo is not None else moment.replace(tzinfo=dt.UTC)
+
+
 def _expired(moment: dt.datetime | None) -> bool:
-    if moment is None:
-        return True
-    if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=dt.UTC)
-    return moment <= now()
+    return moment is None or _utc(moment) <= now()
 
 
 async def user_by_email(email: str) -> dict[str, Any] | None:
@@ -66,6 +69,23 @@ async def update_user(user_id: uuid.UUID, values: dict[Any, Any]) -> None:
     await LocalUser.update(values).where(LocalUser.id == user_id).run()
 
 
+def _write_transaction() -> Any:
+    """A transaction for statements that must see and change rows as one step."""
+    engine = LocalSession._meta.db
+    if isinstance(engine, SQLiteEngine):
+        # Take SQLite's write lock at BEGIN, so concurrent writers queue instead of failing.
+        return engine.transaction(transaction_type=TransactionType.immediate)
+    return engine.transaction()
+
+
+async def _lock_account(user_id: uuid.UUID) -> None:
+    """Within a write transaction: wait for, then hold off, other changes to the account's
+    sessions (a refresh and a sign-out), so neither works on what the other is replacing.
+    SQLite's write transactions are serial already."""
+    if not isinstance(LocalUser._meta.db, SQLiteEngine):
+        await LocalUser.select(LocalUser.id).where(LocalUser.id == user_id).lock_rows().run()
+
+
 async def create_session(
     user_id: uuid.UUID, session_id: uuid.UUID, *, access_ttl: int, refresh_ttl: int
 ) -> tuple[str, str]:
@@ -83,15 +103,71 @@ async def create_session(
     return access, refresh
 
 
+async def rotate_refresh_token(
+    token: str, *, access_ttl: int, refresh_ttl: int, reuse_grace: float
+) -> tuple[uuid.UUID, str, str] | None:
+    """Trade a live refresh token for a new pair of its session: (user id, access, refresh).
+
+    One transaction, holding the account against a concurrent sign-out, marks the token
+    used only if it was not (of concurrent trades of one token exactly one wins), ends the
+    session's access token and issues the new pair.
+    None for an unknown or expired token. A token traded more than `reuse_grace` seconds
+    ago ends its session (reuse: the token was copied, and whoever shows it second may be
+    the thief); within the grace it is only refused (the same client, racing itself)."""
+    hashed = digest(token)
+    owner = await LocalSession.select(LocalSession.account).where(
+        (LocalSession.token_hash == hashed) & (LocalSession.kind == "refresh")
+    ).first()
+    if owner is None:
+        return None
+    async with _write_transaction():
+        await _lock_account(owner["account"])
+        moment = now()
+        claimed = await LocalSession.update({LocalSession.used_at: moment}).where(
+            (LocalSession.token_hash == hashed) & (LocalSession.kind == "refresh")
+            & LocalSession.used_at.is_null()
+        ).returning(LocalSession.session_id, LocalSession.account, LocalSession.expires_at)
+        if claimed and not _expired(claimed[0]["expires_at"]):
+            session_id, user_id = claimed[0]["session_id"], claimed[0]["account"]
+            # The old access token ends with the trade; used tokens of the session that
+            # have expired are no longer needed to detect reuse.
+            await LocalSession.delete().where(
+                (LocalSession.session_id == session_id)
+                & ((LocalSession.kind == "access") | (LocalSession.expires_at < moment))
+            ).run()
+            pair = await create_session(user_id, session_id, access_ttl=access_ttl,
+                                        refresh_ttl=refresh_ttl)
+            return user_id, *pair
+    if not claimed:
+        await _end_reused_session(hashed, reuse_grace)
+    return None
+
+
+async def _end_reused_session(hashed: str, grace: float) -> None:
+    used = await LocalSession.select(LocalSession.session_id, LocalSession.used_at).where(
+        (LocalSession.token_hash == hashed) & (LocalSession.kind == "refresh")
+        & LocalSession.used_at.is_not_null()
+    ).first()
+    if used is None or not _expired(_utc(used["used_at"]) + dt.timedelta(seconds=grace)):
+        return
+    log.warning("a refresh token was used again: its session is ended",
+                extra={"session_id": str(used["session_id"])})
+    await end_session(used["session_id"])
+
+
 async def live_session(token: str, kind: str) -> dict[str, Any] | None:
-    """The session row of an unexpired token, with its account's id, e-mail and name."""
+    """The session row of an unexpired, unused token, with its account's id, e-mail and
+    name."""
     row = await LocalSession.select(
         LocalSession.session_id,
         LocalSession.expires_at,
         LocalSession.account.id.as_alias("user_id"),
         LocalSession.account.email.as_alias("email"),
         LocalSession.account.name.as_alias("name"),
-    ).where((LocalSession.token_hash == digest(token)) & (LocalSession.kind == kind)).first()
+    ).where(
+        (LocalSession.token_hash == digest(token)) & (LocalSession.kind == kind)
+        & LocalSession.used_at.is_null()
+    ).first()
     if row is None or _expired(row["expires_at"]):
         return None
     return row
@@ -102,7 +178,11 @@ async def end_session(session_id: uuid.UUID) -> None:
 
 
 async def end_all_sessions(user_id: uuid.UUID) -> None:
-    await LocalSession.delete().where(LocalSession.account == user_id).run()
+    """Sign the user out everywhere, including a refresh under way: it either finishes
+    first, and its new pair is deleted here, or finds its token gone."""
+    async with _write_transaction():
+        await _lock_account(user_id)
+        await LocalSession.delete().where(LocalSession.account == user_id).run()
 
 
 async def drop_expired_sessions(user_id: uuid.UUID) -> None:
@@ -112,6 +192,22 @@ async def drop_expired_sessions(user_id: uuid.UUID) -> None:
     stale = [row["token_hash"] for row in rows if _expired(row["expires_at"])]
     if stale:
         await LocalSession.delete().where(LocalSession.token_hash.is_in(stale)).run()
+
+
+async def spend_code_attempt(email: str) -> dict[str, Any] | None:
+    """Count one attempt against the pending confirmation code of `email`, in the same
+    statement that reads it, so concurrent guesses each spend one: the row's id, the
+    attempts now spent, the code's hash and expiry. None without a pending code."""
+    rows = await LocalUser.update(
+        {LocalUser.confirmation_attempts: LocalUser.confirmation_attempts + 1}
+    ).where(
+        (LocalUser.email == email) & (LocalUser.confirmed == False)  # noqa: E712
+        & LocalUser.confirmation_code_hash.is_not_null()
+    ).returning(
+        LocalUser.id, LocalUser.confirmation_attempts, LocalUser.confirmation_code_hash,
+        LocalUser.confirmation_expires_at,
+    )
+    return rows[0] if rows else None
 
 
 def code_is_valid(user: dict[str, Any], code: str) -> bool:

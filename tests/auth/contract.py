@@ -10,10 +10,11 @@ import itertools
 from typing import Any
 
 import httpx
+import jsonschema
 import pytest
 
 from core.sessions import AUTH_PATH
-from tests.auth.conftest import ALLOWED_ORIGIN, AuthHarness
+from tests.auth.conftest import ALLOWED_ORIGIN, CLIENT_ADDRESS, AuthHarness, concurrently
 
 NAME = "Test User"
 PASSWORD = "SecurePass123!"
@@ -70,6 +71,23 @@ def error_fields(response: httpx.Response) -> set[str]:
     return {error["field"] for error in response.json().get("errors", [])}
 
 
+def confirm(client: Any, email: str, code: str, **headers: str) -> httpx.Response:
+    return client.post(f"{AUTH_PATH}/confirm", json={"email": email, "code": code},
+                       headers=headers)
+
+
+def wrong_code(right: str) -> str:
+    return "000000" if right != "000000" else "111111"
+
+
+def forwarded(address: str) -> dict[str, str]:
+    return {"X-Forwarded-For": address}
+
+
+# The test client's peer, trusted as a proxy: X-Forwarded-For then names the client.
+BEHIND_A_PROXY = {"trusted_proxies": [CLIENT_ADDRESS[0]]}
+
+
 class UserAuthContract:
     @pytest.fixture
     def auth(self) -> AuthHarness:  # pragma: no cover - every subclass overrides it
@@ -119,6 +137,50 @@ class UserAuthContract:
         missing = client.post(f"{AUTH_PATH}/register", json={"email": new_email()})
         assert missing.status_code == 422
         assert {"name", "password"} <= error_fields(missing)
+
+    @pytest.mark.parametrize("name", ["Mallory\u202egnp.exe", "Iso\u2067late", "Esc\x1b[2J",
+                                      "Next\x85Line", "Tab\tName"])
+    def test_a_name_with_control_or_bidirectional_characters_is_422_naming_the_name(
+        self, client, name
+    ):
+        response = register(client, new_email(), name=name)
+        assert response.status_code == 422, response.text
+        assert error_fields(response) == {"name"}
+
+    @pytest.mark.parametrize(("route", "body", "field"), [
+        ("register", {"name": "A\x00B", "email": "x@example.com", "password": PASSWORD}, "name"),
+        ("register", {"name": NAME, "email": "x\x00@example.com", "password": PASSWORD},
+         "email"),
+        ("register", {"name": NAME, "email": "x@example.com", "password": PASSWORD + "\x00"},
+         "password"),
+        ("login", {"email": "x@example.com\x00", "password": PASSWORD}, "email"),
+        ("login", {"email": "x@example.com", "password": "\x00" + PASSWORD}, "password"),
+        ("confirm", {"email": "x@\x00example.com", "code": "123456"}, "email"),
+        ("confirm", {"email": "x@example.com", "code": "123456\x00"}, "code"),
+        ("resend-code", {"email": "\x00x@example.com"}, "email"),
+    ])
+    def test_nul_in_any_field_is_422_naming_the_field(self, client, route, body, field):
+        response = client.post(f"{AUTH_PATH}/{route}", json=body)
+        assert response.status_code == 422, response.text
+        assert error_fields(response) == {field}
+        assert response.headers["content-type"] == "application/problem+json"
+
+    def test_the_register_schema_publishes_the_password_policy(self, client):
+        document = client.get("/openapi.json").json()
+        body = document["paths"][f"{AUTH_PATH}/register"]["post"]["requestBody"]
+        ref = body["content"]["application/json"]["schema"]["$ref"]
+        schema = document["components"]["schemas"][ref.rsplit("/", 1)[1]]
+        password = schema["properties"]["password"]
+        assert password["minLength"] == 8 and password["maxLength"] == 256
+        assert "pattern" in password
+        validator = jsonschema.Draft202012Validator(schema)
+        for candidate in ("SecurePass123!", "Pass word12", "ÉÉÉÉpass123!", "Passwort٣٣!A",
+                          "NoSymbols123A", "nouppercase1!", "Aa1!"):
+            form = {"name": NAME, "email": new_email(), "password": candidate}
+            response = client.post(f"{AUTH_PATH}/register", json=form)
+            server_accepts = response.status_code == 201
+            assert server_accepts or error_fields(response) == {"password"}, response.text
+            assert validator.is_valid(form) == server_accepts, candidate
 
     def test_a_body_that_is_not_json_is_415(self, client):
         response = client.post(f"{AUTH_PATH}/login",
@@ -224,6 +286,24 @@ class UserAuthContract:
         assert client.post(f"{AUTH_PATH}/logout", headers=refresh).status_code == 204
         assert client.post(f"{AUTH_PATH}/refresh", headers=refresh).status_code == 401
 
+    def test_logout_leaves_no_session_of_the_user_alive(self, client):
+        email = new_email()
+        signed_in(client, email)
+        other_device = dict(client.cookies)  # a second session, signed in just before
+        client.cookies.clear()
+        assert login(client, email).status_code == 200
+        assert client.post(f"{AUTH_PATH}/logout").status_code == 204
+        client.cookies.clear()
+        cookie = {"Cookie": f"access_token={other_device['access_token']}"}
+        assert client.get(f"{AUTH_PATH}/me", headers=cookie).status_code == 401
+        cookie = {"Cookie": f"refresh_token={other_device['refresh_token']}"}
+        assert client.post(f"{AUTH_PATH}/refresh", headers=cookie).status_code == 401
+        # A sign-in right after the sign-out, in the same second or not, is a new session.
+        assert login(client, email).status_code == 200
+        assert client.get(f"{AUTH_PATH}/me").status_code == 200
+        assert client.post(f"{AUTH_PATH}/refresh").status_code == 200
+        assert client.get(f"{AUTH_PATH}/me").status_code == 200
+
     def test_signing_in_again_after_logout_works(self, client):
         email = new_email()
         signed_in(client, email)
@@ -249,16 +329,56 @@ class UserAuthContract:
         assert login(client, email).status_code == 200
 
     def test_a_wrong_code_is_422_naming_the_code(self, auth):
-        if not auth.refuses_wrong_codes:
-            pytest.skip("the AWS emulation accepts any confirmation code")
         client = auth.start(confirm_by_code=True)
         email = new_email()
         register(client, email)
-        wrong = "000000" if auth.code_for(email) != "000000" else "111111"
-        response = client.post(f"{AUTH_PATH}/confirm", json={"email": email, "code": wrong})
+        response = confirm(client, email, wrong_code(auth.code_for(email)))
         assert response.status_code == 422
         assert error_fields(response) == {"code"}
         assert login(client, email).status_code == 403
+
+    def test_too_many_wrong_codes_stop_the_code_until_a_new_one_is_sent(self, auth):
+        client = auth.start(confirm_by_code=True, confirmation_attempts=3)
+        email = new_email()
+        register(client, email)
+        code = auth.code_for(email)
+        for _ in range(3):
+            assert confirm(client, email, wrong_code(code)).status_code == 422
+        refused = confirm(client, email, code)  # the right code, too late
+        assert refused.status_code == 422 and error_fields(refused) == {"code"}
+        assert "new code" in refused.json()["errors"][0]["message"]
+        assert login(client, email).status_code == 403
+        assert client.post(f"{AUTH_PATH}/resend-code", json={"email": email}).status_code == 202
+        assert confirm(client, email, auth.code_for(email)).status_code == 200
+        assert login(client, email).status_code == 200
+
+    def test_the_right_code_within_the_attempts_confirms(self, auth):
+        client = auth.start(confirm_by_code=True, confirmation_attempts=3)
+        email = new_email()
+        register(client, email)
+        for _ in range(2):
+            assert confirm(client, email, wrong_code(auth.code_for(email))).status_code == 422
+        assert confirm(client, email, auth.code_for(email)).status_code == 200
+
+    def test_wrong_codes_count_per_account(self, auth):
+        client = auth.start(confirm_by_code=True, confirmation_attempts=2)
+        guessed, other = new_email(), new_email()
+        register(client, guessed)
+        register(client, other)
+        for _ in range(3):
+            confirm(client, guessed, wrong_code(auth.code_for(guessed)))
+        assert confirm(client, other, auth.code_for(other)).status_code == 200
+
+    def test_concurrent_guesses_each_spend_an_attempt(self, auth):
+        client = auth.start(confirm_by_code=True, confirmation_attempts=4,
+                            rate_limits={"confirm": "off", "confirm_per_email": "off"})
+        email = new_email()
+        register(client, email)
+        guess = {"method": "POST", "url": f"{AUTH_PATH}/confirm",
+                 "json": {"email": email, "code": wrong_code(auth.code_for(email))}}
+        answers = concurrently(client, *[guess] * 4)
+        assert [answer.status_code for answer in answers] == [422] * 4
+        assert confirm(client, email, auth.code_for(email)).status_code == 422
 
     def test_a_malformed_code_is_422(self, client):
         response = client.post(f"{AUTH_PATH}/confirm", json={"email": new_email(), "code": "x"})
@@ -296,24 +416,81 @@ class UserAuthContract:
         self.assert_limited(login(client, email))
 
     def test_login_is_rate_limited_per_email_whatever_the_address(self, auth):
-        client = auth.start(rate_limits={"login_per_email": "2/minute",
-                                         "client_address_header": "x-forwarded-for"})
+        client = auth.start(rate_limits={"login_per_email": "2/minute"}, http=BEHIND_A_PROXY)
         email = new_email()
         register(client, email)
         for address in ("198.51.100.1", "198.51.100.2"):
-            response = login(client, email, "WrongPass123!", **{"X-Forwarded-For": address})
+            response = login(client, email, "WrongPass123!", **forwarded(address))
             assert response.status_code == 401
-        self.assert_limited(login(client, email, **{"X-Forwarded-For": "198.51.100.3"}))
-        other = login(client, new_email(), **{"X-Forwarded-For": "198.51.100.3"})
+        self.assert_limited(login(client, email, **forwarded("198.51.100.3")))
+        other = login(client, new_email(), **forwarded("198.51.100.3"))
         assert other.status_code == 401  # another address's attempts are not limited
 
-    def test_the_client_address_header_separates_clients(self, auth):
-        client = auth.start(rate_limits={"register": "1/minute",
-                                         "client_address_header": "x-forwarded-for"})
-        first = register(client, new_email(), **{"X-Forwarded-For": "10.0.0.1, 198.51.100.7"})
-        second = register(client, new_email(), **{"X-Forwarded-For": "198.51.100.8"})
+    def test_register_is_rate_limited_per_email_whatever_the_address(self, auth):
+        client = auth.start(rate_limits={"register_per_email": "2/minute"}, http=BEHIND_A_PROXY)
+        email = new_email()
+        assert register(client, email, **forwarded("198.51.100.1")).status_code == 201
+        assert register(client, email, **forwarded("198.51.100.2")).status_code == 409
+        self.assert_limited(register(client, email, **forwarded("198.51.100.3")))
+        assert register(client, new_email(), **forwarded("198.51.100.3")).status_code == 201
+
+    def test_confirm_is_rate_limited_per_email_whatever_the_address(self, auth):
+        client = auth.start(confirm_by_code=True, http=BEHIND_A_PROXY,
+                            rate_limits={"confirm_per_email": "2/minute"})
+        email = new_email()
+        register(client, email)
+        wrong = wrong_code(auth.code_for(email))
+        for address in ("198.51.100.1", "198.51.100.2"):
+            assert confirm(client, email, wrong, **forwarded(address)).status_code == 422
+        self.assert_limited(confirm(client, email, auth.code_for(email),
+                                    **forwarded("198.51.100.3")))
+
+    def test_refresh_is_rate_limited_per_client(self, auth):
+        client = auth.start(rate_limits={"refresh": "2/minute"})
+        forged = {"Cookie": "refresh_token=dGVzdA.forged"}
+        for _ in range(2):
+            assert client.post(f"{AUTH_PATH}/refresh", headers=forged).status_code == 401
+        self.assert_limited(client.post(f"{AUTH_PATH}/refresh", headers=forged))
+        self.assert_limited(client.post(f"{AUTH_PATH}/refresh"))  # with no cookie as well
+
+    def test_logout_is_rate_limited_per_client(self, auth):
+        client = auth.start(rate_limits={"logout": "2/minute"})
+        forged = {"Cookie": "refresh_token=dGVzdA.forged; access_token=forged"}
+        for _ in range(2):
+            assert client.post(f"{AUTH_PATH}/logout", headers=forged).status_code == 204
+        self.assert_limited(client.post(f"{AUTH_PATH}/logout", headers=forged))
+
+    def test_a_trusted_proxy_separates_clients_by_the_address_it_reports(self, auth):
+        client = auth.start(rate_limits={"register": "1/minute"}, http=BEHIND_A_PROXY)
+        first = register(client, new_email(), **forwarded("10.0.0.1, 198.51.100.7"))
+        second = register(client, new_email(), **forwarded("198.51.100.8"))
         assert (first.status_code, second.status_code) == (201, 201)
-        self.assert_limited(register(client, new_email(), **{"X-Forwarded-For": "198.51.100.7"}))
+        self.assert_limited(register(client, new_email(), **forwarded("198.51.100.7")))
+        # What the client wrote before the proxy's entry is never read.
+        self.assert_limited(register(client, new_email(),
+                                     **forwarded("203.0.113.77, 198.51.100.8")))
+
+    def test_a_forwarded_address_from_an_untrusted_peer_is_ignored(self, auth):
+        # No trusted proxies: rotating X-Forwarded-For must not make a new client.
+        client = auth.start(rate_limits={"login": "2/minute"})
+        for address in ("198.51.100.1", "198.51.100.2"):
+            assert login(client, new_email(), **forwarded(address)).status_code == 401
+        self.assert_limited(login(client, new_email(), **forwarded("198.51.100.3")))
+
+    def test_a_peer_outside_the_trusted_networks_cannot_choose_its_address(self, auth):
+        client = auth.start(rate_limits={"login": "2/minute"}, peer=("203.0.113.66", 4000),
+                            http={"trusted_proxies": ["10.0.0.0/8"]})
+        for address in ("198.51.100.1", "198.51.100.2"):
+            assert login(client, new_email(), **forwarded(address)).status_code == 401
+        self.assert_limited(login(client, new_email(), **forwarded("198.51.100.3")))
+
+    def test_clients_behind_a_trusted_proxy_are_limited_one_by_one(self, auth):
+        client = auth.start(rate_limits={"login": "2/minute"}, peer=("10.0.0.5", 4000),
+                            http={"trusted_proxies": ["10.0.0.0/8"]})
+        for address in ("198.51.100.1", "198.51.100.2", "198.51.100.3"):
+            assert login(client, new_email(), **forwarded(address)).status_code == 401
+        assert login(client, new_email(), **forwarded("198.51.100.1")).status_code == 401
+        self.assert_limited(login(client, new_email(), **forwarded("198.51.100.1")))
 
     def test_confirm_is_rate_limited(self, auth):
         client = auth.start(rate_limits={"confirm": "1/minute"})
@@ -322,14 +499,13 @@ class UserAuthContract:
         self.assert_limited(client.post(f"{AUTH_PATH}/confirm", json=body))
 
     def test_resend_code_is_rate_limited_per_email(self, auth):
-        client = auth.start(rate_limits={"resend_code": "1/minute",
-                                         "client_address_header": "x-forwarded-for"})
+        client = auth.start(rate_limits={"resend_code": "1/minute"}, http=BEHIND_A_PROXY)
         email = new_email()
         first = client.post(f"{AUTH_PATH}/resend-code", json={"email": email},
-                            headers={"X-Forwarded-For": "198.51.100.1"})
+                            headers=forwarded("198.51.100.1"))
         assert first.status_code == 202
         second = client.post(f"{AUTH_PATH}/resend-code", json={"email": email},
-                             headers={"X-Forwarded-For": "198.51.100.2"})
+                             headers=forwarded("198.51.100.2"))
         self.assert_limited(second)
 
     # -- cross-site requests -----------------------------------------------------------------

@@ -14,12 +14,25 @@ from moto.cognitoidp.utils import check_secret_hash
 
 from core.app import prepare
 from core.aws import AwsClients, AwsEnvironment
+from core.cache import MemoryCache
 from core.config import AwsSection, config_from_dict
 from core.errors import ConfigError, ServiceUnavailable
 from core.sessions import AUTH_PATH
+from plugins.auth_cognito.attempts import CodeAttempts
 from plugins.auth_cognito.config import CognitoSettings, PoolTarget, resolve_pool
 from plugins.auth_cognito.gateway import CognitoError, CognitoGateway, problem_for, secret_hash
-from tests.auth.contract import PASSWORD, error_fields, login, new_email, register
+from plugins.cache_redis.backend import RedisCache
+from plugins.cache_redis.config import RedisCacheSettings
+from tests.auth.conftest import cognito_gateway
+from tests.auth.contract import (
+    PASSWORD,
+    confirm,
+    error_fields,
+    login,
+    new_email,
+    register,
+    wrong_code,
+)
 from tests.auth.tokens import pool_of
 
 POOL = PoolTarget(user_pool_id="us-east-1_x", client_id="client", client_secret="secret",
@@ -135,6 +148,66 @@ def test_the_users_table_records_a_sign_in_and_me_reads_it(cognito_harness):
     assert me["created_at"] == registered["created_at"]
 
 
+# -- confirmation codes ----------------------------------------------------------------------
+# The emulator accepts any code, so the harness puts a code check of its own in front of it
+# (`CodeMailingCognito`): what is tested here is our count, not Cognito's.
+
+
+def test_past_the_wrong_codes_allowed_cognito_is_not_asked(cognito_harness):
+    client = cognito_harness.start(confirm_by_code=True, confirmation_attempts=2)
+    email = new_email()
+    register(client, email)
+    code = cognito_harness.code_for(email)
+    cognito = cognito_gateway(client).client
+    for _ in range(2):
+        assert confirm(client, email, wrong_code(code)).status_code == 422
+    assert cognito.confirmations_asked == 2
+    for attempt in (wrong_code(code), code):
+        assert confirm(client, email, attempt).status_code == 422
+    assert cognito.confirmations_asked == 2
+    assert client.post(f"{AUTH_PATH}/resend-code", json={"email": email}).status_code == 202
+    assert confirm(client, email, cognito_harness.code_for(email)).status_code == 200
+    assert cognito.confirmations_asked == 3
+
+
+def test_unknown_addresses_count_like_known_ones(cognito_harness):
+    client = cognito_harness.start(confirm_by_code=True, confirmation_attempts=1)
+    known, unknown = new_email(), new_email()
+    register(client, known)
+    answers = []
+    for email in (known, unknown):
+        confirm(client, email, wrong_code(cognito_harness.code_for(known)))
+        answers.append(confirm(client, email, "123456").json()["errors"])
+    assert answers[0] == answers[1]
+
+
+@pytest.mark.anyio
+async def test_wrong_codes_are_counted_per_address_until_cleared():
+    attempts = CodeAttempts(MemoryCache(), limit=2)
+    for _ in range(2):
+        assert not await attempts.exhausted("a@example.com")
+        await attempts.wrong("a@example.com")
+    assert await attempts.exhausted("a@example.com")
+    assert not await attempts.exhausted("b@example.com")
+    await attempts.clear("a@example.com")
+    assert not await attempts.exhausted("a@example.com")
+
+
+@pytest.mark.anyio
+async def test_processes_sharing_redis_count_wrong_codes_together(redis_url, redis_prefix):
+    settings = RedisCacheSettings(url=redis_url, key_prefix=redis_prefix)
+    first, second = RedisCache(settings), RedisCache(settings)
+    await first.open()
+    await second.open()
+    try:
+        await CodeAttempts(first, limit=2).wrong("a@example.com")
+        await CodeAttempts(second, limit=2).wrong("a@example.com")
+        assert await CodeAttempts(first, limit=2).exhausted("a@example.com")
+    finally:
+        await first.close()
+        await second.close()
+
+
 # -- settings --------------------------------------------------------------------------------
 
 
@@ -189,3 +262,11 @@ def test_production_refuses_development_only_values(setting, value):
 def test_a_malformed_rate_limit_stops_start_up():
     with pytest.raises(ConfigError, match="rate_limits.login"):
         prepare(production(rate_limits={"login": "many per minute"}))
+
+
+@pytest.mark.parametrize(("setting", "value"), [
+    ("confirmation_attempts", 0), ("password_policy", {"min_length": 300}),
+])
+def test_settings_that_could_never_work_stop_start_up(setting, value):
+    with pytest.raises(ConfigError, match=setting):
+        prepare(production(**{setting: value}))

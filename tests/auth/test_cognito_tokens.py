@@ -10,13 +10,25 @@ import hmac
 import json
 import time
 
+import anyio
+import boto3
 import httpx
 import jwt
 import pytest
+from botocore.config import Config as BotoConfig
 from cryptography.hazmat.primitives import serialization
 
+from core.cache import MemoryCache
 from core.sessions import AUTH_PATH
-from plugins.auth_cognito.tokens import InvalidToken, JwksKeys, KeysUnavailable, TokenVerifier
+from plugins.auth_cognito.revocations import Revocations
+from plugins.auth_cognito.tokens import (
+    UNLOADED_RETRY_SECONDS,
+    InvalidToken,
+    JwksKeys,
+    KeysUnavailable,
+    TokenVerifier,
+)
+from tests.auth.conftest import cognito_gateway
 from tests.auth.contract import login, new_email, register, signed_in
 from tests.auth.tokens import (
     EMULATOR_KEY,
@@ -26,6 +38,7 @@ from tests.auth.tokens import (
     new_rsa_key,
     pool_of,
 )
+from tests.support.services import free_port
 
 pytestmark = pytest.mark.anyio
 
@@ -124,6 +137,152 @@ def test_a_sign_out_refuses_the_users_older_tokens_from_other_sessions(client):
     assert me(client, elsewhere).status_code == 401
 
 
+class CountingCognito:
+    """The emulator's Cognito client, counting the GetUser calls made through it."""
+
+    def __init__(self, client) -> None:
+        self.client = client
+        self.get_user_calls = 0
+
+    def __getattr__(self, name: str):
+        return getattr(self.client, name)
+
+    def get_user(self, **params):
+        self.get_user_calls += 1
+        return self.client.get_user(**params)
+
+
+def count_cognito_checks(client) -> CountingCognito:
+    gateway = cognito_gateway(client)
+    gateway.client = CountingCognito(gateway.client)
+    return gateway.client
+
+
+def test_a_token_issued_in_the_second_of_a_sign_out_is_refused(client):
+    email = new_email()
+    subject = register(client, email).json()["id"]
+    assert login(client, email).status_code == 200
+    assert client.post(f"{AUTH_PATH}/logout").status_code == 204
+    # Another session's token, issued in the sign-out's second (or one later, by a clock a
+    # little ahead): whole-second `iat` cannot tell it from a later sign-in, Cognito can.
+    for issued in (int(time.time()), int(time.time()) + 1):
+        token = mint(access_claims(pool_of(client), subject, iat=issued))
+        assert me(client, token).status_code == 401
+
+
+def test_a_sign_in_right_after_a_sign_out_is_asked_of_cognito_once(client):
+    email = new_email()
+    signed_in(client, email)
+    assert client.post(f"{AUTH_PATH}/logout").status_code == 204
+    checks = count_cognito_checks(client)
+    assert login(client, email).status_code == 200
+    for _ in range(3):
+        assert client.get(f"{AUTH_PATH}/me").status_code == 200
+    assert checks.get_user_calls == 1  # the verdict is kept for the token
+
+
+def test_a_token_long_before_the_sign_out_is_refused_without_asking_cognito(client):
+    email = new_email()
+    subject = register(client, email).json()["id"]
+    assert login(client, email).status_code == 200
+    assert client.post(f"{AUTH_PATH}/logout").status_code == 204
+    checks = count_cognito_checks(client)
+    old = mint(access_claims(pool_of(client), subject, iat=int(time.time()) - 120))
+    assert me(client, old).status_code == 401
+    assert checks.get_user_calls == 0
+
+
+def test_an_unreachable_cognito_near_a_sign_out_is_503(client, moto_endpoint):
+    email = new_email()
+    signed_in(client, email)
+    other_device = client.cookies["access_token"]
+    client.cookies.clear()
+    assert login(client, email).status_code == 200
+    assert client.post(f"{AUTH_PATH}/logout").status_code == 204
+    gateway = cognito_gateway(client)
+    gateway.client = boto3.client(
+        "cognito-idp", endpoint_url=f"http://127.0.0.1:{free_port()}", region_name="us-east-1",
+        aws_access_key_id="testing", aws_secret_access_key="testing",
+        config=BotoConfig(connect_timeout=1, read_timeout=1, retries={"max_attempts": 1}),
+    )
+    started = time.monotonic()
+    response = me(client, other_device)
+    assert response.status_code == 503, response.text
+    assert int(response.headers["retry-after"]) >= 1
+    assert time.monotonic() - started < 10
+
+
+# -- the sign-out rule, on a clock the test controls -----------------------------------------
+
+
+class Asker:
+    """Stands for Cognito's answer on a token: counts the questions."""
+
+    def __init__(self, valid: bool) -> None:
+        self.valid = valid
+        self.asked = 0
+
+    async def __call__(self) -> bool:
+        self.asked += 1
+        return self.valid
+
+
+def revocations(clock: Clock) -> Revocations:
+    return Revocations(MemoryCache(), remember_seconds=3600, margin=30, clock=clock)
+
+
+def token(iat: int, jti: str = "j1") -> dict:
+    return {"sub": "u1", "jti": jti, "origin_jti": f"session-{jti}", "iat": iat,
+            "exp": iat + 3600}
+
+
+async def test_the_sign_out_window_asks_only_within_the_margin():
+    clock = Clock()
+    clock.now = 1000.5
+    deny = revocations(clock)
+    await deny.revoke(token(990, jti="signed-out"))
+    cases = {969: True, 970: None, 1000: None, 1030: None, 1031: False, 1200: False}
+    for iat, outcome in cases.items():
+        ask = Asker(valid=True)
+        revoked = await deny.is_revoked(token(iat, jti=f"t{iat}"), ask)
+        if outcome is None:  # within the margin: Cognito decides
+            assert (revoked, ask.asked) == (False, 1), iat
+        else:
+            assert (revoked, ask.asked) == (outcome, 0), iat
+
+
+async def test_cognitos_verdict_is_kept_until_the_next_sign_out():
+    clock = Clock()
+    deny = revocations(clock)
+    await deny.revoke(token(int(clock.now), jti="a"))
+    ask = Asker(valid=False)
+    same_second = token(int(clock.now), jti="b")
+    assert await deny.is_revoked(same_second, ask) is True
+    assert await deny.is_revoked(same_second, ask) is True
+    assert ask.asked == 1
+    fresh = Asker(valid=True)
+    new_sign_in = token(int(clock.now), jti="c")
+    assert await deny.is_revoked(new_sign_in, fresh) is False
+    clock.now += 5
+    await deny.revoke(token(int(clock.now), jti="d"))  # another sign-out
+    assert await deny.is_revoked(new_sign_in, Asker(valid=False)) is True
+
+
+async def test_the_signed_out_session_is_refused_without_asking():
+    clock = Clock()
+    deny = revocations(clock)
+    signed_out = token(int(clock.now) + 20)
+    await deny.revoke(signed_out)
+    ask = Asker(valid=True)
+    assert await deny.is_revoked(signed_out, ask) is True and ask.asked == 0
+
+
+async def test_without_a_sign_out_nothing_is_asked():
+    ask = Asker(valid=False)
+    assert await revocations(Clock()).is_revoked(token(1000), ask) is False
+    assert ask.asked == 0
+
+
 def test_a_sign_out_is_enforced_by_every_process_sharing_redis(
     cognito_harness, redis_url, redis_prefix
 ):
@@ -143,12 +302,13 @@ def test_a_sign_out_is_enforced_by_every_process_sharing_redis(
     assert me(second, token).status_code == 401  # and learns of its end through Redis
 
 
-def test_an_unreachable_key_set_is_503_not_401(cognito_harness):
+def test_an_unreachable_key_set_is_503_every_time_not_401(cognito_harness):
     client = cognito_harness.start(jwks_url="http://127.0.0.1:9/.well-known/jwks.json")
     token = mint(access_claims(pool_of(client), "any-subject"))
-    response = me(client, token)
-    assert response.status_code == 503
-    assert int(response.headers["retry-after"]) >= 1
+    for _ in range(3):  # the refetch is throttled; the answer stays 503
+        response = me(client, token)
+        assert response.status_code == 503
+        assert int(response.headers["retry-after"]) >= 1
     readiness = client.get("/readyz").json()
     assert readiness["status"] == "degraded"
     assert readiness["checks"]["cognito-keys"].startswith("failing")
@@ -251,3 +411,40 @@ async def test_no_key_set_at_all_is_keys_unavailable(setup):
     server.failing = True
     with pytest.raises(KeysUnavailable):
         await verifier.access_claims(signed("k1", new_rsa_key()))
+
+
+async def test_no_key_set_is_keys_unavailable_every_time_until_one_is_fetched(setup):
+    server, clock, verifier = setup
+    key = new_rsa_key()
+    server.published = [("k1", key)]
+    server.failing = True
+    for _ in range(3):
+        with pytest.raises(KeysUnavailable):
+            await verifier.access_claims(signed("k1", key))
+    assert server.requests == 1  # the retry is throttled even so
+    server.failing = False
+    with pytest.raises(KeysUnavailable):
+        await verifier.access_claims(signed("k1", key))
+    clock.now += UNLOADED_RETRY_SECONDS
+    assert (await verifier.access_claims(signed("k1", key)))["sub"] == "u1"
+    assert server.requests == 2
+
+
+async def test_requests_do_not_queue_behind_a_first_fetch():
+    release = anyio.Event()
+    key = new_rsa_key()
+
+    async def slow_keys(request: httpx.Request) -> httpx.Response:
+        await release.wait()
+        return httpx.Response(200, json=jwks_of(("k1", key)))
+
+    async with httpx.AsyncClient(transport=httpx.MockTransport(slow_keys)) as http:
+        verifier = TokenVerifier(JwksKeys(http, "https://issuer.example/jwks.json"),
+                                 issuer=ISSUER, client_id=CLIENT_ID)
+        async with anyio.create_task_group() as tasks:
+            tasks.start_soon(verifier.access_claims, signed("k1", key))
+            await anyio.sleep(0.05)  # the first request is now fetching
+            with anyio.fail_after(5), pytest.raises(KeysUnavailable):
+                await verifier.access_claims(signed("k1", key))
+            release.set()
+        assert (await verifier.access_claims(signed("k1", key)))["sub"] == "u1"

@@ -11,7 +11,17 @@ import pytest
 from core.errors import ConfigError
 from core.sessions import AUTH_PATH
 from plugins.auth_local.tables import LocalSession, LocalUser
-from tests.auth.contract import PASSWORD, error_fields, login, new_email, register, signed_in
+from tests.auth.conftest import concurrently
+from tests.auth.contract import (
+    PASSWORD,
+    confirm,
+    error_fields,
+    login,
+    new_email,
+    register,
+    signed_in,
+    wrong_code,
+)
 
 
 def run(client, query):
@@ -86,6 +96,114 @@ def test_refresh_rotates_both_tokens(client):
                       headers={"Cookie": f"access_token={old_access}"}).status_code == 401
 
 
+def refresh_with(client, token: str):
+    client.cookies.clear()
+    return client.post(f"{AUTH_PATH}/refresh", headers={"Cookie": f"refresh_token={token}"})
+
+
+def me_with(client, token: str):
+    client.cookies.clear()
+    return client.get(f"{AUTH_PATH}/me", headers={"Cookie": f"access_token={token}"})
+
+
+def live_refresh_tokens(client) -> int:
+    return run(client, LocalSession.count().where(
+        (LocalSession.kind == "refresh") & LocalSession.used_at.is_null()))
+
+
+@pytest.mark.parametrize("racers", [2, 5])
+def test_concurrent_refreshes_of_one_token_yield_exactly_one_new_pair(client, racers):
+    signed_in(client)
+    token = client.cookies["refresh_token"]
+    client.cookies.clear()
+    refresh = {"method": "POST", "url": f"{AUTH_PATH}/refresh",
+               "headers": {"Cookie": f"refresh_token={token}"}}
+    answers = concurrently(client, *[refresh] * racers)
+    assert sorted(answer.status_code for answer in answers) == [200] + [401] * (racers - 1)
+    (winner,) = [answer for answer in answers if answer.status_code == 200]
+    assert live_refresh_tokens(client) == 1
+    # The losers came within the grace: the winner's session lives on.
+    assert me_with(client, winner.cookies["access_token"]).status_code == 200
+    assert refresh_with(client, winner.cookies["refresh_token"]).status_code == 200
+
+
+def test_a_refresh_racing_a_logout_leaves_no_session_alive(local_harness):
+    client = local_harness.start(rate_limits={"login_per_email": "off"})
+    email = new_email()
+    signed_in(client, email)
+    for _ in range(5):
+        other_device = client.cookies["refresh_token"]
+        client.cookies.clear()
+        assert login(client, email).status_code == 200
+        refresh = {"method": "POST", "url": f"{AUTH_PATH}/refresh",
+                   "headers": {"Cookie": f"refresh_token={other_device}"}}
+        logout = {"method": "POST", "url": f"{AUTH_PATH}/logout",
+                  "headers": {"Cookie": f"access_token={client.cookies['access_token']}"}}
+        concurrently(client, refresh, logout)
+        live = LocalSession.count().where(LocalSession.used_at.is_null())
+        assert run(client, live) == 0
+        client.cookies.clear()
+        assert login(client, email).status_code == 200
+
+
+def test_a_refresh_token_used_again_ends_its_session(local_harness):
+    client = local_harness.start(refresh_reuse_grace_seconds=0)
+    email = new_email()
+    signed_in(client, email)
+    stolen = client.cookies["refresh_token"]
+    assert client.post(f"{AUTH_PATH}/refresh").status_code == 200
+    current = dict(client.cookies)
+    client.cookies.clear()
+    assert login(client, email).status_code == 200  # another device of the same user
+    elsewhere = client.cookies["access_token"]
+    assert refresh_with(client, stolen).status_code == 401
+    # Whoever holds the session's current tokens is signed out as well...
+    assert me_with(client, current["access_token"]).status_code == 401
+    assert refresh_with(client, current["refresh_token"]).status_code == 401
+    # ...and the user's other sessions are not.
+    assert me_with(client, elsewhere).status_code == 200
+
+
+def test_a_refresh_token_shown_again_within_the_grace_is_only_refused(client):
+    signed_in(client)
+    first = client.cookies["refresh_token"]
+    assert client.post(f"{AUTH_PATH}/refresh").status_code == 200
+    second = client.cookies["refresh_token"]
+    assert refresh_with(client, first).status_code == 401
+    assert refresh_with(client, second).status_code == 200
+
+
+def test_used_refresh_tokens_are_kept_until_they_expire(client):
+    signed_in(client)
+    first = client.cookies["refresh_token"]
+    assert client.post(f"{AUTH_PATH}/refresh").status_code == 200
+    second = client.cookies["refresh_token"]
+    kept = run(client, LocalSession.select(LocalSession.token_hash).where(
+        LocalSession.used_at.is_not_null()))
+    assert [row["token_hash"] for row in kept] == [sha256(first)]
+    past = dt.datetime.now(dt.UTC) - dt.timedelta(seconds=1)
+    run(client, LocalSession.update({LocalSession.expires_at: past})
+        .where(LocalSession.token_hash == sha256(first)))
+    assert client.post(f"{AUTH_PATH}/refresh").status_code == 200
+    kept = run(client, LocalSession.select(LocalSession.token_hash).where(
+        LocalSession.used_at.is_not_null()))
+    assert [row["token_hash"] for row in kept] == [sha256(second)]
+
+
+def test_wrong_codes_are_counted_in_the_account_and_survive_a_restart(local_harness):
+    email = new_email()
+    first = local_harness.start(confirm_by_code=True, confirmation_attempts=2)
+    register(first, email)
+    code = local_harness.code_for(email)
+    for _ in range(2):
+        assert confirm(first, email, wrong_code(code)).status_code == 422
+    stored = LocalUser.select(LocalUser.confirmation_attempts).where(LocalUser.email == email)
+    assert run(first, stored)[0]["confirmation_attempts"] == 2
+    restarted = local_harness.start(confirm_by_code=True, confirmation_attempts=2)
+    assert confirm(restarted, email, code).status_code == 422
+    assert login(restarted, email).status_code == 403
+
+
 def test_logout_ends_every_session_of_the_user(local_harness):
     client = local_harness.start()
     email = new_email()
@@ -158,3 +276,13 @@ def test_signing_in_drops_the_users_expired_sessions(client):
     assert login(client, email).status_code == 200
     hashes = {row["token_hash"] for row in run(client, LocalSession.select())}
     assert sha256(stale) not in hashes and len(hashes) == 3
+
+
+@pytest.mark.parametrize(("setting", "value"), [
+    ("confirmation_attempts", 0), ("refresh_reuse_grace_seconds", -1),
+    ("password_policy", {"min_length": 0}),
+])
+def test_settings_that_could_never_work_stop_start_up(make_config, make_client, setting, value):
+    config = make_config(["auth_local"], plugins={"auth_local": {setting: value}})
+    with pytest.raises(ConfigError, match=setting):
+        make_client(config)

@@ -64,5 +64,5 @@ def test_a_user_session_never_opens_a_service_route(client):
     _, alice = sign_in(client)
     key = workflow.upload(client, alice)
     assert workflow.register(client, alice, key).status_code == 201
-    assert workflow.find_by_key(client, alice, key).status_code == 403
+    assert workflow.find_by_key(client, alice, key).status_code == 401
     assert workflow.find_by_key(client, TRANSCODER, key).status_code == 200
