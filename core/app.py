@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import gc
 import logging
+import re
 from collections.abc import AsyncIterator, Iterable
 from contextlib import AsyncExitStack, asynccontextmanager
 from functools import partial
-from typing import Any
+from typing import Any, cast
 
 import anyio
 import pluggy
@@ -15,20 +16,23 @@ from piccolo.conf.apps import AppConfig
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
 from starlette.middleware.cors import CORSMiddleware
+from starlette.routing import BaseRoute, Mount, Route, WebSocketRoute
 
 from core import db, health, openapi
 from core.auth import ServiceAuthenticator, UserAuthenticator
 from core.aws import AwsClients
 from core.cache import Cache
-from core.config import Config, structure
+from core.config import Config, redact, secret_texts_of, structure
 from core.context import AppContext
 from core.errors import ConfigError
 from core.health import ReadinessCheck
 from core.middleware import BodyLimitMiddleware, OriginCheckMiddleware, RequestContextMiddleware
-from core.plugins import call_in_order, flatten, make_plugin_manager, resolve
+from core.plugins import call_in_order, flatten, make_plugin_manager, plugin_label, resolve
 from core.problems import EXCEPTION_HANDLERS
 
 log = logging.getLogger("itube.app")
+KERNEL = "the kernel"
+_PARAMETER = re.compile(r"\{[^}:]*(:[^}]*)?\}")
 
 
 def prepare(config: Config, plugins: Iterable[object] = ()) -> AppContext:
@@ -38,7 +42,11 @@ def prepare(config: Config, plugins: Iterable[object] = ()) -> AppContext:
     ctx.plugin_settings = structure_plugin_settings(config, pm)
     problems = flatten(pm.hook.config_problems(config=config, settings=ctx.plugin_settings))
     if problems:
-        raise ConfigError("\n".join(f"{config.source}: {problem}" for problem in problems))
+        # A plugin's message might quote a value it should not: secrets are masked anyway.
+        secrets = secret_texts_of(config, *ctx.plugin_settings.values())
+        raise ConfigError("\n".join(
+            f"{config.source}: {redact(problem, secrets)}" for problem in problems
+        ))
     return ctx
 
 
@@ -62,15 +70,81 @@ def structure_plugin_settings(config: Config, pm: pluggy.PluginManager) -> dict[
 def create_app(config: Config, *, plugins: Iterable[object] = ()) -> Starlette:
     """Build an app from `config`; `plugins` are extra plugin objects (tests use them)."""
     ctx = prepare(config, plugins)
-    routes = [*health.ROUTES, *openapi.ROUTES, *flatten(ctx.pm.hook.register_routes(ctx=ctx))]
     app = Starlette(
-        routes=routes,
+        routes=collect_routes(ctx),
         middleware=_middleware(ctx),
         exception_handlers=dict(EXCEPTION_HANDLERS),
         lifespan=partial(_lifespan, ctx),
     )
     app.state.ctx = ctx
     return app
+
+
+def collect_routes(ctx: AppContext) -> list[BaseRoute]:
+    """The kernel's routes, then each plugin's in config order. Two that answer the same
+    method and path stop start-up: whichever came first would silently win."""
+    contributed: list[tuple[str, list[BaseRoute]]] = [
+        (KERNEL, [*health.ROUTES, *openapi.ROUTES])
+    ]
+    # Each implementation called on its own, to know whose routes are whose; in the order
+    # `flatten(pm.hook.register_routes(...))` gives, which decides what matches first.
+    for impl in ctx.pm.hook.register_routes.get_hookimpls():
+        if not (impl.wrapper or impl.hookwrapper):
+            routes = cast("list[BaseRoute] | None", impl.function(
+                *({"ctx": ctx}[name] for name in impl.argnames)
+            ))
+            contributed.append((plugin_label(ctx.pm, impl.plugin), list(routes or ())))
+    conflicts = route_conflicts(contributed)
+    if conflicts:
+        raise ConfigError("\n".join(f"{ctx.config.source}: {line}" for line in conflicts))
+    return [route for _, routes in contributed for route in routes]
+
+
+def route_conflicts(contributed: list[tuple[str, list[BaseRoute]]]) -> list[str]:
+    """One line per pair of contributors (the kernel, plugins) claiming the same method
+    and path, naming both and the routes."""
+    owners: dict[str, dict[str, str]] = {}  # path -> method -> who declared it first
+    clashes: dict[tuple[str, str], list[str]] = {}
+    for owner, routes in contributed:
+        for method, path in (claim for route in routes for claim in _claims(route)):
+            taken = owners.setdefault(path, {})
+            first = taken.get(method) or taken.get("*") or (
+                next(iter(taken.values()), None) if method == "*" else None
+            )
+            if first is not None:
+                clashes.setdefault((first, owner), []).append(f"{method} {path}")
+            taken.setdefault(method, owner)
+    return [_describe_clash(first, second, claims) for (first, second), claims in clashes.items()]
+
+
+def _describe_clash(first: str, second: str, claims: list[str]) -> str:
+    shown = ", ".join(claims[:4]) + (f" and {len(claims) - 4} more" if len(claims) > 4 else "")
+    if first == second:
+        return f"app.plugins: {first} declares {shown} twice"
+    return f"app.plugins: {first} and {second} both declare {shown}: load only one of them"
+
+
+def _claims(route: BaseRoute, prefix: str = "") -> list[tuple[str, str]]:
+    """(method, path) pairs a route answers; `*` for any method, parameters made anonymous
+    (`/videos/{id}` and `/videos/{video_id}` are the same route)."""
+    if isinstance(route, Mount):
+        path = prefix + route.path
+        if route.routes:
+            return [claim for sub in route.routes for claim in _claims(sub, path)]
+        return [("*", _PARAMETER.sub(_anonymous, path) + "/{}")]
+    if isinstance(route, Route):
+        path = _PARAMETER.sub(_anonymous, prefix + route.path)
+        methods = route.methods or {"*"}
+        if "GET" in methods:
+            methods = methods - {"HEAD"}  # Starlette adds it to every GET
+        return [(method, path) for method in sorted(methods)]
+    if isinstance(route, WebSocketRoute):
+        return [("WEBSOCKET", _PARAMETER.sub(_anonymous, prefix + route.path))]
+    return []
+
+
+def _anonymous(parameter: re.Match[str]) -> str:
+    return "{" + (parameter.group(1) or "") + "}"
 
 
 def _middleware(ctx: AppContext) -> list[Middleware]:
@@ -112,6 +186,14 @@ async def _lifespan(ctx: AppContext, app: Starlette) -> AsyncIterator[dict[str, 
         await call_in_order(ctx.pm.hook.startup, ctx=ctx)
         _collect_strategies(ctx)
         ctx.readiness += flatten(ctx.pm.hook.readiness_checks(ctx=ctx))
+        if ctx.aws is not None and ctx.aws.endpoints():
+            # The plugins use AWS: whether it answers degrades, never fails, readiness (the
+            # routes that need it answer 503, the others serve), looked at now and then.
+            ctx.readiness.append(ReadinessCheck(
+                "aws", ctx.aws.check_reachable, critical=False,
+                remember_seconds=ctx.config.aws.readiness_cache_seconds,
+            ))
+        stack.callback(health.stop_checks, ctx.readiness)
         log.info("started", extra={"plugins": [n for n, _ in ctx.pm.list_name_plugin()]})
         if ctx.config.server.freeze_heap_after_startup:
             _freeze_heap()
@@ -119,7 +201,8 @@ async def _lifespan(ctx: AppContext, app: Starlette) -> AsyncIterator[dict[str, 
 
 
 async def _start_database(ctx: AppContext, stack: AsyncExitStack) -> None:
-    engine = db.make_engine(ctx.config.database)
+    # Piccolo's engine asks the server for its version as it is made: off the event loop.
+    engine = await anyio.to_thread.run_sync(db.make_engine, ctx.config.database)
     apps = piccolo_apps(ctx.pm)
     db.bind(engine, apps)
     await db.open_pool(engine, ctx.config.database)
@@ -127,7 +210,7 @@ async def _start_database(ctx: AppContext, stack: AsyncExitStack) -> None:
     ctx.db = engine
     if ctx.config.database.migrate_on_start:
         await db.migrate_forwards(apps)
-    ctx.readiness.append(ReadinessCheck("database", partial(db.ping, engine)))
+    ctx.readiness.append(ReadinessCheck("database", db.DatabaseReadiness(engine, apps)))
 
 
 async def _start_aws(ctx: AppContext) -> None:

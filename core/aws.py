@@ -1,12 +1,19 @@
-"""boto3 clients, made once per app from `[aws]` and whatever `aws_environment` supplied."""
+"""boto3 clients, made once per app from `[aws]` and whatever `aws_environment` supplied.
+
+Every client waits `connect_timeout_seconds` for a connection and `read_timeout_seconds`
+for an answer, `max_attempts` times at most: an AWS that does not answer costs a request
+about `max_attempts × (connect + read)` seconds, then the caller's 503.
+"""
 
 from __future__ import annotations
 
+import asyncio
 import threading
 from typing import Any
 
 import attrs
 import boto3
+import httpx
 from botocore.config import Config as BotoConfig
 from botocore.credentials import Credentials
 
@@ -42,6 +49,7 @@ class AwsClients:
             "aws_secret_access_key": env.secret_access_key or section.secret_access_key or None,
             "aws_session_token": section.session_token or None,
         }
+        self._section = section
         self._session = boto3.session.Session()
         self._clients: dict[str, Any] = {}
         self._lock = threading.Lock()
@@ -53,21 +61,41 @@ class AwsClients:
             return self._clients[service]
 
     def _make(self, service: str) -> Any:
-        config = BotoConfig(
-            region_name=self.region,
-            signature_version="s3v4" if service == "s3" else None,
-            retries={"max_attempts": 3, "mode": "standard"},
-            connect_timeout=3,
-            read_timeout=10,
-            max_pool_connections=32,
-        )
         return self._session.client(
             service,
             region_name=self.region,
             endpoint_url=self.endpoint_url,
-            config=config,
+            config=self.boto_config(service),
             **self._credentials,
         )
+
+    def boto_config(self, service: str, region: str | None = None) -> BotoConfig:
+        """The timeouts and retries of `[aws]`, for the app's clients and any client a
+        plugin makes itself (another region or endpoint)."""
+        return BotoConfig(
+            region_name=region or self.region,
+            signature_version="s3v4" if service == "s3" else None,
+            # total_max_attempts counts the first try (botocore's max_attempts does not).
+            retries={"total_max_attempts": self._section.max_attempts, "mode": "standard"},
+            connect_timeout=self._section.connect_timeout_seconds,
+            read_timeout=self._section.read_timeout_seconds,
+            max_pool_connections=32,
+        )
+
+    def endpoints(self) -> list[str]:
+        """The endpoint URLs of the clients made so far, each once."""
+        with self._lock:
+            clients = list(self._clients.values())
+        return list(dict.fromkeys(client.meta.endpoint_url for client in clients))
+
+    async def check_reachable(self) -> None:
+        """Readiness: every endpoint the app's clients use answers HTTP within the timeouts.
+        Any status will do (no credentials are sent): one request per endpoint, no AWS
+        operation, nothing billed."""
+        timeout = httpx.Timeout(self._section.read_timeout_seconds,
+                                connect=self._section.connect_timeout_seconds)
+        async with httpx.AsyncClient(timeout=timeout) as http:
+            await asyncio.gather(*(http.head(url) for url in self.endpoints()))
 
     def resource(self, name: str, default: str = "") -> str:
         """A provisioned resource name, or `default` when nothing provisioned it."""

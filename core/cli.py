@@ -10,11 +10,14 @@ import sys
 from collections.abc import Sequence
 from typing import Any
 
+import attrs
+
 from core import db
-from core.app import piccolo_apps, prepare
+from core.app import create_app, piccolo_apps, prepare
 from core.config import load_config, masked
 from core.context import AppContext
 from core.errors import ConfigError
+from core.log import configure_logging
 from core.plugins import describe_plugins, make_plugin_manager
 
 
@@ -26,28 +29,33 @@ def _load(args: argparse.Namespace) -> AppContext:
     return prepare(load_config(args.config))
 
 
-def cmd_serve(args: argparse.Namespace) -> int:
-    import uvicorn
+def _build(args: argparse.Namespace) -> AppContext:
+    """Everything start-up refuses without starting anything: the config, the plugins and
+    their settings, the routes."""
+    app = create_app(load_config(args.config))
+    ctx: AppContext = app.state.ctx
+    return ctx
 
-    ctx = _load(args)  # refuse a bad config before uvicorn starts
+
+def cmd_serve(args: argparse.Namespace) -> int:
+    from core.server import exit_on_stop_signals, serve
+
+    with exit_on_stop_signals():
+        ctx = _build(args)  # a bad config stops here, before a port is taken
+    configure_logging(ctx.config.logging.level)
     if args.config:
-        os.environ["ITUBE_CONFIG"] = args.config
+        os.environ["ITUBE_CONFIG"] = args.config  # what core.asgi reads in the server
     server = ctx.config.server
-    uvicorn.run(
-        "core.asgi:app",
+    return serve(
+        ctx.config,
         host=args.host or server.host,
-        port=args.port or server.port,
+        port=server.port if args.port is None else args.port,
         workers=args.workers or server.workers,
-        loop="uvloop",
-        http="httptools",
-        proxy_headers=False,
-        log_config=None,
     )
-    return 0
 
 
 def cmd_config_check(args: argparse.Namespace) -> int:
-    ctx = _load(args)
+    ctx = _build(args)
     effective: dict[str, Any] = masked(ctx.config)
     effective["plugins"] = {name: masked(value) for name, value in ctx.plugin_settings.items()}
     print(json.dumps(effective, indent=2, default=str))
@@ -72,7 +80,9 @@ def cmd_migrate(args: argparse.Namespace) -> int:
 
 
 async def _migrate(ctx: AppContext, args: argparse.Namespace) -> int:
-    engine = db.make_engine(ctx.config.database)
+    # A migration may rightly run for minutes (an index on a large table): the statement
+    # bound that protects requests does not apply to it.
+    engine = db.make_engine(attrs.evolve(ctx.config.database, statement_timeout_seconds=0.0))
     apps = piccolo_apps(ctx.pm)
     db.bind(engine, apps)
     await db.open_pool(engine, ctx.config.database)

@@ -9,8 +9,9 @@ from __future__ import annotations
 
 import os
 import tomllib
+import types
 import typing
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from pathlib import Path
 from typing import Any, Literal, TypeVar
 
@@ -50,6 +51,15 @@ class ServerSection:
     # the garbage collector's sight (gc.freeze): full collections then walk only what
     # requests allocate. Leave on in servers; tests that build many apps turn it off.
     freeze_heap_after_startup: bool = True
+    # Largest request head (request line and header fields) accepted, in bytes; beyond
+    # it `itube serve` answers 431 and closes the connection.
+    max_header_bytes: int = 32_768
+    # Most header fields one request may carry (431 beyond).
+    max_headers: int = 100
+    # On SIGTERM or SIGINT, how long requests in flight may take to finish before they
+    # are cancelled and the process stops (at most 5 s of clean-up follow). Keep the sum
+    # under the orchestrator's stop timeout: `docker stop` waits 10 s.
+    graceful_shutdown_seconds: float = 5.0
 
 
 @attrs.define
@@ -61,6 +71,14 @@ class DatabaseSection:
     pool_max_size: int = 10
     # Apply pending migrations when the app starts (the embedded default does).
     migrate_on_start: bool = False
+    # Longest wait for a new PostgreSQL connection (TCP and the start-up handshake).
+    connect_timeout_seconds: float = 3.0
+    # Longest wait for a pooled connection (all busy, or the server gone); then 503.
+    pool_acquire_timeout_seconds: float = 3.0
+    # Longest a statement may run: enforced by the client (a frozen server never answers)
+    # and by PostgreSQL; SQLite waits this long for a lock. 0 lifts the bound (a long
+    # migration run by `itube migrate`).
+    statement_timeout_seconds: float = 5.0
 
 
 @attrs.define
@@ -86,6 +104,14 @@ class AwsSection:
     access_key_id: str = secret()
     secret_access_key: str = secret()
     session_token: str = secret()
+    # Longest wait for a connection to an AWS endpoint, and for an answer once connected.
+    connect_timeout_seconds: float = 2.0
+    read_timeout_seconds: float = 5.0
+    # Tries per call, the first included (2: one retry). With the timeouts this bounds how
+    # long a request waits for an AWS that does not answer.
+    max_attempts: int = 2
+    # How long /readyz reuses its last look at whether the AWS endpoints answer.
+    readiness_cache_seconds: float = 30.0
 
 
 @attrs.define
@@ -118,16 +144,39 @@ class Config:
 # -- structuring ---------------------------------------------------------------------------
 
 
+class WrongValue(ValueError):
+    """A value that does not fit its key. The value is kept apart from the message, so a
+    message about a secret key can leave it out."""
+
+    def __init__(self, expected: str, value: Any) -> None:
+        super().__init__(f"expected {expected}, got {value!r}")
+        self.expected = expected
+        self.value = value
+
+    def describe(self, *, secret: bool) -> str:
+        """The message; for a secret key, the value's type instead of the value."""
+        if secret:
+            return f"expected {self.expected}, got {type(self.value).__name__} (secret, not shown)"
+        return str(self)
+
+
+def _fits(value: Any, kind: type) -> bool:
+    # True is an int to Python but never to a config file; 3 is a perfectly good float.
+    if isinstance(value, bool):
+        return kind is bool
+    return isinstance(value, kind) or (kind is float and isinstance(value, int))
+
+
 def _strict(kind: type, parse: Any) -> Any:
     def hook(value: Any, _: Any) -> Any:
-        if isinstance(value, kind) and not (kind is not bool and isinstance(value, bool)):
-            return value
+        if _fits(value, kind):
+            return kind(value)
         if isinstance(value, str):
             try:
                 return parse(value)
             except ValueError:
                 pass
-        raise ValueError(f"expected {kind.__name__}, got {value!r}")
+        raise WrongValue(kind.__name__, value)
 
     return hook
 
@@ -153,7 +202,7 @@ def _structure_literal(value: Any, tp: Any) -> Any:
     allowed = typing.get_args(tp)
     if value in allowed and type(value) in {type(choice) for choice in allowed}:
         return value
-    raise ValueError(f"expected one of {', '.join(map(repr, allowed))}, got {value!r}")
+    raise WrongValue(f"one of {', '.join(map(repr, allowed))}", value)
 
 
 def _is_list(tp: Any) -> bool:
@@ -166,10 +215,32 @@ def _list_hook_factory(tp: Any, converter: cattrs.Converter) -> Any:
 
     def hook(value: Any, _: Any) -> Any:
         if not isinstance(value, list | tuple):
-            raise ValueError(f"expected a list, got {value!r}")
+            raise WrongValue("a list", value)
         return structure_items(value, tp)
 
     return hook
+
+
+def _is_dict(tp: Any) -> bool:
+    return tp is dict or typing.get_origin(tp) is dict
+
+
+def _table_hook(structure_table: Any) -> Any:
+    # cattrs would fail on a string with "'str' object has no attribute 'items'".
+    def hook(value: Any, tp: Any) -> Any:
+        if not isinstance(value, Mapping):
+            raise WrongValue("a table", value)
+        return structure_table(value, tp)
+
+    return hook
+
+
+def _dict_hook_factory(tp: Any, converter: cattrs.Converter) -> Any:
+    return _table_hook(converter.gen_structure_mapping(tp))
+
+
+def _attrs_hook_factory(cls: Any, converter: cattrs.Converter) -> Any:
+    return _table_hook(converter.gen_structure_attrs_fromdict(cls))
 
 
 def make_converter(*, forbid_extra_keys: bool = True) -> cattrs.Converter:
@@ -181,6 +252,8 @@ def make_converter(*, forbid_extra_keys: bool = True) -> cattrs.Converter:
     converter.register_structure_hook(str, _strict(str, _parse_str))
     converter.register_structure_hook_func(_is_literal, _structure_literal)
     converter.register_structure_hook_factory(_is_list, _list_hook_factory)
+    converter.register_structure_hook_factory(_is_dict, _dict_hook_factory)
+    converter.register_structure_hook_factory(attrs.has, _attrs_hook_factory)
     return converter
 
 
@@ -196,31 +269,47 @@ def type_name(tp: Any) -> str:
     return str(tp).replace("typing.", "").replace("NoneType", "None")
 
 
+class StructureProblem(typing.NamedTuple):
+    """One leaf of a cattrs error tree."""
+
+    path: str  # dotted, with [index] for list items and table entries
+    error: BaseException
+    type: Any  # what the key expects
+    secret: bool  # the key, or a table or list holding it, is declared `secret()`
+
+
 def iter_structure_errors(
-    exc: BaseException, path: str = "", tp: Any = None
-) -> Iterator[tuple[str, BaseException, Any]]:
-    """Walk a cattrs error tree: `(dotted.path, leaf exception, expected type)` per problem."""
+    exc: BaseException, path: str = "", tp: Any = None, secret: bool = False
+) -> Iterator[StructureProblem]:
+    """Walk a cattrs error tree, one `StructureProblem` per leaf."""
     if isinstance(exc, ClassValidationError):
+        fields = attrs.fields_dict(exc.cl) if attrs.has(exc.cl) else {}
         with_notes, without = exc.group_exceptions()
         for sub, note in with_notes:
-            yield from iter_structure_errors(sub, f"{path}.{note.name}".lstrip("."), note.type)
+            field = fields.get(note.name)
+            hidden = secret or bool(field and field.metadata.get("secret"))
+            yield from iter_structure_errors(
+                sub, f"{path}.{note.name}".lstrip("."), note.type, hidden
+            )
         for sub in without:
-            yield from iter_structure_errors(sub, path, tp)
+            yield from iter_structure_errors(sub, path, tp, secret)
     elif isinstance(exc, IterableValidationError):
         with_index, without = exc.group_exceptions()
         for sub, index_note in with_index:
-            yield from iter_structure_errors(sub, f"{path}[{index_note.index}]", index_note.type)
+            yield from iter_structure_errors(
+                sub, f"{path}[{index_note.index}]", index_note.type, secret
+            )
         for sub in without:
-            yield from iter_structure_errors(sub, path, tp)
+            yield from iter_structure_errors(sub, path, tp, secret)
     elif isinstance(exc, cattrs.BaseValidationError):
         for sub in exc.exceptions:
-            yield from iter_structure_errors(sub, path, tp)
+            yield from iter_structure_errors(sub, path, tp, secret)
     else:
-        yield path, exc, tp
+        yield StructureProblem(path, exc, tp, secret)
 
 
 def _config_problems(exc: BaseException, prefix: str) -> Iterator[tuple[str, str]]:
-    for path, leaf, tp in iter_structure_errors(exc):
+    for path, leaf, tp, secret_key in iter_structure_errors(exc):
         key = f"{prefix}{path}".strip(".")
         if isinstance(leaf, ForbiddenExtraKeysError):
             known = ", ".join(f.name for f in attrs.fields(leaf.cl) if f.init) or "none"
@@ -229,10 +318,23 @@ def _config_problems(exc: BaseException, prefix: str) -> Iterator[tuple[str, str
                 yield f"{key}.{extra}".strip("."), f"unknown {what} (expected one of: {known})"
         elif isinstance(leaf, KeyError):
             yield key, f"a required value is missing (expected {type_name(tp)})"
+        elif isinstance(leaf, WrongValue):
+            yield key, leaf.describe(secret=secret_key or holds_secrets(tp))
+        elif secret_key:
+            # Whatever else failed may quote the value: say only what was expected.
+            yield key, f"invalid value (expected {type_name(tp)}; secret, not shown)"
         elif isinstance(leaf, ValueError | TypeError):
             yield key, str(leaf)
         else:
             yield key, f"invalid value ({leaf})"
+
+
+def _origin_of(key: str, origins: Mapping[str, str]) -> str | None:
+    """The variable that set `key`, or the table or list holding it."""
+    for candidate, variable in origins.items():
+        if key == candidate or key.startswith((f"{candidate}.", f"{candidate}[")):
+            return variable
+    return None
 
 
 def structure(
@@ -246,17 +348,106 @@ def structure(
     """Structure `data` into `cls`, raising one ConfigError that lists every bad key.
 
     Each line names the file, the dotted key and what was expected; `origins` maps keys
-    set from the environment to their variable, which the line names too.
+    set from the environment to their variable, which the line names too. Values of keys
+    declared `secret()` never appear in the message.
     """
     try:
         return CONVERTER.structure(dict(data), cls)
     except (cattrs.BaseValidationError, ValueError, TypeError, KeyError) as exc:
+        secrets = secret_texts(data, cls)
         lines = []
         for key, problem in _config_problems(exc, prefix):
-            origin = (origins or {}).get(key)
+            origin = _origin_of(key, origins or {})
             where = f" (set by {origin})" if origin else ""
-            lines.append(f"{source}: {key or '(root)'}: {problem}{where}")
+            lines.append(f"{source}: {key or '(root)'}: {redact(problem, secrets)}{where}")
         raise ConfigError("\n".join(lines)) from None
+
+
+# -- keeping secrets out of messages ---------------------------------------------------------
+
+# Shorter values are not searched for in messages: they would mask ordinary words.
+MIN_REDACTED_CHARS = 4
+
+
+def secret_texts(data: Any, cls: Any) -> set[str]:
+    """Every text held by a key declared `secret()` in `data`, raw (a TOML table) or
+    unstructured, read along `cls`."""
+    found: set[str] = set()
+    _collect_secret_texts(data, cls, found)
+    return found
+
+
+def holds_secrets(tp: Any) -> bool:
+    """Whether `tp` is a settings class with a key declared `secret()`, here or deeper: a
+    value given where one is expected may be a secret written in the wrong place."""
+    if not attrs.has(tp):
+        return False
+    hints = _type_hints(tp)
+    return any(
+        field.metadata.get("secret") or holds_secrets(hints.get(field.name))
+        for field in attrs.fields(tp)
+    )
+
+
+def _type_hints(cls: Any) -> dict[str, Any]:
+    try:
+        return typing.get_type_hints(cls)
+    except (NameError, TypeError):  # a hint only a type checker can resolve
+        return {}
+
+
+def secret_texts_of(*instances: Any) -> set[str]:
+    """Every text held by a key declared `secret()` in these structured settings."""
+    found: set[str] = set()
+    for instance in instances:
+        _collect_secret_texts(CONVERTER.unstructure(instance), type(instance), found)
+    return found
+
+
+def _collect_secret_texts(data: Any, tp: Any, found: set[str]) -> None:
+    if holds_secrets(tp) and not isinstance(data, Mapping):
+        _collect_texts(data, found)
+    elif attrs.has(tp) and isinstance(data, Mapping):
+        hints = _type_hints(tp)
+        for field in attrs.fields(tp):
+            if field.name not in data:
+                continue
+            if field.metadata.get("secret"):
+                _collect_texts(data[field.name], found)
+            else:
+                _collect_secret_texts(data[field.name], hints.get(field.name), found)
+    elif _is_dict(tp) and isinstance(data, Mapping):
+        args = typing.get_args(tp)
+        for value in data.values():
+            _collect_secret_texts(value, args[1] if len(args) == 2 else None, found)
+    elif _is_list(tp) and isinstance(data, list | tuple):
+        args = typing.get_args(tp)
+        for item in data:
+            _collect_secret_texts(item, args[0] if args else None, found)
+    elif typing.get_origin(tp) in (typing.Union, types.UnionType):
+        for option in typing.get_args(tp):
+            _collect_secret_texts(data, option, found)
+
+
+def _collect_texts(value: Any, found: set[str]) -> None:
+    if isinstance(value, str | int | float) and not isinstance(value, bool):
+        text = str(value)
+        if len(text) >= MIN_REDACTED_CHARS:
+            found.add(text)
+    elif isinstance(value, Mapping):
+        for item in value.values():
+            _collect_texts(item, found)
+    elif isinstance(value, list | tuple):
+        for item in value:
+            _collect_texts(item, found)
+
+
+def redact(message: str, secrets: Iterable[str]) -> str:
+    """`message` with every occurrence of each secret replaced by the mask: the last line
+    of defence for messages written elsewhere (a plugin's `config_problems`)."""
+    for text in sorted(secrets, key=len, reverse=True):
+        message = message.replace(text, MASK)
+    return message
 
 
 # -- loading ---------------------------------------------------------------------------------
@@ -377,22 +568,62 @@ def _check_core(config: Config) -> None:
             "database.pool_min_size, pool_max_size: expected 0 <= min <= max and max >= 1, "
             f"got {database.pool_min_size} and {database.pool_max_size}"
         )
+    for key, zero_allowed in (
+        ("database.connect_timeout_seconds", False),
+        ("database.pool_acquire_timeout_seconds", False),
+        ("database.statement_timeout_seconds", True),
+        ("aws.connect_timeout_seconds", False),
+        ("aws.read_timeout_seconds", False),
+        ("aws.readiness_cache_seconds", True),
+    ):
+        section, name = key.split(".")
+        value = getattr(getattr(config, section), name)
+        if value < 0 or (value == 0 and not zero_allowed):
+            expected = "0 or more" if zero_allowed else "more than 0"
+            problems.append(f"{key}: expected {expected}, got {value}")
+    if config.aws.max_attempts < 1:
+        problems.append(f"aws.max_attempts: expected at least 1, got {config.aws.max_attempts}")
     try:
         parse_networks(http.trusted_proxies)
     except ValueError as exc:
         problems.append(f"http.trusted_proxies: {exc}")
     if http.max_body_bytes < 1:
         problems.append(f"http.max_body_bytes: expected a positive int, got {http.max_body_bytes}")
-    if not 0 <= server.port <= 65535:
-        problems.append(f"server.port: expected 0-65535, got {server.port}")
-    if server.workers < 1:
-        problems.append(f"server.workers: expected at least 1, got {server.workers}")
+    problems += _server_problems(server)
     if config.logging.level.upper() not in LOG_LEVELS:
         problems.append(
             f"logging.level: expected one of {', '.join(LOG_LEVELS)}, got {config.logging.level!r}"
         )
     if problems:
-        raise ConfigError("\n".join(f"{config.source}: {problem}" for problem in problems))
+        secrets = secret_texts_of(config)
+        raise ConfigError("\n".join(
+            f"{config.source}: {redact(problem, secrets)}" for problem in problems
+        ))
+
+
+# Smaller cannot hold an ordinary request line, Host and a session cookie.
+MIN_HEADER_BYTES = 4096
+
+
+def _server_problems(server: ServerSection) -> list[str]:
+    problems = []
+    if not 0 <= server.port <= 65535:
+        problems.append(f"server.port: expected 0-65535, got {server.port}")
+    if server.workers < 1:
+        problems.append(f"server.workers: expected at least 1, got {server.workers}")
+    if server.max_header_bytes < MIN_HEADER_BYTES:
+        problems.append(
+            f"server.max_header_bytes: expected at least {MIN_HEADER_BYTES}, "
+            f"got {server.max_header_bytes}"
+        )
+    if server.max_headers < 1:
+        problems.append(f"server.max_headers: expected at least 1, got {server.max_headers}")
+    if server.graceful_shutdown_seconds < 0:
+        problems.append(
+            "server.graceful_shutdown_seconds: expected 0 or more, "
+            f"got {server.graceful_shutdown_seconds}"
+        )
+    return problems
 
 
 def _deep_copy(data: Mapping[str, Any]) -> dict[str, Any]:
@@ -417,7 +648,7 @@ def mask_url(url: str) -> str:
     """`postgresql://u:secret@h/db?password=x` -> `postgresql://u:********@h/db?password=********`."""
     scheme, sep, rest = url.partition("://")
     if not sep:
-        return url
+        return MASK if url else url  # not a URL: no telling which part is the secret
     rest, question, query = rest.partition("?")
     creds, at, host = rest.rpartition("@")
     if at and ":" in creds:

@@ -1,29 +1,47 @@
-"""The database: a Piccolo engine chosen by URL, bound to every enabled plugin's tables,
-and a small migration runner over each plugin's `piccolo_migrations/` folder."""
+"""The database: a Piccolo engine chosen by URL with every wait bounded, bound to every
+enabled plugin's tables, and a small migration runner over each plugin's
+`piccolo_migrations/` folder.
+
+A database that is down, frozen, out of connections or locked is a `ServiceUnavailable`
+(503 with `Retry-After`) raised by the engine itself, so no route catches anything."""
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import importlib.util
 import io
 import logging
+import math
 import os
+import sqlite3
 import sys
+import time
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from types import ModuleType
 from typing import Any
 
+import asyncpg
 from piccolo.apps.migrations.tables import Migration
 from piccolo.conf.apps import AppConfig, AppRegistry
 from piccolo.engine.base import Engine
-from piccolo.engine.postgres import PostgresEngine
-from piccolo.engine.sqlite import SQLiteEngine
+from piccolo.engine.postgres import PostgresEngine, PostgresTransaction
+from piccolo.engine.sqlite import SQLiteEngine, SQLiteTransaction, TransactionType
+from piccolo.querystring import QueryString
 
 from core import piccolo_conf
 from core.config import DatabaseSection
+from core.errors import NotReady, ServiceUnavailable
 
 os.environ.setdefault("PICCOLO_CONF", "core.piccolo_conf")
 log = logging.getLogger("itube.db")
+
+UNAVAILABLE = "The database is not answering; try again shortly"
+# A warning per interval while the database fails, not one per request.
+REPORT_EVERY_SECONDS = 5.0
+# SQLite's wait for a lock when `statement_timeout_seconds = 0` lifts the bound.
+SQLITE_UNBOUNDED_LOCK_WAIT = 3600.0
 
 
 def make_engine(section: DatabaseSection) -> Engine:
@@ -33,10 +51,27 @@ def make_engine(section: DatabaseSection) -> Engine:
         if url.startswith("sqlite:////"):
             path = "/" + path.lstrip("/")
         Path(path).parent.mkdir(parents=True, exist_ok=True)
-        # Each query opens its own connection; wait for a busy writer instead of failing.
-        return SQLiteEngine(path=path, timeout=30)
-    dsn = "postgresql://" + url.split("://", 1)[1]
-    return PostgresEngine(config={"dsn": dsn}, log_queries=False)
+        # Each query opens its own connection and waits for a busy writer this long.
+        lock_wait = section.statement_timeout_seconds or SQLITE_UNBOUNDED_LOCK_WAIT
+        return BoundedSQLiteEngine(path=path, timeout=lock_wait)
+    return BoundedPostgresEngine(
+        config=postgres_config(section), acquire_timeout=section.pool_acquire_timeout_seconds
+    )
+
+
+def postgres_config(section: DatabaseSection) -> dict[str, Any]:
+    """asyncpg's connect arguments: the DSN and the bounds of every wait."""
+    config: dict[str, Any] = {
+        "dsn": "postgresql://" + section.url.split("://", 1)[1],
+        "timeout": section.connect_timeout_seconds,
+    }
+    if section.statement_timeout_seconds:
+        # The client's bound holds when the server is frozen; the server's own stops the
+        # statement there once the client gave up on it.
+        config["command_timeout"] = section.statement_timeout_seconds
+        milliseconds = math.ceil(section.statement_timeout_seconds * 1000)
+        config["server_settings"] = {"statement_timeout": str(milliseconds)}
+    return config
 
 
 def engine_kind(engine: Engine) -> str:
@@ -70,6 +105,216 @@ async def close_pool(engine: Engine) -> None:
 
 async def ping(engine: Engine) -> None:
     await engine.run_ddl("SELECT 1")
+
+
+# -- faults ----------------------------------------------------------------------------------
+
+
+def is_unavailable(error: BaseException) -> bool:
+    """Whether `error` says the database cannot answer now (down, unreachable, frozen, out of
+    connections or resources, shutting down, locked) rather than that a query is wrong."""
+    if isinstance(error, OSError):  # refused, reset, unreachable; TimeoutError is one too
+        return True
+    if isinstance(error, asyncpg.PostgresConnectionError | asyncpg.InsufficientResourcesError
+                  | asyncpg.exceptions.OperatorInterventionError):
+        return True  # lost connections; too many clients; cancelled statements, shutdowns
+    if isinstance(error, sqlite3.OperationalError):
+        return "locked" in str(error)
+    return False
+
+
+def left_unanswered(error: BaseException) -> bool:
+    """Whether a connection that raised `error` may still owe an answer (timed out, cut,
+    cancelled): such a connection is dropped, never reset or reused."""
+    if isinstance(error, ServiceUnavailable) and error.__cause__ is not None:
+        error = error.__cause__
+    return isinstance(error, asyncio.CancelledError) or is_unavailable(error)
+
+
+class FaultGuard:
+    """Turns database faults into `ServiceUnavailable`, with one warning per interval."""
+
+    def __init__(self, clock: Callable[[], float] = time.monotonic) -> None:
+        self._clock = clock
+        self._last_report = -math.inf
+
+    @contextlib.contextmanager
+    def translating(self) -> Iterator[None]:
+        try:
+            yield
+        except Exception as error:
+            if not is_unavailable(error):
+                raise
+            self._report(error)
+            raise ServiceUnavailable(UNAVAILABLE) from error
+
+    def _report(self, error: Exception) -> None:
+        now = self._clock()
+        if now - self._last_report >= REPORT_EVERY_SECONDS:
+            self._last_report = now
+            log.warning("database unavailable (%s: %s); answering 503",
+                        type(error).__name__, error)
+
+
+class BoundedPostgresEngine(PostgresEngine):
+    """Piccolo's PostgreSQL engine with every wait bounded: a pooled connection within
+    `acquire_timeout`, statements within asyncpg's `command_timeout`. A connection left
+    waiting for an answer is dropped, never reset: a reset would wait on the same silent
+    server. Faults leave as `ServiceUnavailable`."""
+
+    def __init__(self, config: dict[str, Any], *, acquire_timeout: float) -> None:
+        self.acquire_timeout = acquire_timeout
+        self.guard = FaultGuard()
+        super().__init__(config=config, log_queries=False)
+
+    async def connection(self) -> Any:
+        """A pooled connection (a new one when no pool runs), within the acquire timeout."""
+        if self.pool is None:
+            return await self.get_new_connection()
+        return await self.pool.acquire(timeout=self.acquire_timeout)
+
+    async def release(self, connection: Any) -> None:
+        if self.pool is None:
+            await connection.close(timeout=self.acquire_timeout)
+        else:
+            await self.pool.release(connection)
+
+    @staticmethod
+    def drop(connection: Any) -> None:
+        """Close at once; a pooled connection's slot goes back to the pool, to reconnect.
+        Closing rolls back whatever transaction the server had open on it."""
+        connection.terminate()
+
+    async def _run_in_pool(self, query: str, args: Sequence[Any] | None = None) -> Any:
+        connection = await self.connection()
+        try:
+            result = await connection.fetch(query, *(args or ()))
+        except BaseException as error:
+            if left_unanswered(error):
+                self.drop(connection)
+            else:
+                await self.release(connection)
+            raise
+        await self.release(connection)
+        return result
+
+    async def run_querystring(self, querystring: QueryString, in_pool: bool = True) -> Any:
+        with self.guard.translating():
+            return await super().run_querystring(querystring, in_pool)
+
+    async def run_ddl(self, ddl: str, in_pool: bool = True) -> Any:
+        with self.guard.translating():
+            return await super().run_ddl(ddl, in_pool)
+
+    def transaction(self, allow_nested: bool = True) -> PostgresTransaction:
+        return _BoundedPostgresTransaction(engine=self, allow_nested=allow_nested)
+
+
+class _BoundedPostgresTransaction(PostgresTransaction):
+    """Piccolo's transaction on the bounded engine. Unlike Piccolo's, a failed BEGIN or
+    COMMIT gives the connection back, so faults cannot drain the pool."""
+
+    engine: BoundedPostgresEngine
+
+    async def __aenter__(self) -> PostgresTransaction:
+        if self._parent is not None:
+            return self._parent
+        with self.engine.guard.translating():
+            self.connection = await self.engine.connection()
+            try:
+                self.transaction = self.connection.transaction()
+                await self.begin()
+            except BaseException:
+                self.engine.drop(self.connection)
+                raise
+        self.context = self.engine.current_transaction.set(self)
+        return self
+
+    async def __aexit__(self, exc_type: Any, error: BaseException | None, tb: Any) -> bool:
+        if self._parent is not None:
+            return error is None
+        try:
+            with self.engine.guard.translating():
+                await self._finish(error)
+        finally:
+            self.engine.current_transaction.reset(self.context)
+        return error is None
+
+    async def _finish(self, error: BaseException | None) -> None:
+        if error is not None and left_unanswered(error):
+            self.engine.drop(self.connection)
+            return
+        try:
+            if error is not None and not self._rolled_back:
+                await self.rollback()
+            elif error is None and not (self._committed or self._rolled_back):
+                await self.commit()
+        except BaseException:
+            self.engine.drop(self.connection)
+            raise
+        await self.engine.release(self.connection)
+
+
+class BoundedSQLiteEngine(SQLiteEngine):
+    """Piccolo's SQLite engine whose faults ("database is locked" once the lock wait is
+    over) leave as `ServiceUnavailable`."""
+
+    def __init__(self, path: str, **connection_kwargs: Any) -> None:
+        self.guard = FaultGuard()
+        super().__init__(path=path, **connection_kwargs)
+
+    async def run_querystring(self, querystring: QueryString, in_pool: bool = False) -> Any:
+        with self.guard.translating():
+            return await super().run_querystring(querystring, in_pool)
+
+    async def run_ddl(self, ddl: str, in_pool: bool = False) -> Any:
+        with self.guard.translating():
+            return await super().run_ddl(ddl, in_pool)
+
+    def transaction(
+        self,
+        transaction_type: TransactionType = TransactionType.deferred,
+        allow_nested: bool = True,
+    ) -> SQLiteTransaction:
+        return _GuardedSQLiteTransaction(
+            engine=self, transaction_type=transaction_type, allow_nested=allow_nested
+        )
+
+
+class _GuardedSQLiteTransaction(SQLiteTransaction):
+    """Piccolo's transaction on the guarded engine. Unlike Piccolo's, a BEGIN or COMMIT
+    refused for a lock closes the connection instead of leaving it open."""
+
+    engine: BoundedSQLiteEngine
+
+    async def __aenter__(self) -> SQLiteTransaction:
+        if self._parent is not None:
+            return self._parent
+        with self.engine.guard.translating():
+            self.connection = await self.get_connection()
+            try:
+                await self.begin()
+            except BaseException:
+                await self.connection.close()
+                raise
+        self.context = self.engine.current_transaction.set(self)
+        return self
+
+    async def __aexit__(self, exc_type: Any, error: BaseException | None, tb: Any) -> bool:
+        if self._parent is not None:
+            return error is None
+        try:
+            with self.engine.guard.translating():
+                try:
+                    if error is not None and not self._rolled_back:
+                        await self.rollback()
+                    elif error is None and not (self._committed or self._rolled_back):
+                        await self.commit()
+                finally:
+                    await self.connection.close()
+        finally:
+            self.engine.current_transaction.reset(self.context)
+        return error is None
 
 
 # -- migrations ------------------------------------------------------------------------------
@@ -150,6 +395,63 @@ async def migrate_backwards(apps: list[AppConfig], app_name: str, steps: int = 1
         log.info("migration reversed", extra={"app": app.app_name, "migration": migration_id})
         reversed_ids.append(f"{app.app_name}:{migration_id}")
     return reversed_ids
+
+
+# -- readiness -------------------------------------------------------------------------------
+
+
+_MIGRATION_TABLE_FOUND = {
+    "postgres": "SELECT to_regclass('migration') IS NOT NULL AS present",
+    "sqlite": "SELECT count(*) > 0 AS present FROM sqlite_master "
+              "WHERE type = 'table' AND name = 'migration'",
+}
+
+
+class MigrationsPending(NotReady):
+    """The database answers, but lacks migrations the running code expects."""
+
+
+class DatabaseReadiness:
+    """The `database` readiness check: the database answers, and every enabled plugin's
+    migrations are applied. Once all are seen applied it stops asking: nothing unapplies
+    them under a running app (a release that brings new ones starts new processes)."""
+
+    def __init__(self, engine: Engine, apps: list[AppConfig]) -> None:
+        self.engine = engine
+        self.apps = apps
+        self._all_applied = False
+        self._reported: frozenset[str] = frozenset()
+
+    async def __call__(self) -> None:
+        await ping(self.engine)
+        if self._all_applied:
+            return
+        applied = await self._applied()
+        names = [
+            f"{app.app_name}:{migration}"
+            for app in self.apps
+            for migration in sorted(_migration_modules(app))
+            if (app.app_name, migration) not in applied
+        ]
+        if names:
+            self._report(names)
+            raise MigrationsPending(f"migrations not applied: {', '.join(names)}")
+        self._all_applied = True
+
+    async def _applied(self) -> set[tuple[str, str]]:
+        """(app, migration) pairs recorded in Piccolo's `migration` table, read through this
+        app's engine (the table class is bound to whichever app started last), and without
+        creating the table: a probe only looks."""
+        [found] = await self.engine.run_ddl(_MIGRATION_TABLE_FOUND[engine_kind(self.engine)])
+        if not found["present"]:
+            return set()
+        rows = await self.engine.run_ddl("SELECT app_name, name FROM migration")
+        return {(row["app_name"], row["name"]) for row in rows}
+
+    def _report(self, names: list[str]) -> None:
+        if frozenset(names) != self._reported:  # once per change, not once per probe
+            self._reported = frozenset(names)
+            log.warning("migrations pending; run `itube migrate`", extra={"pending": names})
 
 
 def registry_from_environment() -> AppRegistry:

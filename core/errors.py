@@ -85,5 +85,10 @@ class ServiceUnavailable(Problem):
         self.headers["Retry-After"] = str(max(1, int(retry_after)))
 
 
+class NotReady(Exception):
+    """A readiness check's failure whose message is meant to be read: where `/readyz` shows
+    details, it shows this message (other exceptions show their type only)."""
+
+
 class ConfigError(Exception):
     """The configuration is unusable. The message names the file, the key and what was expected."""

@@ -106,4 +106,5 @@ def service_authenticator(ctx: AppContext) -> ServiceAuthenticator | None:
 @hookspec
 def readiness_checks(ctx: AppContext) -> list[ReadinessCheck] | None:
     """Return checks for `/readyz`; each is a name and an async callable that raises when
-    the dependency is not ready."""
+    the dependency is not ready (`core.errors.NotReady` for a message meant to be read;
+    `remember_seconds` reuses the last outcome that long)."""

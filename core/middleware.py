@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import re
 import time
@@ -9,6 +10,8 @@ import uuid
 from collections.abc import Iterable
 
 from starlette.datastructures import Headers
+from starlette.requests import ClientDisconnect
+from starlette.responses import Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from core.errors import PayloadTooLarge
@@ -17,8 +20,11 @@ from core.problems import internal_error_response, problem_response
 
 access_log = logging.getLogger("itube.access")
 error_log = logging.getLogger("itube.errors")
+request_log = logging.getLogger("itube.requests")
 _SANE_REQUEST_ID = re.compile(r"^[A-Za-z0-9._:-]{1,128}$")
 UNSAFE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
+# The access log's status for a request its client abandoned (nginx's convention).
+CLIENT_CLOSED_REQUEST = 499
 
 
 class RequestContextMiddleware:
@@ -53,6 +59,18 @@ class RequestContextMiddleware:
 
         try:
             await self.app(scope, receive, send_with_id)
+        except ClientDisconnect:
+            # The client went away before its request was read: nothing failed here, and
+            # nobody is left to answer.
+            status = CLIENT_CLOSED_REQUEST
+            request_log.info("client disconnected before the request was read",
+                             extra={"path": scope.get("path")})
+        except asyncio.CancelledError:
+            # The server is stopping and the request outlived the grace period: a 503 the
+            # client may retry elsewhere, rather than the server's bare 500.
+            if not response_started:
+                await _stopping_response()(scope, receive, send_with_id)
+            raise
         except Exception:
             error_log.exception("unhandled error", extra={"path": scope.get("path")})
             if not response_started:
@@ -76,6 +94,11 @@ class RequestContextMiddleware:
                 "principal": state.get("principal_id"),
             },
         )
+
+
+def _stopping_response() -> Response:
+    return problem_response(503, "The server is shutting down; retry the request",
+                            headers={"Retry-After": "1", "Connection": "close"})
 
 
 class BodyLimitMiddleware:

@@ -156,6 +156,15 @@ def check_hook_names(pm: pluggy.PluginManager) -> None:
         ) from None
 
 
+def plugin_label(pm: pluggy.PluginManager, plugin: object) -> str:
+    """How messages name a plugin: its config name, else (an object registered without
+    one, which pluggy names by id) its class."""
+    name = pm.get_name(plugin)
+    if name and name != str(id(plugin)):
+        return name
+    return _qualified_class(plugin)
+
+
 def describe_plugins(pm: pluggy.PluginManager) -> list[dict[str, Any]]:
     """Name, version and implemented hooks of each loaded plugin (for `itube plugins`)."""
     described = []

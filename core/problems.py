@@ -27,6 +27,7 @@ _TITLES = {
     415: "Unsupported Media Type",
     422: "Validation Failed",
     429: "Too Many Requests",
+    431: "Request Header Fields Too Large",
     500: "Internal Server Error",
     503: "Service Unavailable",
 }

@@ -18,6 +18,7 @@ from redis.backoff import NoBackoff
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import RedisError
 from redis.exceptions import TimeoutError as RedisTimeoutError
+from redis.maint_notifications import MaintNotificationsConfig
 
 from core.cache import CacheUnavailable, MemoryCache, is_tombstone
 from plugins.cache_redis.breaker import CircuitBreaker
@@ -38,12 +39,18 @@ Unsent = tuple[bytes, float] | None
 
 def connection_pool(settings: RedisCacheSettings) -> aioredis.ConnectionPool:
     """One pool per app: fail-fast timeouts and no retries (redis-py's default retries with
-    backoff cost seconds per call against a down Redis)."""
+    backoff cost seconds per call against a down Redis).
+
+    Maintenance notifications stay off: redis-py 8 enables them ("auto") with RESP3, and
+    while they are on its pool skips the check that replaces a pooled connection the server
+    has closed; after a Redis restart each dead connection would then fail one call and open
+    the breaker again."""
     options: dict[str, Any] = {
         "socket_timeout": settings.socket_timeout_seconds,
         "socket_connect_timeout": settings.connect_timeout_seconds,
         "retry": Retry(NoBackoff(), 0),
         "max_connections": settings.max_connections,
+        "maint_notifications_config": MaintNotificationsConfig(enabled=False),
     }
     if settings.url:
         return aioredis.ConnectionPool.from_url(settings.url, **options)

@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import os
+import socket
+import threading
 from typing import Any
 
 import boto3
@@ -26,19 +29,69 @@ PASSWORD_POLICY = {
 log = logging.getLogger("itube.local_aws")
 
 
-def start_emulator(settings: LocalAwsSettings) -> tuple[Any, str]:
+class Emulator:
+    """moto's server, on a socket bound before anything else happens: a busy port is an
+    error at once. (moto's own threaded server binds inside its thread, and when that fails
+    its `start()` waits forever.)"""
+
+    def __init__(self, host: str, port: int) -> None:
+        with _listen(host, port) as listener:
+            self._server = _moto_server(listener)  # serves on a duplicate of the socket
+        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True,
+                                        name="local-aws-emulator")
+
+    @property
+    def endpoint(self) -> str:
+        host, port = self._server.server_address[:2]
+        return f"http://[{host}]:{port}" if ":" in str(host) else f"http://{host}:{port}"
+
+    def start(self) -> None:
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._server.shutdown()
+        self._server.server_close()
+        self._thread.join()
+
+
+def _listen(host: str, port: int) -> socket.socket:
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
     try:
-        from moto.server import ThreadedMotoServer
+        return socket.create_server((host, port), family=family)
+    except OSError as exc:
+        reason = os.strerror(exc.errno).lower() if exc.errno else str(exc)
+        raise ConfigError(
+            f"plugins.local_aws: cannot listen on {host}:{port} for the AWS emulator "
+            f"({reason}): stop what uses the port, or set [plugins.local_aws] port to "
+            "another one (0 picks a free port)"
+        ) from None
+
+
+def _moto_server(listener: socket.socket) -> Any:
+    try:
+        from moto.moto_server.werkzeug_app import (
+            DomainDispatcherApplication,
+            MotoRequestHandler,
+            create_backend_app,
+        )
+        from werkzeug.serving import make_server
     except ImportError:
         raise ConfigError(
             "local_aws needs the AWS emulator: pip install 'itube[local]' (make serve and "
             "make test install it)"
         ) from None
+    host, port = listener.getsockname()[:2]
+    app = DomainDispatcherApplication(create_backend_app)
+    return make_server(host, port, app, threaded=True, request_handler=MotoRequestHandler,
+                       fd=listener.fileno())
+
+
+def start_emulator(settings: LocalAwsSettings) -> tuple[Emulator, str]:
+    """Start the emulator on `settings.host`/`port`; returns it and its endpoint URL."""
     logging.getLogger("werkzeug").setLevel(logging.ERROR)
-    server = ThreadedMotoServer(ip_address=settings.host, port=settings.port, verbose=False)
-    server.start()
-    host, port = server.get_host_and_port()
-    return server, f"http://{host}:{port}"
+    emulator = Emulator(settings.host, settings.port)
+    emulator.start()
+    return emulator, emulator.endpoint
 
 
 def _client(service: str, endpoint: str, region: str) -> Any:

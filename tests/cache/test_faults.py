@@ -202,6 +202,33 @@ async def test_a_revocation_made_while_redis_is_down_is_kept(redis_server):
         await backend.close()
 
 
+@on_anyio
+async def test_after_a_restart_stale_pooled_connections_do_not_open_the_breaker(
+    redis_server, caplog
+):
+    backend = RedisCache(redis_settings(redis_server.url))
+    await backend.open()
+    many = [f"k{n}" for n in range(50)]
+    try:
+        await asyncio.gather(*(backend.get(key) for key in many))  # a pool of many connections
+        redis_server.kill()
+        with pytest.raises(CacheUnavailable):
+            await backend.get("k0")
+        redis_server.start()  # the same port: every pooled connection is now dead
+        await asyncio.sleep(BREAKER_SECONDS * 1.5)
+        caplog.set_level(logging.WARNING, logger="itube.cache_redis")
+        caplog.clear()
+        await backend.ping()  # the probe: the breaker closes
+        for _ in range(3):
+            outcomes = await asyncio.gather(*(backend.get(key) for key in many),
+                                            return_exceptions=True)
+            assert [o for o in outcomes if isinstance(o, BaseException)] == []
+        assert not backend.breaker.is_open
+        assert [r.getMessage() for r in caplog.records] == ["redis answers again; using it"]
+    finally:
+        await backend.close()
+
+
 # -- the breaker ---------------------------------------------------------------------------
 
 

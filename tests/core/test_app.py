@@ -236,3 +236,141 @@ def test_the_asgi_entry_builds_its_app_from_itube_config(
     assert asgi.app.state.ctx.config.source == str(path)
     with TestClient(asgi.app) as client:
         assert client.get("/api/v1/guestbook").json() == {"title": "Served", "entries": []}
+
+
+# -- one method and path, one plugin ---------------------------------------------------------
+
+
+class RoutesOf:
+    """A plugin contributing the given routes (registered as an object, named by class)."""
+
+    def __init__(self, *routes: Any) -> None:
+        self.routes = list(routes)
+
+    @hookimpl
+    def register_routes(self, ctx: AppContext) -> list[Any]:
+        return self.routes
+
+
+class Videos(RoutesOf):
+    pass
+
+
+class MoreVideos(RoutesOf):
+    pass
+
+
+async def nothing(request: Any) -> Any:
+    from starlette.responses import Response
+
+    return Response()
+
+
+def route(path: str, *methods: str) -> Any:
+    from starlette.routing import Route
+
+    return Route(path, nothing, methods=list(methods) or None)
+
+
+def refusal(kernel_config, *plugins: object, names: list[str] | None = None) -> str:
+    with pytest.raises(ConfigError) as caught:
+        create_app(kernel_config(names or []), plugins=list(plugins))
+    return str(caught.value)
+
+
+@pytest.mark.hooks("register_routes")
+def test_two_user_auth_providers_cannot_both_mount_the_auth_routes(kernel_config):
+    with pytest.raises(ConfigError) as caught:
+        create_app(kernel_config(["local_aws", "auth_cognito", "auth_local"]))
+    assert str(caught.value) == (
+        "<test>: app.plugins: auth_cognito and auth_local both declare "
+        "POST /api/v1/auth/register, POST /api/v1/auth/confirm, "
+        "POST /api/v1/auth/resend-code, POST /api/v1/auth/login and 3 more: "
+        "load only one of them"
+    )
+
+
+def test_the_same_route_under_other_parameter_names_is_the_same_route(kernel_config):
+    message = refusal(kernel_config, Videos(route("/videos/{video_id}", "GET")),
+                      MoreVideos(route("/videos/{id}", "GET", "PATCH")))
+    videos, more = (f"tests.core.test_app.{name}" for name in ("Videos", "MoreVideos"))
+    assert message == (
+        f"<test>: app.plugins: {videos} and {more} both declare GET /videos/{{}}: "
+        "load only one of them"
+    )
+
+
+def test_a_plugin_cannot_take_a_kernel_route_or_declare_one_twice(kernel_config):
+    assert refusal(kernel_config, Videos(route("/healthz", "GET"))) == (
+        "<test>: app.plugins: the kernel and tests.core.test_app.Videos both declare "
+        "GET /healthz: load only one of them"
+    )
+    assert refusal(kernel_config, Videos(route("/v", "POST"), route("/v", "POST"))) == (
+        "<test>: app.plugins: tests.core.test_app.Videos declares POST /v twice"
+    )
+
+
+class Hook:
+    """An ASGI app as a route's endpoint: Starlette lets it answer every method."""
+
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        pass
+
+
+def test_a_route_for_any_method_clashes_with_every_method(kernel_config):
+    from starlette.routing import Mount, Route
+
+    any_method = Route("/hook", Hook())
+    assert any_method.methods is None
+    assert "both declare * /hook" in refusal(
+        kernel_config, Videos(route("/hook", "DELETE")), MoreVideos(any_method)
+    )
+    mounted = Mount("/api", routes=[route("/items", "GET")])
+    assert "both declare GET /api/items" in refusal(
+        kernel_config, Videos(route("/api/items", "GET")), MoreVideos(mounted)
+    )
+
+
+def test_routes_that_differ_in_method_or_path_load_together(kernel_config):
+    app = create_app(kernel_config([EXAMPLE]), plugins=[
+        Videos(route("/videos/{id}", "GET"), route("/videos/{id:int}/x", "GET")),
+        MoreVideos(route("/videos/{id}", "PATCH"), route("/videos/quota", "GET")),
+    ])
+    paths = [getattr(r, "path", None) for r in app.routes]
+    # The kernel's first, then each plugin's in config order: the order routes match in.
+    assert paths.index("/healthz") < paths.index("/api/v1/guestbook") < paths.index("/videos/{id}")
+    assert paths.index("/videos/{id:int}/x") < paths.index("/videos/quota")
+
+
+# -- a client leaving mid-request --------------------------------------------------------------
+
+
+def test_a_client_that_leaves_mid_body_is_logged_as_info_not_as_an_error(kernel_config, log_lines):
+    from starlette.routing import Route
+
+    async def reads_body(request: Any) -> Any:
+        await request.body()
+        raise AssertionError("the body never arrives")
+
+    app = create_app(kernel_config(logging={"access_log": True}),
+                     plugins=[Videos(Route("/upload", reads_body, methods=["POST"]))])
+    sent: list[dict[str, Any]] = []
+    messages = iter([{"type": "http.request", "body": b"half", "more_body": True},
+                     {"type": "http.disconnect"}])
+
+    async def receive() -> dict[str, Any]:
+        return next(messages)
+
+    async def send(message: dict[str, Any]) -> None:
+        sent.append(message)
+
+    scope = {"type": "http", "method": "POST", "path": "/upload", "raw_path": b"/upload",
+             "query_string": b"", "headers": [(b"content-length", b"100")], "app": app,
+             "client": ("127.0.0.1", 1), "server": ("testserver", 80), "scheme": "http",
+             "root_path": "", "http_version": "1.1", "state": {}}
+    asyncio.run(app(scope, receive, send))
+    assert sent == []  # nobody is left to answer
+    lines = log_lines()
+    assert [line["level"] for line in lines] == ["INFO", "INFO"]
+    assert lines[0]["msg"] == "client disconnected before the request was read"
+    assert (lines[1]["msg"], lines[1]["status"]) == ("request", 499)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import socket
 import subprocess
 import sys
 from pathlib import Path
@@ -96,3 +97,40 @@ def test_the_console_script_is_installed(tmp_path):
                           capture_output=True, text=True, timeout=60, check=False)
     assert done.returncode == 0, done.stderr
     assert json.loads(done.stdout)["database"]["url"] == "sqlite:///x.db"
+
+
+def test_config_check_refuses_two_plugins_claiming_one_route(tmp_path, capsys):
+    config = write(tmp_path, '[app]\nplugins = ["local_aws", "auth_cognito", "auth_local"]\n')
+    assert main(["config", "check", "--config", config]) == 2
+    out, err = capsys.readouterr()
+    assert out == ""
+    assert err.startswith(
+        f"configuration error:\n{config}: app.plugins: auth_cognito and auth_local both "
+        "declare POST /api/v1/auth/register, "
+    )
+
+
+def test_a_config_error_never_prints_a_secret(tmp_path, capsys, monkeypatch):
+    monkeypatch.setenv("ITUBE__AWS__SECRET_ACCESS_KEY", '["wJalrXUtnFEMI-secret"]')
+    config = write(tmp_path, f'[app]\nplugins = ["{EXAMPLE}"]\n'
+                             '[plugins.guestbook]\nmoderator_key = ["hunter2-moderator"]\n')
+    assert main(["config", "check", "--config", config]) == 2
+    err = capsys.readouterr().err
+    assert "wJalrXUtnFEMI-secret" not in err and "hunter2-moderator" not in err
+    assert err.splitlines()[1:] == [
+        f"{config}: aws.secret_access_key: expected str, got list (secret, not shown) "
+        "(set by ITUBE__AWS__SECRET_ACCESS_KEY)",
+    ]
+    monkeypatch.delenv("ITUBE__AWS__SECRET_ACCESS_KEY")
+    assert main(["config", "check", "--config", config]) == 2
+    assert capsys.readouterr().err.splitlines()[1:] == [
+        f"{config}: plugins.guestbook.moderator_key: expected str, got list (secret, not shown)",
+    ]
+
+
+def test_serve_refuses_a_bad_config_before_taking_a_port(tmp_path, capsys):
+    config = write(tmp_path, '[app]\nplugins = ["local_aws", "auth_cognito", "auth_local"]\n')
+    with socket.create_server(("127.0.0.1", 0)) as taken:  # were the config accepted: 3
+        port = str(taken.getsockname()[1])
+        assert main(["serve", "--config", config, "--port", port]) == 2
+    assert "auth_cognito and auth_local both declare" in capsys.readouterr().err

@@ -250,6 +250,7 @@ SEED_ENVIRONMENT = {
     "S3_VIDEO_THUMBNAILS_BUCKET": "thumbnails",
     "ITUBE_SERVICE_PRINCIPAL": "arn:aws:sts::123456789012:assumed-role/itube-transcoder/*",
     "ITUBE_TRUSTED_PROXIES": "10.0.0.0/16",
+    "ITUBE_SERVICE_HOSTS": "api.example.com",
 }
 
 
@@ -265,3 +266,138 @@ def test_config_objects_are_independent():
     second = config_from_dict({}, environ={})
     assert (first.server.port, second.server.port) == (1, 8000)
     assert isinstance(first, Config)
+
+
+# -- secrets never appear in a config error -------------------------------------------------
+
+SECRET = "s3cr3t-Value-9f2"
+
+
+@attrs.define
+class VaultKey:
+    secret_value: str = secret()
+    owner: str = ""
+
+
+@attrs.define
+class VaultSettings:
+    token: str = secret()
+    keys: dict[str, str] = secret(attrs.Factory(dict))
+    tokens: list[str] = secret(attrs.Factory(list))
+    named: dict[str, VaultKey] = attrs.Factory(dict)
+    retries: int = 3
+
+
+class VaultPlugin:
+    @hookimpl
+    def register_settings(self) -> dict[str, type]:
+        return {"vault": VaultSettings}
+
+
+def vault_error(environ: dict[str, str], table: dict | None = None) -> str:
+    data = {"plugins": {"vault": table}} if table else {}
+    config = config_from_dict(data, source="vault.toml", environ=environ)
+    return error_of(prepare, config, [VaultPlugin()])
+
+
+@pytest.mark.parametrize(
+    ("variable", "value", "problem"),
+    [
+        ("ITUBE__PLUGINS__VAULT__TOKEN", f'["{SECRET}"]', "token: expected str, got list"),
+        ("ITUBE__PLUGINS__VAULT__TOKEN", f'{{a = "{SECRET}"}}', "token: expected str, got dict"),
+        ("ITUBE__PLUGINS__VAULT__KEYS", SECRET, "keys: expected a table, got str"),
+        ("ITUBE__PLUGINS__VAULT__KEYS", f'["{SECRET}"]', "keys: expected a table, got list"),
+        ("ITUBE__PLUGINS__VAULT__KEYS", f'[{SECRET}', "keys: expected a table, got str"),
+        ("ITUBE__PLUGINS__VAULT__KEYS", f'{{svc = ["{SECRET}"]}}',
+         "keys[svc]: expected str, got list"),
+        ("ITUBE__PLUGINS__VAULT__TOKENS", SECRET, "tokens: expected a list, got str"),
+        ("ITUBE__PLUGINS__VAULT__TOKENS", f'[["{SECRET}"]]', "tokens[0]: expected str, got list"),
+        ("ITUBE__PLUGINS__VAULT__NAMED", f'{{k = {{secret_value = ["{SECRET}"]}}}}',
+         "named[k].secret_value: expected str, got list"),
+        # A value where a table holding secrets belongs may be the secret, misplaced.
+        ("ITUBE__PLUGINS__VAULT__NAMED", f'{{k = "{SECRET}"}}',
+         "named[k]: expected a table, got str"),
+    ],
+)
+def test_a_secret_keys_bad_value_is_never_echoed(variable, value, problem):
+    message = vault_error({variable: value})
+    assert SECRET not in message
+    assert message == (
+        f"vault.toml: plugins.vault.{problem} (secret, not shown) (set by {variable})"
+    )
+
+
+def test_an_ordinary_keys_bad_value_is_still_shown():
+    message = vault_error({"ITUBE__PLUGINS__VAULT__RETRIES": "lots"})
+    assert message == (
+        "vault.toml: plugins.vault.retries: expected int, got 'lots' "
+        "(set by ITUBE__PLUGINS__VAULT__RETRIES)"
+    )
+    owner = vault_error({}, {"named": {"k": {"owner": ["ada"]}}})
+    assert owner == "vault.toml: plugins.vault.named[k].owner: expected str, got ['ada']"
+
+
+@pytest.mark.parametrize(
+    ("environ", "problem"),
+    [
+        ({"ITUBE__DATABASE__URL": f'["{SECRET}"]'},
+         "database.url: expected str, got list (secret, not shown) (set by ITUBE__DATABASE__URL)"),
+        ({"ITUBE__AWS__SECRET_ACCESS_KEY": f'{{k = "{SECRET}"}}'},
+         "aws.secret_access_key: expected str, got dict (secret, not shown) "
+         "(set by ITUBE__AWS__SECRET_ACCESS_KEY)"),
+        # Not a URL at all: no telling which part is the password.
+        ({"ITUBE__DATABASE__URL": SECRET},
+         "database.url: expected sqlite:///PATH or postgresql://USER:PASSWORD@HOST/DB, "
+         "got '********'"),
+        ({"ITUBE__DATABASE__URL": f"mysql://app:{SECRET}@db/itube"},
+         "database.url: expected sqlite:///PATH or postgresql://USER:PASSWORD@HOST/DB, "
+         "got 'mysql://app:********@db/itube'"),
+    ],
+)
+def test_kernel_secrets_are_never_echoed(environ, problem):
+    message = error_of(config_from_dict, {}, source="k.toml", environ=environ)
+    assert SECRET not in message
+    assert message == f"k.toml: {problem}"
+
+
+class Indiscreet:
+    """A plugin whose own check quotes a secret it was given."""
+
+    @hookimpl
+    def config_problems(self, config, settings):
+        return [f"plugins.vault.token: {settings['vault'].token!r} is too short"]
+
+
+def test_a_plugins_own_message_has_secrets_masked():
+    vault = {"token": SECRET, "keys": {"a": "k-" + SECRET}}
+    config = config_from_dict({"plugins": {"vault": vault}}, source="v.toml", environ={})
+    message = error_of(prepare, config, [VaultPlugin(), Indiscreet()])
+    assert message == "v.toml: plugins.vault.token: '********' is too short"
+
+
+# -- [server] --------------------------------------------------------------------------------
+
+
+def test_server_limits_have_defaults_and_are_checked():
+    server = config_from_dict({}, environ={}).server
+    assert (server.max_header_bytes, server.max_headers, server.graceful_shutdown_seconds) == (
+        32_768, 100, 5.0
+    )
+    message = error_of(config_from_dict, {"server": {
+        "max_header_bytes": 100, "max_headers": 0, "graceful_shutdown_seconds": -1,
+    }}, source="s.toml", environ={})
+    assert message.splitlines() == [
+        "s.toml: server.max_header_bytes: expected at least 4096, got 100",
+        "s.toml: server.max_headers: expected at least 1, got 0",
+        "s.toml: server.graceful_shutdown_seconds: expected 0 or more, got -1.0",
+    ]
+
+
+def test_a_float_key_takes_an_integer():
+    config = config_from_dict({"server": {"graceful_shutdown_seconds": 3}}, environ={})
+    assert config.server.graceful_shutdown_seconds == 3.0
+    assert isinstance(config.server.graceful_shutdown_seconds, float)
+    assert error_of(config_from_dict, {"server": {"graceful_shutdown_seconds": True}},
+                    source="s.toml", environ={}) == (
+        "s.toml: server.graceful_shutdown_seconds: expected float, got True"
+    )

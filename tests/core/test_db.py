@@ -4,9 +4,12 @@
 from __future__ import annotations
 
 import asyncio
+import sqlite3
 from pathlib import Path
 
+import asyncpg
 import pytest
+from piccolo.apps.migrations.tables import Migration
 from piccolo.engine.postgres import PostgresEngine
 from piccolo.engine.sqlite import SQLiteEngine
 from starlette.testclient import TestClient
@@ -14,7 +17,8 @@ from starlette.testclient import TestClient
 from core import db
 from core.app import create_app
 from core.cli import main
-from core.config import DatabaseSection
+from core.config import DatabaseSection, config_from_dict
+from core.errors import ConfigError
 from tests.core.example_plugin.piccolo_app import APP_CONFIG
 from tests.core.example_plugin.tables import GuestbookEntry
 from tests.support import services
@@ -46,8 +50,63 @@ def test_postgres_urls_make_a_postgres_engine(scheme, postgres_available):
     url = services.POSTGRES_ADMIN_URL
     engine = db.make_engine(DatabaseSection(url=url.replace("postgresql", scheme, 1)))
     assert isinstance(engine, PostgresEngine)
-    assert engine.config == {"dsn": url}
+    assert engine.config == {
+        "dsn": url,
+        "timeout": 3.0,  # connect
+        "command_timeout": 5.0,  # the client's statement bound: holds when the server froze
+        "server_settings": {"statement_timeout": "5000"},
+    }
+    assert engine.acquire_timeout == 3.0
     assert db.engine_kind(engine) == "postgres"
+
+
+def test_a_statement_timeout_of_zero_lifts_the_bound(postgres_available, tmp_path):
+    unbounded = DatabaseSection(url=services.POSTGRES_ADMIN_URL, statement_timeout_seconds=0.0)
+    config = db.make_engine(unbounded).config
+    assert "command_timeout" not in config and "server_settings" not in config
+    # SQLite waits for a lock as long as a statement may run.
+    sqlite = DatabaseSection(url=f"sqlite:///{tmp_path}/a.db", statement_timeout_seconds=2.5)
+    assert db.make_engine(sqlite).connection_kwargs["timeout"] == 2.5
+    sqlite.statement_timeout_seconds = 0.0
+    assert db.make_engine(sqlite).connection_kwargs["timeout"] == db.SQLITE_UNBOUNDED_LOCK_WAIT
+
+
+@pytest.mark.parametrize(("key", "value", "expected"), [
+    ("connect_timeout_seconds", 0.0, "expected more than 0"),
+    ("pool_acquire_timeout_seconds", -1.0, "expected more than 0"),
+    ("statement_timeout_seconds", -0.5, "expected 0 or more"),
+])
+def test_database_bounds_must_be_usable(key, value, expected):
+    with pytest.raises(ConfigError) as error:
+        config_from_dict({"database": {key: value}}, source="itube.toml", environ={})
+    assert f"itube.toml: database.{key}: {expected}, got {value}" in str(error.value)
+
+
+@pytest.mark.parametrize("error", [
+    ConnectionRefusedError(111, "Connect call failed"),
+    ConnectionResetError(),
+    OSError("Multiple exceptions: [Errno 111] ..., [Errno 99] ..."),
+    TimeoutError(),
+    asyncpg.ConnectionDoesNotExistError("connection was closed in the middle of operation"),
+    asyncpg.TooManyConnectionsError("sorry, too many clients already"),
+    asyncpg.QueryCanceledError("canceling statement due to statement timeout"),
+    asyncpg.CannotConnectNowError("the database system is starting up"),
+    asyncpg.AdminShutdownError("terminating connection due to administrator command"),
+    sqlite3.OperationalError("database is locked"),
+])
+def test_faults_of_the_database_are_told_apart(error):
+    assert db.is_unavailable(error)
+
+
+@pytest.mark.parametrize("error", [
+    asyncpg.UniqueViolationError("duplicate key value"),
+    asyncpg.UndefinedTableError('relation "videos" does not exist'),
+    sqlite3.OperationalError("no such table: videos"),
+    sqlite3.IntegrityError("UNIQUE constraint failed"),
+    ValueError("bad value"),
+])
+def test_errors_of_a_query_are_not_faults(error):
+    assert not db.is_unavailable(error)
 
 
 @pytest.mark.hooks("register_piccolo_app")
@@ -122,6 +181,44 @@ def test_without_migrate_on_start_nothing_is_migrated(db_config):
     with TestClient(app, raise_server_exceptions=False) as client:
         ready = client.get("/readyz")
         assert ready.status_code == 503
-        assert ready.json()["detail"] == "Not ready: guestbook failing"
+        assert ready.json()["detail"] == "Not ready: database, guestbook failing"
         assert client.get("/api/v1/guestbook").status_code == 500
     assert not table_exists()
+
+
+def run_on_app_loop(client: TestClient, make_coroutine):
+    assert client.portal is not None
+
+    async def call():
+        return await make_coroutine()
+
+    return client.portal.call(call)
+
+
+def test_readyz_names_the_migrations_not_applied(db_config):
+    app = create_app(db_config([EXAMPLE], database={"migrate_on_start": False}))
+    with TestClient(app, raise_server_exceptions=False) as client:
+        ready = client.get("/readyz")
+        assert ready.status_code == 503
+        assert ready.headers["retry-after"] == "5"
+        assert ready.json()["checks"]["database"] == (
+            f"failing: migrations not applied: guestbook:{FIRST}, guestbook:{SECOND}"
+        )
+        # A probe does not create Piccolo's migration table: it only looks.
+        assert not run_on_app_loop(client, lambda: Migration.table_exists().run())
+
+        run_on_app_loop(client, lambda: db.migrate_forwards([APP_CONFIG]))
+        assert client.get("/readyz").json() == {
+            "status": "ok",
+            "checks": {"database": "ok", "cache:memory": "ok", "guestbook": "ok"},
+        }
+
+
+def test_readyz_stops_asking_once_every_migration_is_seen_applied(db_config):
+    app = create_app(db_config([EXAMPLE], database={"migrate_on_start": True}))
+    with TestClient(app, raise_server_exceptions=False) as client:
+        assert client.get("/readyz").json()["checks"]["database"] == "ok"
+        # Forget a migration behind the app's back: probes no longer read the table.
+        run_on_app_loop(client, lambda: Migration.delete().where(Migration.name == SECOND).run())
+        assert client.get("/readyz").json()["checks"]["database"] == "ok"
+    assert asyncio.run(db.pending_migrations([APP_CONFIG])) == {"guestbook": [SECOND]}

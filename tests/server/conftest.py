@@ -1,0 +1,147 @@
+"""Real `itube serve` processes, started the way an operator starts them, for the tests of
+request heads, start-up and stop. Each test's process logs to a file it can read."""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import orjson
+import pytest
+
+from tests.support.services import free_port
+
+REPO = Path(__file__).resolve().parents[2]
+ITUBE = Path(sys.executable).parent / "itube"
+STAND_IN = "tests.server.stand_in"
+
+
+class Served:
+    """One `itube serve` process: its port, its log, and ways to poke and stop it."""
+
+    def __init__(self, process: subprocess.Popen[bytes], port: int, log_path: Path) -> None:
+        self.process = process
+        self.port = port
+        self.log_path = log_path
+
+    def url(self, path: str) -> str:
+        return f"http://127.0.0.1:{self.port}{path}"
+
+    def log_text(self) -> str:
+        return self.log_path.read_text(errors="replace")
+
+    def log_lines(self) -> list[dict[str, Any]]:
+        """The JSON log lines; anything else as `{"raw": line}`."""
+        lines = []
+        for line in self.log_text().splitlines():
+            try:
+                lines.append(orjson.loads(line))
+            except orjson.JSONDecodeError:
+                lines.append({"raw": line})
+        return lines
+
+    def assert_running(self) -> None:
+        code = self.process.poll()
+        assert code is None, f"exited with status {code}:\n{self.log_text()}"
+
+    def wait_for_log(self, message: str, timeout: float = 60) -> None:
+        deadline = time.monotonic() + timeout
+        while message not in self.log_text():
+            self.assert_running()
+            assert time.monotonic() < deadline, f"no {message!r} in the log:\n{self.log_text()}"
+            time.sleep(0.05)
+
+    def wait_ready(self, timeout: float = 60) -> None:
+        deadline = time.monotonic() + timeout
+        while True:
+            self.assert_running()
+            try:
+                with urllib.request.urlopen(self.url("/healthz"), timeout=2) as answer:
+                    if answer.status == 200:
+                        return
+            except OSError:
+                pass
+            assert time.monotonic() < deadline, f"not ready in {timeout} s:\n{self.log_text()}"
+            time.sleep(0.1)
+
+    def stop(self, sig: signal.Signals = signal.SIGTERM, timeout: float = 30) -> tuple[int, float]:
+        """Send `sig`; the exit status and how long the process took to exit after it."""
+        started = time.monotonic()
+        self.process.send_signal(sig)
+        return self.wait_exit(timeout), time.monotonic() - started
+
+    def wait_exit(self, timeout: float = 30) -> int:
+        try:
+            return self.process.wait(timeout)
+        except subprocess.TimeoutExpired:
+            pytest.fail(f"still running {timeout} s later:\n{self.log_text()}")
+
+
+def config_text(port: int, tmp_path: Path, plugins: list[str], server: str, extra: str) -> str:
+    names = ", ".join(f'"{name}"' for name in plugins)
+    return f"""
+[app]
+plugins = [{names}]
+
+[server]
+host = "127.0.0.1"
+port = {port}
+freeze_heap_after_startup = false
+{server}
+[database]
+url = "sqlite:///{tmp_path}/itube.db"
+migrate_on_start = true
+
+[logging]
+level = "INFO"
+access_log = true
+{extra}
+"""
+
+
+@pytest.fixture
+def serve(tmp_path: Path) -> Iterator[Callable[..., Served]]:
+    """`serve(extra_toml, server="key = value", plugins=[...], port=...)`: start `itube serve
+    --config FILE` (`server` goes in `[server]`; the repository is importable, so
+    `tests.server.stand_in` loads); killed afterwards if still alive."""
+    started: list[Served] = []
+
+    def start(extra: str = "", *, server: str = "", plugins: list[str] | None = None,
+              port: int | None = None, args: list[str] | None = None) -> Served:
+        port = free_port() if port is None else port
+        index = len(started)
+        config = tmp_path / f"itube-{index}.toml"
+        config.write_text(config_text(port, tmp_path, plugins or [STAND_IN], server, extra))
+        log_path = tmp_path / f"itube-{index}.log"
+        environment = {**os.environ, "PYTHONPATH": str(REPO)}
+        environment.pop("ITUBE_CONFIG", None)
+        with log_path.open("wb") as log_file:
+            process = subprocess.Popen(
+                [str(ITUBE), "serve", "--config", str(config), *(args or [])],
+                cwd=tmp_path, env=environment, stdin=subprocess.DEVNULL,
+                stdout=log_file, stderr=subprocess.STDOUT,
+            )
+        served = Served(process, port, log_path)
+        started.append(served)
+        return served
+
+    yield start
+    for served in started:
+        if served.process.poll() is None:
+            served.process.kill()
+            served.process.wait(10)
+
+
+@pytest.fixture
+def busy_port() -> Iterator[int]:
+    """A port something else is listening on."""
+    with socket.create_server(("127.0.0.1", 0)) as holder:
+        yield holder.getsockname()[1]
