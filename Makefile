@@ -7,7 +7,7 @@ HOST ?= 127.0.0.1
 PORT ?= 8000
 CONFIG ?= config/default.toml
 
-.PHONY: serve test lint migrate bench lock clean
+.PHONY: serve test fuzz lint migrate bench lock clean
 
 $(STAMP): pyproject.toml requirements.lock
 	$(PYTHON) -m venv $(VENV)
@@ -21,6 +21,14 @@ serve: $(STAMP)
 
 test: $(STAMP)
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+# The schema-driven fuzz passes of `make test` (tests/fuzz), much longer: examples per
+# operation and pass, on both databases. docs/testing.md says how to read the figures.
+FUZZ_EXAMPLES ?= 300
+FUZZ_DATABASES ?= sqlite,postgres
+fuzz: $(STAMP)
+	ITUBE_FUZZ_EXAMPLES=$(FUZZ_EXAMPLES) ITUBE_FUZZ_DATABASES=$(FUZZ_DATABASES) \
+		$(BIN)/python -m pytest tests/fuzz $(PYTEST_ARGS)
 
 lint: $(STAMP)
 	$(BIN)/ruff check core plugins tests bench

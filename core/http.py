@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any, TypeVar
 
 import cattrs
@@ -13,6 +14,10 @@ from core.errors import UnsupportedMediaType, ValidationFailed
 from core.schema import JSON, field_errors
 
 T = TypeVar("T")
+# A query integer as clients write it: an optional minus and ASCII digits.
+_DECIMAL = re.compile(r"-?[0-9]+")
+# More digits than this is beyond any route's bounds; no need to convert it.
+_MAX_DIGITS = 18
 
 
 def is_json(content_type: str) -> bool:
@@ -62,14 +67,19 @@ def raw_json(body: bytes, status: int = 200, headers: dict[str, str] | None = No
 
 
 def query_int(request: Request, name: str, default: int, *, minimum: int, maximum: int) -> int:
-    """An integer query parameter within bounds, or a 422 naming it."""
-    raw = request.query_params.get(name)
-    if raw is None or raw == "":
+    """An integer query parameter within bounds, `default` when absent, or a 422 naming it.
+    Only plain decimal digits are an integer here: an empty value (`?limit=`), a repeated
+    parameter, or what Python's `int()` would also take (" 5", "1_0", "+5", non-ASCII
+    digits) are refused rather than read as something the client may not have meant."""
+    values = request.query_params.getlist(name)
+    if not values:
         return default
-    try:
-        value = int(raw)
-    except ValueError:
-        raise ValidationFailed.field(name, "must be an integer") from None
-    if not minimum <= value <= maximum:
+    if len(values) > 1:
+        raise ValidationFailed.field(name, "must be given once")
+    raw = values[0]
+    if not _DECIMAL.fullmatch(raw):
+        raise ValidationFailed.field(name, "must be an integer")
+    value = int(raw) if len(raw.lstrip("-")) <= _MAX_DIGITS else None
+    if value is None or not minimum <= value <= maximum:
         raise ValidationFailed.field(name, f"must be between {minimum} and {maximum}")
     return value

@@ -54,6 +54,20 @@ ERROR_DESCRIPTIONS = {
     429: "Rate limited; see Retry-After",
     503: "A dependency is unavailable",
 }
+# Headers every error answer of a status carries (`core.errors` sets them).
+RETRY_AFTER = {"Retry-After": {
+    "description": "Seconds to wait before trying again",
+    "required": True,
+    "schema": {"type": "integer", "minimum": 1},
+}}
+ERROR_HEADERS: dict[int, dict[str, Any]] = {429: RETRY_AFTER, 503: RETRY_AFTER}
+# What a service route's 401 carries (`core.deps.current_service`): one challenge per
+# loaded service-auth scheme.
+SERVICE_CHALLENGE = {"WWW-Authenticate": {
+    "description": "The schemes a service may authenticate with",
+    "required": True,
+    "schema": {"type": "string"},
+}}
 DOCUMENT_KEY = "core.openapi"  # where the rendered document is kept in `ctx.state`
 USER_SCHEME = {"type": "apiKey", "in": "cookie", "name": "access_token"}
 _PATH_PARAM = re.compile(r"{([^}:]+)(?::([^}]+))?}")
@@ -163,12 +177,22 @@ def _responses(op: Operation, components: dict[str, Any]) -> dict[str, Any]:
     if op.body is not None:
         implied = [*implied, 413, 415, 422]
     for status in sorted({*op.errors, *implied}):
-        responses[str(status)] = {
-            "description": ERROR_DESCRIPTIONS.get(status, "Error"),
-            "content": {"application/problem+json": {
-                "schema": {"$ref": "#/components/schemas/Problem"}}},
-        }
+        responses[str(status)] = _error_response(status, op)
     return responses
+
+
+def _error_response(status: int, op: Operation) -> dict[str, Any]:
+    response: dict[str, Any] = {
+        "description": ERROR_DESCRIPTIONS.get(status, "Error"),
+        "content": {"application/problem+json": {
+            "schema": {"$ref": "#/components/schemas/Problem"}}},
+    }
+    headers = {**ERROR_HEADERS.get(status, {})}
+    if status == 401 and op.auth == "service":
+        headers.update(SERVICE_CHALLENGE)
+    if headers:
+        response["headers"] = headers
+    return response
 
 
 async def openapi_json(request: Request) -> Response:

@@ -75,7 +75,8 @@ def constrained(
             "maxLength": max_length,
             "minimum": minimum,
             "maximum": maximum,
-            "pattern": pattern,
+            # Checked with `fullmatch`; a JSON Schema pattern matches anywhere unless anchored.
+            "pattern": anchored(pattern) if pattern else None,
             "description": description,
             "example": example,
         }.items()
@@ -104,6 +105,16 @@ def constrained(
 
     converter = _strip if strip else None
     return attrs.field(default=default, validator=check, converter=converter, metadata=metadata)
+
+
+def anchored(pattern: str) -> str:
+    """`pattern` as a JSON Schema `pattern` that means what `re.fullmatch(pattern)` checks.
+    A JSON Schema pattern matches anywhere in the value unless anchored: "[0-9]{4}" alone
+    would promise that "code 1234 ok" is valid where a full match refuses it."""
+    whole = pattern.startswith("^") and pattern.endswith("$") and not pattern.endswith("\\$")
+    if whole and "|" not in pattern:  # "^a|b$" is anchored on one side of each branch only
+        return pattern
+    return f"^(?:{pattern})$"
 
 
 def _strip(value: Any) -> Any:
@@ -203,7 +214,7 @@ def make_json_converter() -> cattrs.Converter:
     converter = cattrs.Converter()
     converter.register_structure_hook_factory(attrs.has, _attrs_hook_factory)
     converter.register_structure_hook(str, _structure_str)
-    converter.register_structure_hook(int, _strict(int, _no_text))
+    converter.register_structure_hook(int, _structure_int)
     converter.register_structure_hook(float, _structure_float)
     converter.register_structure_hook(bool, _strict(bool, _no_text))
     converter.register_structure_hook(uuid.UUID, _structure_uuid)
@@ -219,6 +230,15 @@ def make_json_converter() -> cattrs.Converter:
 
 def _no_text(text: str) -> Any:
     raise ValueError(text)
+
+
+def _structure_int(value: Any, _: Any) -> int:
+    # JSON Schema's "integer" is any number without a fractional part: 5.0 is one.
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise ValueError(f"expected int, got {value!r}")
+    return value
 
 
 def _structure_float(value: Any, _: Any) -> float:
@@ -282,7 +302,8 @@ def _scalar_schema(tp: Any) -> dict[str, Any]:
     if isinstance(tp, type) and issubclass(tp, enum.Enum):
         return {"type": "string", "enum": [member.value for member in tp]}
     scalars: dict[Any, dict[str, Any]] = {
-        str: {"type": "string"},
+        # The JSON converter refuses NUL in every string (`_structure_str`): say so.
+        str: {"type": "string", "not": {"pattern": "\\x00"}},
         bool: {"type": "boolean"},
         int: {"type": "integer"},
         float: {"type": "number"},

@@ -116,6 +116,18 @@ def test_a_422_lists_every_bad_field_with_its_path_and_message(make_client, kern
     assert {e["field"] for e in missing["errors"]} == {"name", "count"}
     wrong_type = assert_problem(client.post("/things", json={"name": "a", "count": "3"}), 422)
     assert wrong_type["errors"] == [{"field": "count", "message": "expected int, got '3'"}]
+    fraction = assert_problem(client.post("/things", json={"name": "a", "count": 3.5}), 422)
+    assert fraction["errors"] == [{"field": "count", "message": "expected int, got 3.5"}]
+    boolean = assert_problem(client.post("/things", json={"name": "a", "count": True}), 422)
+    assert boolean["errors"] == [{"field": "count", "message": "expected int, got True"}]
+
+
+@pytest.mark.hooks("register_routes")
+def test_an_integer_may_be_written_with_a_zero_fraction(make_client, kernel_config):
+    """JSON Schema's "integer" is any number without a fractional part, 3.0 included."""
+    client = things_client(make_client, kernel_config)
+    response = client.post("/things", json={"name": "a", "count": 3.0, "kind": "book"})
+    assert response.status_code < 400, response.text
 
 
 class Shelf(enum.StrEnum):

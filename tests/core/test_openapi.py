@@ -60,7 +60,7 @@ def test_operations_carry_bodies_responses_parameters_auth_and_errors(client):
     assert sign["requestBody"]["content"]["application/json"]["schema"] == {
         "$ref": "#/components/schemas/NewEntry"}
     assert schemas["NewEntry"]["properties"]["text"] == {
-        "type": "string", "minLength": 1, "maxLength": 280}
+        "type": "string", "not": {"pattern": "\\x00"}, "minLength": 1, "maxLength": 280}
     assert schemas["NewEntry"]["required"] == ["text"]
     assert sign["responses"]["201"]["content"]["application/json"]["schema"] == {
         "$ref": "#/components/schemas/Entry"}
@@ -112,7 +112,7 @@ def test_kernel_routes_are_documented_but_the_docs_pages_are_not(client):
 
 
 def test_declared_auth_is_enforced_too(client):
-    assert client.get("/internal/jobs/6f1c5f5e-9d1b-4a8e-b2c1-3c3f1c2a4b5d").status_code == 403
+    assert client.get("/internal/jobs/6f1c5f5e-9d1b-4a8e-b2c1-3c3f1c2a4b5d").status_code == 401
     allowed = client.get("/internal/jobs/6f1c5f5e-9d1b-4a8e-b2c1-3c3f1c2a4b5d",
                          headers={"x-test-service": "transcoder"})
     assert allowed.json() == {"id": "6f1c5f5e-9d1b-4a8e-b2c1-3c3f1c2a4b5d", "done": False}
