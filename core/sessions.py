@@ -35,6 +35,9 @@ EMAIL = re.compile(
     r"(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)+"
 )
 CODE = re.compile(r"[0-9]{4,10}")
+# A name holds something besides spaces (the server trims it) and no control or
+# bidirectional character.
+NAME_PATTERN = "^(?=.*\\S)" + TEXT_PATTERNS["line"].removeprefix("^")
 MAX_PASSWORD_LENGTH = 256
 # Cognito's password character classes (basic Latin letters, ASCII digits, its symbols), so
 # a password this API accepts is one the pool accepts too.
@@ -54,8 +57,7 @@ def _doc(**schema: Any) -> Any:
 class RegisterRequest:
     """A new account."""
 
-    name: str = _doc(minLength=1, maxLength=100, pattern=TEXT_PATTERNS["line"],
-                     example="Test User")
+    name: str = _doc(minLength=1, maxLength=100, pattern=NAME_PATTERN, example="Test User")
     email: str = _doc(format="email", maxLength=254, example="test@example.com")
     # The routes publish the configured policy instead (`register_request_class`).
     password: str = _doc(minLength=8, maxLength=MAX_PASSWORD_LENGTH, example=PASSWORD_EXAMPLE)
@@ -63,14 +65,14 @@ class RegisterRequest:
 
 @attrs.define
 class LoginRequest:
-    email: str = _doc(format="email", example="test@example.com")
-    password: str = _doc(example="SecurePass123!")
+    email: str = _doc(format="email", minLength=1, example="test@example.com")
+    password: str = _doc(minLength=1, example="SecurePass123!")
 
 
 @attrs.define
 class ConfirmRequest:
     email: str = _doc(format="email", example="test@example.com")
-    code: str = _doc(pattern=CODE.pattern, example="123456")
+    code: str = _doc(pattern=f"^{CODE.pattern}$", example="123456")
 
 
 @attrs.define
@@ -132,6 +134,8 @@ class PasswordPolicy:
     # Checked before the provider sees the password; keep it equal to the provider's own.
     # Published in the OpenAPI document (minLength and a pattern) for clients to check.
     min_length: int = 8
+    # Cognito's own limit is 256 (the embedded default's emulator refuses 99 or more).
+    max_length: int = MAX_PASSWORD_LENGTH
     # An uppercase letter A-Z.
     require_uppercase: bool = True
     # A lowercase letter a-z.
@@ -155,10 +159,10 @@ class PasswordPolicy:
 
     def problems(self, prefix: str) -> list[str]:
         """Messages for a policy no password could meet (for a plugin's `config_problems`)."""
-        if 1 <= self.min_length <= MAX_PASSWORD_LENGTH:
+        if 1 <= self.min_length <= self.max_length <= MAX_PASSWORD_LENGTH:
             return []
-        return [f"{prefix}.min_length: expected 1 to {MAX_PASSWORD_LENGTH}, "
-                f"got {self.min_length}"]
+        return [f"{prefix}.min_length, max_length: expected 1 <= min_length <= max_length <= "
+                f"{MAX_PASSWORD_LENGTH}, got {self.min_length} and {self.max_length}"]
 
 
 @attrs.define
@@ -230,8 +234,8 @@ def password_problem(password: str, policy: PasswordPolicy) -> str | None:
     """What `password` lacks under `policy`: the very classes its published pattern checks."""
     if len(password) < policy.min_length:
         return f"must be at least {policy.min_length} characters"
-    if len(password) > MAX_PASSWORD_LENGTH:
-        return f"must be at most {MAX_PASSWORD_LENGTH} characters"
+    if len(password) > policy.max_length:
+        return f"must be at most {policy.max_length} characters"
     missing = [what for chars, what in policy.required_classes()
                if not re.search(f"[{chars}]", password)]
     return f"must contain {', '.join(missing)}" if missing else None
@@ -254,7 +258,7 @@ def _raise_if_any(problems: dict[str, str | None]) -> None:
 def register_request_class(policy: PasswordPolicy) -> type[RegisterRequest]:
     """The register body with `policy` published on its `password` (minLength, maxLength
     and the lookahead pattern), so the document promises what `password_problem` checks."""
-    schema: dict[str, Any] = {"minLength": policy.min_length, "maxLength": MAX_PASSWORD_LENGTH}
+    schema: dict[str, Any] = {"minLength": policy.min_length, "maxLength": policy.max_length}
     pattern = policy.pattern()
     if pattern is not None:
         schema["pattern"] = pattern
@@ -288,7 +292,7 @@ def check_login(form: LoginRequest) -> LoginRequest:
 
 
 def check_confirmation(form: ConfirmRequest) -> ConfirmRequest:
-    form = ConfirmRequest(email=normalize_email(form.email), code=form.code.strip())
+    form = ConfirmRequest(email=normalize_email(form.email), code=form.code)
     _raise_if_any({
         "email": email_problem(form.email),
         "code": None if CODE.fullmatch(form.code) else "must be the 4 to 10 digit code sent",

@@ -7,6 +7,7 @@ import string
 import attrs
 
 from core.cache import INVALIDATION_HOLD_SECONDS
+from plugins.video.keys import MediaKind
 
 GIB = 1024**3
 MIB = 1024**2
@@ -56,6 +57,12 @@ class VideoSettings:
     # After a change, reads of that video bypass the cache this long, so a load that
     # started before the change cannot store what it read; keep it above the slowest query.
     cache_invalidation_hold_seconds: float = INVALIDATION_HOLD_SECONDS
+
+    def upload_types(self, kind: MediaKind) -> list[str]:
+        """The content types an upload URL of `kind` may be asked for, lower-cased (MIME
+        types compare without case); the document publishes exactly this list."""
+        types = self.allowed_video_types if kind is MediaKind.VIDEO else self.allowed_image_types
+        return list(dict.fromkeys(content_type.strip().lower() for content_type in types))
 
 
 def settings_problems(settings: VideoSettings) -> list[str]:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import uuid
+from collections.abc import Sequence
 
 import attrs
 
@@ -45,6 +46,23 @@ class UploadUrlRequest:
     size_bytes: int | None = constrained(
         None, minimum=1, description="Declared size; when given the URL is bound to it"
     )
+
+
+def upload_request_class(
+    name: str, content_types: Sequence[str], max_bytes: int
+) -> type[UploadUrlRequest]:
+    """The upload-url body of one kind of media, publishing the types it may be and the
+    largest size it may declare (the configured ones), so the document says what the
+    server accepts."""
+    content_type = attrs.field(default=None, metadata={
+        "description": "MIME type of the file (default: the first listed); the URL is bound to it",
+        "enum": [*content_types, None],
+        "example": content_types[0],
+    })
+    size_bytes = constrained(None, minimum=1, maximum=max_bytes,
+                             description="Declared size; when given the URL is bound to it")
+    return attrs.make_class(name, {"content_type": content_type, "size_bytes": size_bytes},
+                            bases=(UploadUrlRequest,), slots=True)
 
 
 @attrs.define

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from typing import TypeVar
 
 from starlette.requests import Request
@@ -14,6 +15,7 @@ from core.deps import current_actor, current_service, get_ctx, optional_actor
 from core.errors import ValidationFailed
 from core.http import query_int, raw_json, read_json, respond
 from core.routing import Param, api_route
+from plugins.video.config import VideoSettings
 from plugins.video.keys import MediaKind
 from plugins.video.models import (
     CreateVideoRequest,
@@ -22,6 +24,7 @@ from plugins.video.models import (
     UploadUrlRequest,
     VideoIdOut,
     VideoOut,
+    upload_request_class,
 )
 from plugins.video.pagination import (
     CURSOR_MAX_LENGTH,
@@ -79,16 +82,17 @@ def _limit(request: Request) -> int:
     return query_int(request, "limit", DEFAULT_LIMIT, minimum=1, maximum=MAX_LIMIT)
 
 
-async def video_upload_url(request: Request) -> Response:
-    actor = await current_actor(request)
-    body = await _optional_body(request, UploadUrlRequest)
-    return respond(await _service(request).upload_url(actor, body, MediaKind.VIDEO))
+def upload_url_endpoint(
+    kind: MediaKind, body_class: type[UploadUrlRequest]
+) -> Callable[[Request], Awaitable[Response]]:
+    """The upload-url handler of one kind of media, reading its own body class."""
 
+    async def upload_url(request: Request) -> Response:
+        actor = await current_actor(request)
+        body = await _optional_body(request, body_class)
+        return respond(await _service(request).upload_url(actor, body, kind))
 
-async def thumbnail_upload_url(request: Request) -> Response:
-    actor = await current_actor(request)
-    body = await _optional_body(request, UploadUrlRequest)
-    return respond(await _service(request).upload_url(actor, body, MediaKind.THUMBNAIL))
+    return upload_url
 
 
 async def create_video(request: Request) -> Response:
@@ -148,15 +152,25 @@ async def _status_update(request: Request) -> StatusUpdate:
 
 
 def routes(ctx: AppContext) -> list[BaseRoute]:
-    discovery = "optional_user" if ctx.settings("video").public_discovery else "user"
+    settings: VideoSettings = ctx.settings("video")
+    discovery = "optional_user" if settings.public_discovery else "user"
+    video_body = upload_request_class("VideoUploadUrlRequest",
+                                      settings.upload_types(MediaKind.VIDEO),
+                                      settings.max_video_bytes)
+    thumbnail_body = upload_request_class("ThumbnailUploadUrlRequest",
+                                          settings.upload_types(MediaKind.THUMBNAIL),
+                                          settings.max_thumbnail_bytes)
     return [
-        api_route(f"{PREFIX}/upload-url", video_upload_url, methods=["POST"],
+        api_route(f"{PREFIX}/upload-url", upload_url_endpoint(MediaKind.VIDEO, video_body),
+                  methods=["POST"], name="video_upload_url",
                   summary="A presigned URL to upload a video to", description=UPLOAD_NOTE,
-                  body=UploadUrlRequest, body_required=False, response=UploadUrl, auth="user",
+                  body=video_body, body_required=False, response=UploadUrl, auth="user",
                   errors=[403, 503], tags=TAGS),
-        api_route(f"{PREFIX}/thumbnail/upload-url", thumbnail_upload_url, methods=["POST"],
+        api_route(f"{PREFIX}/thumbnail/upload-url",
+                  upload_url_endpoint(MediaKind.THUMBNAIL, thumbnail_body),
+                  methods=["POST"], name="thumbnail_upload_url",
                   summary="A presigned URL to upload a thumbnail to", description=UPLOAD_NOTE,
-                  body=UploadUrlRequest, body_required=False, response=UploadUrl, auth="user",
+                  body=thumbnail_body, body_required=False, response=UploadUrl, auth="user",
                   errors=[403, 503], tags=TAGS),
         api_route(f"{PREFIX}/metadata", create_video, methods=["POST"],
                   summary="Register an uploaded video", body=CreateVideoRequest,

@@ -62,10 +62,6 @@ def _now() -> dt.datetime:
     return dt.datetime.now(dt.UTC)
 
 
-def _lowered(values: Sequence[str]) -> set[str]:
-    return {value.lower() for value in values}
-
-
 def _principal_name(principal: Actor | ServicePrincipal) -> str:
     kind = "user" if isinstance(principal, Actor) else "service"
     return f"{kind}:{principal.id}"
@@ -116,14 +112,13 @@ class VideoService:
     ) -> UploadUrl:
         """A presigned PUT for a new key under the actor's own prefix, usable once: the
         client must send every header returned (`If-None-Match: *` among them)."""
+        allowed = self.settings.upload_types(kind)
         if kind is MediaKind.VIDEO:
-            allowed, limit = self.settings.allowed_video_types, self.settings.max_video_bytes
-            bucket = self.storage.buckets.raw
+            limit, bucket = self.settings.max_video_bytes, self.storage.buckets.raw
         else:
-            allowed, limit = self.settings.allowed_image_types, self.settings.max_thumbnail_bytes
-            bucket = self.storage.buckets.thumbnails
-        content_type = (request.content_type or allowed[0]).strip().lower()
-        if content_type not in _lowered(allowed):
+            limit, bucket = self.settings.max_thumbnail_bytes, self.storage.buckets.thumbnails
+        content_type = request.content_type or allowed[0]
+        if content_type not in allowed:
             raise ValidationFailed.field("content_type", f"must be one of {', '.join(allowed)}")
         if request.size_bytes is not None and request.size_bytes > limit:
             raise ValidationFailed.field("size_bytes", f"must be at most {limit} bytes")
@@ -156,7 +151,7 @@ class VideoService:
                 f"the uploaded object is {stored.size_bytes} bytes, over the limit of "
                 f"{self.settings.max_video_bytes}",
             )
-        if stored.content_type.lower() not in _lowered(self.settings.allowed_video_types):
+        if stored.content_type.lower() not in self.settings.upload_types(MediaKind.VIDEO):
             raise ValidationFailed.field(
                 "video_s3_key", f"the uploaded object's type {stored.content_type!r} is not allowed"
             )
@@ -187,7 +182,7 @@ class VideoService:
                 "thumbnail_s3_key",
                 f"the thumbnail is over the limit of {self.settings.max_thumbnail_bytes} bytes",
             )
-        if stored.content_type.lower() not in _lowered(self.settings.allowed_image_types):
+        if stored.content_type.lower() not in self.settings.upload_types(MediaKind.THUMBNAIL):
             raise ValidationFailed.field(
                 "thumbnail_s3_key", f"the thumbnail's type {stored.content_type!r} is not allowed"
             )

@@ -10,11 +10,18 @@ import jsonschema_rs
 import pytest
 from starlette.responses import Response
 
+from core.errors import ValidationFailed
 from core.schema import json_schema
 from core.sessions import (
     AuthRateLimits,
+    ConfirmRequest,
+    LoginRequest,
     PasswordPolicy,
+    RegisterRequest,
     SessionTokens,
+    check_confirmation,
+    check_login,
+    check_registration,
     email_problem,
     name_problem,
     password_problem,
@@ -73,6 +80,7 @@ POLICIES = [
     PasswordPolicy(),
     PasswordPolicy(min_length=12, require_symbol=False),
     PasswordPolicy(min_length=4, require_uppercase=False, require_digit=False),
+    PasswordPolicy(max_length=98),
     PasswordPolicy(require_uppercase=False, require_lowercase=False, require_digit=False,
                    require_symbol=False),
 ]
@@ -80,7 +88,7 @@ CANDIDATES = [
     "SecurePass123!", "securepass123!", "SECUREPASS123!", "SecurePass!!!", "SecurePass123",
     "Aa1!", "Aa1!xyz", "ÉÉÉÉpass123!", "Passwort٣٣!A", "Pass word12", "Pass\nword12!",
     "line\u2028Sep1!a", "^$*.[]{}Aa1", "\\-]Aa1bbbb", "x" * 12, "Aa1!" * 64, "Aa1!" * 65,
-    "тестПароль1!", "Aa1" + "\u00a0" * 5,
+    "тестПароль1!", "Aa1" + "\u00a0" * 5, "Aa1!" + "x" * 94, "Aa1!" + "x" * 95,
 ]
 
 
@@ -93,13 +101,51 @@ def password_schema(policy: PasswordPolicy) -> dict:
 @pytest.mark.parametrize("policy", POLICIES, ids=str)
 def test_the_published_password_schema_and_the_check_agree(policy):
     schema = password_schema(policy)
-    assert schema["minLength"] == policy.min_length and schema["maxLength"] == 256
+    assert schema["minLength"] == policy.min_length
+    assert schema["maxLength"] == policy.max_length
     python_dialect = jsonschema.Draft202012Validator(schema)
     ecma_dialect = jsonschema_rs.validator_for(schema)  # another regex engine, ECMA-like
     for password in CANDIDATES:
         accepted = password_problem(password, policy) is None
         assert python_dialect.is_valid(password) == accepted, (password, policy)
         assert ecma_dialect.is_valid(password) == accepted, (password, policy)
+
+
+def _published(cls: type, field: str) -> jsonschema.Draft202012Validator:
+    components: dict = {}
+    json_schema(cls, components)
+    return jsonschema.Draft202012Validator(components[cls.__name__]["properties"][field])
+
+
+def _server_accepts(check, form) -> bool:
+    try:
+        check(form)
+    except ValidationFailed:
+        return False
+    return True
+
+
+@pytest.mark.parametrize("code", ["123456", "1234", "1234567890", "123", "12345678901",
+                                  " 123456", "123456 ", "12a456", "١٢٣٤٥٦", ""])
+def test_the_published_code_pattern_and_the_check_agree(code):
+    form = ConfirmRequest(email="ann@example.com", code=code)
+    assert _published(ConfirmRequest, "code").is_valid(code) == _server_accepts(
+        check_confirmation, form)
+
+
+@pytest.mark.parametrize("password", ["", "x", "SecurePass123!"])
+def test_the_published_login_password_and_the_check_agree(password):
+    form = LoginRequest(email="ann@example.com", password=password)
+    assert _published(LoginRequest, "password").is_valid(password) == _server_accepts(
+        check_login, form)
+
+
+@pytest.mark.parametrize("name", ["Ann", " Ann ", " ", "\u3000", "A\u202eB", "A\x07"])
+def test_the_published_name_and_the_check_agree(name):
+    form = RegisterRequest(name=name, email="ann@example.com", password="SecurePass123!")
+    accepted = name_problem(name.strip()) is None
+    assert _published(RegisterRequest, "name").is_valid(name) == accepted
+    assert _server_accepts(lambda f: check_registration(f, PasswordPolicy()), form) == accepted
 
 
 def test_the_pattern_names_each_required_class_and_nothing_else():
@@ -116,9 +162,13 @@ def test_the_example_is_shown_only_when_the_policy_accepts_it():
 
 def test_a_policy_no_password_can_meet_is_reported():
     assert PasswordPolicy(min_length=257).problems("p") == [
-        "p.min_length: expected 1 to 256, got 257"]
+        "p.min_length, max_length: expected 1 <= min_length <= max_length <= 256, "
+        "got 257 and 256"]
     assert PasswordPolicy(min_length=0).problems("p")
+    assert PasswordPolicy(min_length=10, max_length=9).problems("p")
+    assert PasswordPolicy(max_length=257).problems("p")
     assert PasswordPolicy(min_length=256).problems("p") == []
+    assert PasswordPolicy(min_length=8, max_length=98).problems("p") == []
 
 
 def test_cookie_attributes():

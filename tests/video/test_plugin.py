@@ -98,6 +98,27 @@ def test_the_upload_url_bodies_are_optional_as_the_routes_accept_none(client):
         assert bare.status_code == 200, bare.text
 
 
+def test_the_upload_url_bodies_publish_the_configured_types_and_limits(make_video_client):
+    client = make_video_client({"allowed_video_types": ["video/MP4", "video/webm"],
+                                "max_video_bytes": 1000, "max_thumbnail_bytes": 10})
+    document = client.get("/openapi.json").json()
+    schemas = document["components"]["schemas"]
+    published = {}
+    for path, limit in (("/upload-url", 1000), ("/thumbnail/upload-url", 10)):
+        body = _operation(document, path, "post")["requestBody"]["content"]["application/json"]
+        schema = schemas[body["schema"]["$ref"].rsplit("/", 1)[1]]["properties"]
+        assert schema["size_bytes"]["maximum"] == limit
+        published[path] = schema["content_type"]["enum"]
+    assert published["/upload-url"] == ["video/mp4", "video/webm", None]
+    assert published["/thumbnail/upload-url"] == ["image/jpeg", "image/png", "image/webp", None]
+    alice = user("alice").request_options()
+    for content_type, size, status in (("video/webm", 1000, 200), ("VIDEO/WEBM", 1, 422),
+                                       ("video/webm", 1001, 422), ("image/png", 1, 422)):
+        answer = client.post("/api/v1/upload/videos/upload-url", **alice,
+                             json={"content_type": content_type, "size_bytes": size})
+        assert answer.status_code == status, (content_type, size, answer.text)
+
+
 def test_the_cursor_schema_publishes_the_format_the_server_parses(client):
     document = client.get("/openapi.json").json()
     for path in ("/", "/mine"):
