@@ -47,3 +47,19 @@ def test_the_operations_guide_documents_every_kernel_key(section):
     text = guide_section(section)
     keys = [field.name for field in attrs.fields(type(getattr(Config(), section)))]
     assert [key for key in keys if f"`{key}`" not in text] == []
+
+
+SECURITY_GUIDE = (REPO / "docs" / "security.md").read_text()
+TEST_REFERENCE = re.compile(r"`(tests/[\w/]+\.py)(?:::(\w+))?`")
+
+
+def test_every_test_the_security_guide_names_exists():
+    references = TEST_REFERENCE.findall(SECURITY_GUIDE)
+    assert len(references) > 20
+    missing = [
+        f"{path}::{name}" if name else path
+        for path, name in references
+        if not (REPO / path).is_file()
+        or (name and not re.search(rf"def {name}\b", (REPO / path).read_text()))
+    ]
+    assert missing == []
