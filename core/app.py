@@ -21,13 +21,22 @@ from starlette.routing import BaseRoute, Mount, Route, WebSocketRoute
 from core import db, health, openapi
 from core.auth import ServiceAuthenticator, UserAuthenticator
 from core.aws import AwsClients
-from core.cache import Cache
-from core.config import Config, redact, secret_texts_of, structure
+from core.cache import Cache, MemoryCache
+from core.config import Config, Problems, secret_texts_of, structure
 from core.context import AppContext
 from core.errors import ConfigError
 from core.health import ReadinessCheck
+from core.metrics_endpoint import metrics_routes
 from core.middleware import BodyLimitMiddleware, OriginCheckMiddleware, RequestContextMiddleware
-from core.plugins import call_in_order, flatten, make_plugin_manager, plugin_label, resolve
+from core.plugins import (
+    KERNEL_PLUGINS,
+    call_in_order,
+    flatten,
+    in_registration_order,
+    make_plugin_manager,
+    plugin_label,
+    resolve,
+)
 from core.problems import EXCEPTION_HANDLERS
 
 log = logging.getLogger("itube.app")
@@ -37,39 +46,63 @@ _PARAMETER = re.compile(r"\{[^}:]*(:[^}]*)?\}")
 
 def prepare(config: Config, plugins: Iterable[object] = ()) -> AppContext:
     """Load the plugins and validate their settings: everything start-up can refuse."""
-    pm = make_plugin_manager(config.app.plugins, extra=plugins)
-    ctx = AppContext(config=config, pm=pm)
-    ctx.plugin_settings = structure_plugin_settings(config, pm)
-    problems = flatten(pm.hook.config_problems(config=config, settings=ctx.plugin_settings))
+    ctx, problems = inspect_plugins(config, plugins)
     if problems:
-        # A plugin's message might quote a value it should not: secrets are masked anyway.
-        secrets = secret_texts_of(config, *ctx.plugin_settings.values())
-        raise ConfigError("\n".join(
-            f"{config.source}: {redact(problem, secrets)}" for problem in problems
-        ))
+        raise ConfigError("\n".join(problems))
     return ctx
 
 
-def structure_plugin_settings(config: Config, pm: pluggy.PluginManager) -> dict[str, Any]:
-    classes: dict[str, type] = {}
-    for declared in reversed(pm.hook.register_settings()):
-        classes.update(declared or {})
-    orphans = sorted(set(config.plugins) - set(classes))
-    if orphans:
-        raise ConfigError(
-            f"{config.source}: [plugins.{orphans[0]}]: no loaded plugin reads these settings "
-            f"(plugins with settings: {', '.join(sorted(classes)) or 'none'})"
-        )
-    return {
-        name: structure(config.plugins.get(name, {}), cls, source=config.source,
-                        prefix=f"plugins.{name}.", origins=config.env_overrides)
-        for name, cls in classes.items()
-    }
+def inspect_plugins(
+    config: Config, plugins: Iterable[object] = (), problems: Problems | None = None
+) -> tuple[AppContext, list[str]]:
+    """`prepare` collecting every problem instead of raising: each plugin's settings, then
+    each plugin's `config_problems` (skipped for a plugin whose settings could not be
+    read). Added to `problems` (those of the config itself) when given."""
+    problems = Problems(config.source) if problems is None else problems
+    pm = make_plugin_manager(config.app.plugins, extra=plugins)
+    ctx = AppContext(config=config, pm=pm)
+    ctx.plugin_settings, unreadable = _structure_settings(config, pm, problems)
+    secrets = secret_texts_of(config, *ctx.plugin_settings.values())
+    for impl in in_registration_order(pm.hook.config_problems):
+        if impl.plugin in unreadable:
+            continue
+        arguments = {"config": config, "settings": ctx.plugin_settings}
+        found = cast("list[str] | None",
+                     impl.function(*(arguments[name] for name in impl.argnames)))
+        problems.extend(found or (), secrets)
+    return ctx, problems.all()
+
+
+def _structure_settings(
+    config: Config, pm: pluggy.PluginManager, problems: Problems
+) -> tuple[dict[str, Any], set[object]]:
+    """The settings that could be read, and the plugins whose settings could not."""
+    classes: dict[str, tuple[type, object]] = {}
+    for impl in reversed(in_registration_order(pm.hook.register_settings)):
+        declared = cast("dict[str, type] | None", impl.function())
+        for name, cls in (declared or {}).items():
+            classes.setdefault(name, (cls, impl.plugin))
+    problems.add_lines(
+        f"{config.source}: [plugins.{orphan}]: no loaded plugin reads these settings "
+        f"(plugins with settings: {', '.join(sorted(classes)) or 'none'})"
+        for orphan in sorted(set(config.plugins) - set(classes))
+    )
+    settings: dict[str, Any] = {}
+    unreadable: set[object] = set()
+    for name, (cls, plugin) in classes.items():
+        try:
+            settings[name] = structure(config.plugins.get(name, {}), cls, source=config.source,
+                                       prefix=f"plugins.{name}.", origins=config.env_overrides)
+        except ConfigError as exc:
+            problems.add_lines(str(exc).splitlines())
+            unreadable.add(plugin)
+    return settings, unreadable
 
 
 def create_app(config: Config, *, plugins: Iterable[object] = ()) -> Starlette:
     """Build an app from `config`; `plugins` are extra plugin objects (tests use them)."""
     ctx = prepare(config, plugins)
+    ctx.pm.hook.register_metrics(ctx=ctx, registry=ctx.metrics.registry)
     app = Starlette(
         routes=collect_routes(ctx),
         middleware=_middleware(ctx),
@@ -84,7 +117,7 @@ def collect_routes(ctx: AppContext) -> list[BaseRoute]:
     """The kernel's routes, then each plugin's in config order. Two that answer the same
     method and path stop start-up: whichever came first would silently win."""
     contributed: list[tuple[str, list[BaseRoute]]] = [
-        (KERNEL, [*health.ROUTES, *openapi.ROUTES])
+        (KERNEL, [*health.ROUTES, *openapi.ROUTES, *metrics_routes(ctx.config.metrics)])
     ]
     # Each implementation called on its own, to know whose routes are whose; in the order
     # `flatten(pm.hook.register_routes(...))` gives, which decides what matches first.
@@ -149,7 +182,8 @@ def _anonymous(parameter: re.Match[str]) -> str:
 
 def _middleware(ctx: AppContext) -> list[Middleware]:
     http = ctx.config.http
-    stack = [Middleware(RequestContextMiddleware, access_log_enabled=ctx.config.logging.access_log)]
+    stack = [Middleware(RequestContextMiddleware, access_log_enabled=ctx.config.logging.access_log,
+                        metrics=ctx.metrics)]
     if http.cors_origins:
         stack.append(Middleware(
             CORSMiddleware,
@@ -207,6 +241,7 @@ async def _start_database(ctx: AppContext, stack: AsyncExitStack) -> None:
     db.bind(engine, apps)
     await db.open_pool(engine, ctx.config.database)
     stack.push_async_callback(db.close_pool, engine)
+    ctx.metrics.pool_usage = partial(db.pool_usage, engine)
     ctx.db = engine
     if ctx.config.database.migrate_on_start:
         await db.migrate_forwards(apps)
@@ -222,11 +257,32 @@ async def _start_cache(ctx: AppContext, stack: AsyncExitStack) -> None:
     cache = await resolve(ctx.pm.hook.cache_backend(ctx=ctx))
     if not isinstance(cache, Cache):
         raise ConfigError(f"cache backend {cache!r} does not satisfy core.cache.Cache")
+    workers = ctx.config.server.workers
+    if isinstance(cache, MemoryCache) and workers > 1:
+        problem = _process_cache_message(workers)
+        if ctx.config.is_production:
+            raise ConfigError(f"{ctx.config.source}: {problem}")
+        log.warning(problem)
     ctx.cache = cache
     stack.push_async_callback(cache.close)
 
     # The app keeps answering from the database without its cache: degraded, not down.
     ctx.readiness.append(ReadinessCheck(f"cache:{cache.name}", cache.ping, critical=False))
+
+
+def process_cache_problem(pm: pluggy.PluginManager, workers: int) -> str | None:
+    """Why `workers` processes cannot share the cache the loaded plugins give (only the
+    kernel's in-process one answers `cache_backend`), or None. Known before anything
+    starts; `_start_cache` checks the cache actually made."""
+    kernel_only = all(impl.plugin_name in KERNEL_PLUGINS
+                      for impl in pm.hook.cache_backend.get_hookimpls())
+    return _process_cache_message(workers) if workers > 1 and kernel_only else None
+
+
+def _process_cache_message(workers: int) -> str:
+    return (f"server.workers: {workers} workers would each keep their own in-process cache, "
+            "and serve entries another worker has invalidated; load a shared cache plugin "
+            "(cache_redis) or run one worker")
 
 
 def _freeze_heap() -> None:

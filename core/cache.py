@@ -15,6 +15,8 @@ from collections import OrderedDict
 from collections.abc import Awaitable, Callable
 from typing import Protocol, TypeVar, runtime_checkable
 
+from core.metrics import record_cache_lookup
+
 T = TypeVar("T")
 log = logging.getLogger("itube.cache")
 
@@ -245,9 +247,12 @@ class SingleFlight:
 async def cache_get(cache: Cache, key: str) -> bytes | None:
     """`cache.get` that treats an unavailable cache as a miss."""
     try:
-        return await cache.get(key)
+        value = await cache.get(key)
     except CacheUnavailable:
+        record_cache_lookup("error")
         return None
+    record_cache_lookup("miss" if value is None else "hit")
+    return value
 
 
 async def cache_set(cache: Cache, key: str, value: bytes, ttl: float) -> None:
@@ -313,10 +318,13 @@ async def get_or_load(
     try:
         cached = await cache.get(key)
     except CacheUnavailable:
+        record_cache_lookup("error")
         # Nothing is stored while the store fails: each process reads the source.
         return await flight.run(key, load)
     if cached is not None and not is_tombstone(cached):
+        record_cache_lookup("hit")
         return cached
+    record_cache_lookup("miss")
 
     async def load_and_store() -> bytes | None:
         value = await load()

@@ -122,6 +122,15 @@ class LoggingSection:
 
 
 @attrs.define
+class MetricsSection:
+    # Serve Prometheus metrics at `/metrics` (docs/metrics.md). Off: the route does not exist.
+    enabled: bool = False
+    # Client addresses (IPs or CIDR networks) that may scrape without a credential; any
+    # other client must authenticate as an internal service.
+    allowed_networks: list[str] = attrs.Factory(lambda: ["127.0.0.0/8", "::1/128"])
+
+
+@attrs.define
 class Config:
     app: AppSection = attrs.Factory(AppSection)
     server: ServerSection = attrs.Factory(ServerSection)
@@ -129,6 +138,7 @@ class Config:
     http: HttpSection = attrs.Factory(HttpSection)
     aws: AwsSection = attrs.Factory(AwsSection)
     logging: LoggingSection = attrs.Factory(LoggingSection)
+    metrics: MetricsSection = attrs.Factory(MetricsSection)
     # Raw `[plugins.<name>]` tables; each is structured into its plugin's settings class.
     plugins: dict[str, dict[str, Any]] = attrs.Factory(dict)
     # Where this config came from, for error messages.
@@ -465,49 +475,97 @@ def _parse_env_value(raw: str) -> Any:
 
 
 def apply_env_overrides(
-    data: dict[str, Any], environ: Mapping[str, str], origins: dict[str, str] | None = None
+    data: dict[str, Any],
+    environ: Mapping[str, str],
+    origins: dict[str, str] | None = None,
+    *,
+    problems: dict[str, str] | None = None,
 ) -> dict[str, Any]:
     """`ITUBE__DATABASE__URL=...` sets `data["database"]["url"]`; nested tables too
-    (`ITUBE__PLUGINS__VIDEO__PUBLIC_DISCOVERY=false`). Records each key in `origins`."""
+    (`ITUBE__PLUGINS__VIDEO__PUBLIC_DISCOVERY=false`). Records each key in `origins`.
+
+    An empty variable is refused (compose passes `${NAME:-}` that way): unset it to keep
+    the file's value. With `problems`, each problem is recorded there (key -> message)
+    instead of raised, so every one is found in one pass.
+    """
     for name, raw in sorted(environ.items()):
         if not name.startswith(ENV_PREFIX):
             continue
         path = [part.lower() for part in name[len(ENV_PREFIX) :].split("__") if part]
         if not path:
             continue
+        key = ".".join(path)
+        problem = _override_problem(data, name, path, raw)
+        if problem is not None:
+            if problems is None:
+                raise ConfigError(problem)
+            problems.setdefault(key, problem)
+            continue
         node = data
-        for depth, part in enumerate(path[:-1]):
+        for part in path[:-1]:
             node = node.setdefault(part, {})
-            if not isinstance(node, dict):
-                table = ".".join(path[: depth + 1])
-                raise ConfigError(f"{name}: {table} is a value, not a table")
         node[path[-1]] = _parse_env_value(raw)
         if origins is not None:
-            origins[".".join(path)] = name
+            origins[key] = name
     return data
 
 
+def _override_problem(data: dict[str, Any], name: str, path: list[str], raw: str) -> str | None:
+    node: Any = data
+    for depth, part in enumerate(path[:-1]):
+        node = node.get(part, {})
+        if not isinstance(node, dict):
+            return f"{name}: {'.'.join(path[: depth + 1])} is a value, not a table"
+    if not raw:
+        return (f"{name}: {'.'.join(path)}: the variable is empty "
+                "(unset it to keep the file's value)")
+    return None
+
+
+_UNRESOLVED: Any = object()  # an env reference whose variable is missing
+
+
 def resolve_env_references(
-    value: Any, environ: Mapping[str, str], *, source: str, key: str = ""
+    value: Any,
+    environ: Mapping[str, str],
+    *,
+    source: str,
+    key: str = "",
+    problems: dict[str, str] | None = None,
 ) -> Any:
-    """Replace every `env:NAME` or `env:NAME|default` string by the variable's value."""
+    """Replace every `env:NAME` or `env:NAME|default` string by the variable's value.
+
+    A variable set to the empty string counts as unset (compose passes `${NAME:-}` that
+    way): its default applies, and without one it is a problem. With `problems`, each
+    problem is recorded there (key -> message) and the value left empty, so every problem
+    of a file is found in one pass; without it, the first one raises.
+    """
     if isinstance(value, dict):
-        return {
-            k: resolve_env_references(v, environ, source=source, key=f"{key}.{k}".strip("."))
+        resolved = {
+            k: resolve_env_references(v, environ, source=source, key=f"{key}.{k}".strip("."),
+                                      problems=problems)
             for k, v in value.items()
         }
+        # A missing text reads as empty: the file's other checks still run on the rest.
+        return {k: "" if v is _UNRESOLVED else v for k, v in resolved.items()}
     if isinstance(value, list):
-        return [resolve_env_references(v, environ, source=source, key=key) for v in value]
+        items = [resolve_env_references(v, environ, source=source, key=key, problems=problems)
+                 for v in value]
+        return [item for item in items if item is not _UNRESOLVED]
     if isinstance(value, str) and value.startswith("env:"):
         name, has_default, default = value[4:].partition("|")
-        if name in environ:
-            return environ[name]
+        found = environ.get(name)
+        if found:
+            return found
         if has_default:
             return default
-        raise ConfigError(
-            f"{source}: {key}: environment variable {name} is not set "
-            f"(set it, or write env:{name}|DEFAULT)"
-        )
+        state = "is not set" if found is None else "is empty"
+        message = (f"{source}: {key}: environment variable {name} {state} "
+                   f"(set it, or write env:{name}|DEFAULT)")
+        if problems is None:
+            raise ConfigError(message)
+        problems.setdefault(key, message)
+        return _UNRESOLVED
     return value
 
 
@@ -518,6 +576,21 @@ def load_config(
     overrides: Mapping[str, Any] | None = None,
 ) -> Config:
     """Read the TOML file (`ITUBE_CONFIG` or config/default.toml), apply the environment."""
+    config, problems = inspect_config(path, environ=environ, overrides=overrides)
+    if problems:
+        raise ConfigError(str(problems))
+    return config
+
+
+def inspect_config(
+    path: str | os.PathLike[str] | None = None,
+    *,
+    environ: Mapping[str, str] | None = None,
+    overrides: Mapping[str, Any] | None = None,
+) -> tuple[Config, Problems]:
+    """Like `load_config`, but every problem is collected instead of raised, next to a
+    Config in which a section that could not be read keeps its defaults. An unreadable
+    file still raises: nothing else can be checked."""
     environ = os.environ if environ is None else environ
     source = str(path or environ.get("ITUBE_CONFIG") or DEFAULT_CONFIG)
     try:
@@ -526,7 +599,8 @@ def load_config(
         raise ConfigError(f"{source}: no such config file") from None
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(f"{source}: not valid TOML: {exc}") from None
-    return config_from_dict(data, source=source, environ=environ, overrides=overrides)
+    return inspect_dict(data, source=source, environ=environ, overrides=overrides,
+                        production_rules=True)
 
 
 def config_from_dict(
@@ -537,23 +611,111 @@ def config_from_dict(
     overrides: Mapping[str, Any] | None = None,
 ) -> Config:
     """A Config from already-parsed TOML, with `overrides` and the environment applied."""
+    config, problems = inspect_dict(data, source=source, environ=environ, overrides=overrides)
+    if problems:
+        raise ConfigError(str(problems))
+    return config
+
+
+def inspect_dict(
+    data: Mapping[str, Any],
+    *,
+    source: str = "<dict>",
+    environ: Mapping[str, str] | None = None,
+    overrides: Mapping[str, Any] | None = None,
+    production_rules: bool = False,
+) -> tuple[Config, Problems]:
+    """`config_from_dict` collecting every problem (see `inspect_config`); with
+    `production_rules`, a production config is also held to `production_problems`."""
     environ = os.environ if environ is None else environ
+    problems = Problems(source)
     origins: dict[str, str] = {}
     merged = _deep_merge(_deep_copy(data), overrides or {})
-    merged = apply_env_overrides(merged, environ, origins)
-    merged = resolve_env_references(merged, environ, source=source)
-    merged["source"] = source
-    config = structure(merged, Config, source=source, origins=origins)
+    merged = apply_env_overrides(merged, environ, origins, problems=problems.unresolved)
+    merged = resolve_env_references(merged, environ, source=source, problems=problems.unresolved)
+    config = _structure_sections(merged, source, origins, problems)
     config.env_overrides = origins
-    _check_core(config)
-    return config
+    found = core_problems(config)
+    if production_rules and config.is_production:
+        found += production_problems(config)
+    problems.extend(found, secret_texts_of(config))
+    return config, problems
+
+
+class Problems:
+    """Every problem of one config, one line each, in the order found.
+
+    A key whose value could not be read (a missing variable) is reported once: later
+    complaints about the empty value left in its place would only repeat it.
+    """
+
+    def __init__(self, source: str) -> None:
+        self.source = source
+        self.lines: list[str] = []
+        # key -> line, for values that could not be read (see `resolve_env_references`).
+        self.unresolved: dict[str, str] = {}
+
+    def add_lines(self, lines: Iterable[str]) -> None:
+        """Lines already formatted `SOURCE: KEY...`."""
+        self.lines += [line for line in lines if not self._repeats_unresolved(line)]
+
+    def extend(self, problems: Iterable[str], secrets: Iterable[str] = ()) -> None:
+        """Problems written `KEY: what is wrong` (a plugin's `config_problems`); secrets
+        are masked: a message might quote a value it should not."""
+        texts = list(secrets)
+        self.add_lines(f"{self.source}: {redact(problem, texts)}" for problem in problems)
+
+    def _repeats_unresolved(self, line: str) -> bool:
+        text = line.removeprefix(f"{self.source}: ")
+        return any(
+            text.startswith(key) and text[len(key):len(key) + 1] in {":", " ", ".", "[", "="}
+            for key in self.unresolved
+        )
+
+    def all(self) -> list[str]:
+        return [*self.unresolved.values(), *self.lines]
+
+    def __bool__(self) -> bool:
+        return bool(self.unresolved or self.lines)
+
+    def __str__(self) -> str:
+        return "\n".join(self.all())
+
+
+def _structure_sections(
+    merged: Mapping[str, Any], source: str, origins: Mapping[str, str], problems: Problems
+) -> Config:
+    """Each `[section]` structured on its own, so a bad one hides no problem of another;
+    one that cannot be read keeps its defaults."""
+    fields = {field.name: field for field in attrs.fields(Config) if field.init}
+    hints = _type_hints(Config)
+    unknown = sorted(set(merged) - set(fields))
+    problems.add_lines(
+        f"{source}: {name}: unknown section (expected one of: {', '.join(fields)})"
+        for name in unknown
+    )
+    values: dict[str, Any] = {"source": source}
+    for name in fields:
+        if name not in merged or name == "source":
+            continue
+        if not isinstance(merged[name], Mapping):
+            wrong = WrongValue("a table", merged[name])
+            problems.add_lines([f"{source}: {name}: "
+                                f"{wrong.describe(secret=holds_secrets(hints[name]))}"])
+            continue
+        try:
+            values[name] = structure(merged[name], hints[name], source=source,
+                                     prefix=f"{name}.", origins=origins)
+        except ConfigError as exc:
+            problems.add_lines(str(exc).splitlines())
+    return Config(**values)
 
 
 LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
 
 
-def _check_core(config: Config) -> None:
-    """Values that are well-typed but unusable."""
+def core_problems(config: Config) -> list[str]:
+    """The kernel's values that are well-typed but unusable, each `KEY: what is wrong`."""
     database, http, server = config.database, config.http, config.server
     problems = []
     if "*" in http.cors_origins:
@@ -583,10 +745,12 @@ def _check_core(config: Config) -> None:
             problems.append(f"{key}: expected {expected}, got {value}")
     if config.aws.max_attempts < 1:
         problems.append(f"aws.max_attempts: expected at least 1, got {config.aws.max_attempts}")
-    try:
-        parse_networks(http.trusted_proxies)
-    except ValueError as exc:
-        problems.append(f"http.trusted_proxies: {exc}")
+    for key, networks in (("http.trusted_proxies", http.trusted_proxies),
+                          ("metrics.allowed_networks", config.metrics.allowed_networks)):
+        try:
+            parse_networks(networks)
+        except ValueError as exc:
+            problems.append(f"{key}: {exc}")
     if http.max_body_bytes < 1:
         problems.append(f"http.max_body_bytes: expected a positive int, got {http.max_body_bytes}")
     problems += _server_problems(server)
@@ -594,11 +758,42 @@ def _check_core(config: Config) -> None:
         problems.append(
             f"logging.level: expected one of {', '.join(LOG_LEVELS)}, got {config.logging.level!r}"
         )
-    if problems:
-        secrets = secret_texts_of(config)
-        raise ConfigError("\n".join(
-            f"{config.source}: {redact(problem, secrets)}" for problem in problems
-        ))
+    return problems
+
+
+# AWS secret access keys are 40 characters long.
+AWS_SECRET_KEY_CHARS = 40
+_LOCAL_ORIGINS = ("localhost", "127.", "[::1]", "0.0.0.0")
+
+
+def production_problems(config: Config) -> list[str]:
+    """Values fine on a developer's machine that a production deployment must not run with.
+    Only files are held to them (`load_config`): code and tests build production configs
+    on SQLite to exercise production behaviour."""
+    problems = []
+    if config.database.url.startswith("sqlite"):
+        problems.append("database.url: SQLite is for development and tests; production needs "
+                        "postgresql://USER:PASSWORD@HOST/DB")
+    for origin in config.http.cors_origins:
+        host = origin.partition("://")[2]
+        if origin.lower() == "null" or host.lower().startswith(_LOCAL_ORIGINS):
+            problems.append(f"http.cors_origins: {origin!r} is a development origin; list the "
+                            "web clients' public origins (https://...)")
+    if not config.http.trusted_proxies:
+        problems.append(
+            f"http.trusted_proxies: empty, yet clients' addresses are read from "
+            f"{config.http.client_address_header!r}: list the load balancer's networks, or "
+            "every client shares its address (rate limits)"
+        )
+    aws = config.aws
+    if bool(aws.access_key_id) != bool(aws.secret_access_key):
+        problems.append("aws.access_key_id, aws.secret_access_key: set both, or neither (the "
+                        "task or instance role)")
+    elif aws.secret_access_key and len(aws.secret_access_key) != AWS_SECRET_KEY_CHARS:
+        problems.append(f"aws.secret_access_key: an AWS secret access key is "
+                        f"{AWS_SECRET_KEY_CHARS} characters long, got "
+                        f"{len(aws.secret_access_key)}")
+    return problems
 
 
 # Smaller cannot hold an ordinary request line, Host and a session cookie.

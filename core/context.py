@@ -10,6 +10,7 @@ import pluggy
 from core.cache import Cache, MemoryCache, SingleFlight
 from core.clients import ClientAddresses
 from core.config import Config
+from core.metrics import Metrics
 
 if TYPE_CHECKING:
     from piccolo.engine.base import Engine
@@ -34,6 +35,8 @@ class AppContext:
     user_authenticators: list[UserAuthenticator] = attrs.Factory(list)
     service_authenticators: list[ServiceAuthenticator] = attrs.Factory(list)
     readiness: list[ReadinessCheck] = attrs.Factory(list)
+    # This app's Prometheus registry and the kernel's metric families (core.metrics).
+    metrics: Metrics = attrs.Factory(Metrics)
     clients: ClientAddresses = attrs.Factory(
         lambda self: ClientAddresses(self.config.http.trusted_proxies,
                                      self.config.http.client_address_header),

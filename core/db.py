@@ -103,6 +103,15 @@ async def close_pool(engine: Engine) -> None:
         await engine.close_connection_pool()
 
 
+def pool_usage(engine: Engine) -> tuple[int, int]:
+    """(connections lent out, callers waiting) of the engine's pool; (0, 0) without one
+    (SQLite, or before the pool opens)."""
+    pool = getattr(engine, "pool", None)
+    if pool is None:
+        return 0, 0
+    return pool.get_size() - pool.get_idle_size(), getattr(engine, "waiting", 0)
+
+
 async def ping(engine: Engine) -> None:
     await engine.run_ddl("SELECT 1")
 
@@ -165,13 +174,19 @@ class BoundedPostgresEngine(PostgresEngine):
     def __init__(self, config: dict[str, Any], *, acquire_timeout: float) -> None:
         self.acquire_timeout = acquire_timeout
         self.guard = FaultGuard()
+        # Callers waiting for a pooled connection now (the pool-waiting metric).
+        self.waiting = 0
         super().__init__(config=config, log_queries=False)
 
     async def connection(self) -> Any:
         """A pooled connection (a new one when no pool runs), within the acquire timeout."""
         if self.pool is None:
             return await self.get_new_connection()
-        return await self.pool.acquire(timeout=self.acquire_timeout)
+        self.waiting += 1
+        try:
+            return await self.pool.acquire(timeout=self.acquire_timeout)
+        finally:
+            self.waiting -= 1
 
     async def release(self, connection: Any) -> None:
         if self.pool is None:

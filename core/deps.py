@@ -13,6 +13,7 @@ from core.auth import Actor, AuthenticationFailed, ServiceAuthenticator, Service
 from core.cache import Cache
 from core.context import AppContext
 from core.errors import Forbidden, Unauthorized
+from core.metrics import record_auth_failure
 
 
 def get_ctx(request: Request) -> AppContext:
@@ -61,8 +62,10 @@ async def current_actor(request: Request) -> Actor:
     actor = await optional_actor(request)
     if actor is None:
         if not get_ctx(request).user_authenticators:
+            record_auth_failure("user", "no_authenticator")
             raise Unauthorized("This route needs a signed-in user, and no user-auth plugin "
                                "is loaded (add one to [app] plugins)")
+        record_auth_failure("user", "missing")
         raise Unauthorized("Sign in to use this route")
     return actor
 
@@ -84,6 +87,7 @@ async def current_service(request: Request) -> ServicePrincipal:
 async def _authenticate_service(request: Request) -> ServicePrincipal:
     authenticators = get_ctx(request).service_authenticators
     if not authenticators:
+        record_auth_failure("service", "no_authenticator")
         raise Forbidden("This route is for internal services, and no service-auth plugin "
                         "is loaded")
     body = await request.body()
@@ -91,12 +95,14 @@ async def _authenticate_service(request: Request) -> ServicePrincipal:
         try:
             principal = await authenticator.authenticate(request, body)
         except AuthenticationFailed as exc:
+            record_auth_failure("service", "invalid" if exc.status == 401 else "forbidden")
             if exc.status == 401:
                 raise _challenge(Unauthorized(exc.reason), authenticators) from None
             raise Forbidden(exc.reason) from None
         if principal is not None:
             request.state.principal_id = principal.id
             return principal
+    record_auth_failure("service", "missing")
     raise _challenge(
         Unauthorized("This route is for internal services; no service credential was presented"),
         authenticators,

@@ -15,6 +15,7 @@ if TYPE_CHECKING:
     from collections.abc import Awaitable
 
     from piccolo.conf.apps import AppConfig
+    from prometheus_client import CollectorRegistry
     from starlette.middleware import Middleware
     from starlette.routing import BaseRoute
 
@@ -108,3 +109,10 @@ def readiness_checks(ctx: AppContext) -> list[ReadinessCheck] | None:
     """Return checks for `/readyz`; each is a name and an async callable that raises when
     the dependency is not ready (`core.errors.NotReady` for a message meant to be read;
     `remember_seconds` reuses the last outcome that long)."""
+
+
+@hookspec
+def register_metrics(ctx: AppContext, registry: CollectorRegistry) -> None:
+    """Called once as the app is built: create the plugin's own metric families with
+    `registry=registry` (never the library's global registry), and keep them in
+    `ctx.state[<plugin>]`. A gauge may read live state with `set_function`."""

@@ -16,6 +16,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from core.errors import PayloadTooLarge
 from core.log import request_id_var
+from core.metrics import Metrics
 from core.problems import internal_error_response, problem_response
 
 access_log = logging.getLogger("itube.access")
@@ -31,9 +32,11 @@ class RequestContextMiddleware:
     """Outermost: assigns the request id, logs one line per request, turns any uncaught
     exception into a problem 500 (the traceback goes to the log, never to the client)."""
 
-    def __init__(self, app: ASGIApp, *, access_log_enabled: bool = True) -> None:
+    def __init__(self, app: ASGIApp, *, access_log_enabled: bool = True,
+                 metrics: Metrics | None = None) -> None:
         self.app = app
         self.access_log_enabled = access_log_enabled
+        self.metrics = metrics if metrics is not None else Metrics()
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -58,7 +61,8 @@ class RequestContextMiddleware:
             await send(message)
 
         try:
-            await self.app(scope, receive, send_with_id)
+            with self.metrics.serving():
+                await self.app(scope, receive, send_with_id)
         except ClientDisconnect:
             # The client went away before its request was read: nothing failed here, and
             # nobody is left to answer.
@@ -76,6 +80,9 @@ class RequestContextMiddleware:
             if not response_started:
                 await internal_error_response()(scope, receive, send_with_id)
         finally:
+            route = getattr(scope.get("route"), "path", None)
+            self.metrics.observe_request(scope["method"], route, status,
+                                         time.perf_counter() - started)
             if self.access_log_enabled:
                 self._log(scope, status, started)
             request_id_var.reset(token)

@@ -128,7 +128,44 @@ def _register(pm: pluggy.PluginManager, plugin: object, name: str | None) -> Non
             f"app.plugins: plugin {name or plugin!r} is the same plugin as {already!r}, "
             "which is already loaded"
         )
-    pm.register(plugin, name=name)
+    try:
+        pm.register(plugin, name=name)
+    except pluggy.PluginValidationError as exc:
+        raise ConfigError(_describe_invalid(pm, plugin, name, exc)) from None
+
+
+def _describe_invalid(
+    pm: pluggy.PluginManager, plugin: object, name: str | None, exc: Exception
+) -> str:
+    """One line naming the plugin, the hook and the argument the hook never passes (pluggy's
+    own message spans several lines and quotes the function's code)."""
+    label = name or _qualified_class(plugin)
+    for attribute in dir(plugin):
+        options = pm.parse_hookimpl_opts(plugin, attribute)
+        if options is None:
+            continue
+        hook = options.get("specname") or attribute
+        caller = getattr(pm.hook, hook, None)
+        if caller is None or caller.spec is None:
+            continue
+        implementation = getattr(plugin, attribute)
+        unknown = [arg for arg in _required_arguments(implementation)
+                   if arg not in caller.spec.argnames]
+        if unknown:
+            passed = ", ".join(caller.spec.argnames) or "nothing"
+            return (f"app.plugins: plugin {label!r}: its {hook!r} implementation takes "
+                    f"{unknown[0]!r}, which the hook does not pass (it passes: {passed})")
+    return f"app.plugins: plugin {label!r}: {str(exc).splitlines()[0]}"
+
+
+def _required_arguments(function: Any) -> list[str]:
+    """The arguments pluggy passes a hook implementation: those without a default."""
+    return [
+        parameter.name
+        for parameter in inspect.signature(function).parameters.values()
+        if parameter.default is parameter.empty
+        and parameter.kind in (parameter.POSITIONAL_ONLY, parameter.POSITIONAL_OR_KEYWORD)
+    ]
 
 
 def check_hook_names(pm: pluggy.PluginManager) -> None:

@@ -16,6 +16,7 @@ import attrs
 
 from core.cache import Cache, LocalFallback
 from core.errors import TooManyRequests
+from core.metrics import record_rate_limit_refusal
 
 PERIODS = {"second": 1, "minute": 60, "hour": 3600, "day": 86400}
 _LIMIT = re.compile(r"^\s*(\d+)\s*/\s*(?:(\d+)\s*s|(second|minute|hour|day))\s*$")
@@ -66,6 +67,7 @@ class RateLimiter:
         key = self.key(scope, identity)
         if await self.counters.incr(key, limit.window_seconds) <= limit.requests:
             return
+        record_rate_limit_refusal(scope)
         remaining = await self.counters.ttl(key)
         retry_after = math.ceil(remaining) if remaining else limit.window_seconds
         raise TooManyRequests(

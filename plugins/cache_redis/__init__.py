@@ -6,6 +6,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from prometheus_client import CollectorRegistry, Gauge
+
 from core.config import Config
 from core.context import AppContext
 from core.plugins import hookimpl
@@ -31,6 +33,20 @@ def cache_backend(ctx: AppContext) -> RedisCache:
     backend = RedisCache(ctx.settings(NAME))
     ctx.state[NAME] = backend
     return backend
+
+
+@hookimpl
+def register_metrics(ctx: AppContext, registry: CollectorRegistry) -> None:
+    Gauge(
+        "itube_cache_breaker_open",
+        "1 while the Redis circuit breaker is open (Redis bypassed), else 0.",
+        registry=registry,
+    ).set_function(lambda: _breaker_open(ctx))
+
+
+def _breaker_open(ctx: AppContext) -> float:
+    backend: RedisCache | None = ctx.state.get(NAME)
+    return float(backend is not None and backend.breaker.is_open)
 
 
 @hookimpl

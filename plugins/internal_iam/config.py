@@ -63,22 +63,11 @@ class GatewaySettings:
 
 @attrs.define
 class ExampleSettings:
-    """Where `itube transcoder-example` finds the API and the upload-events queue."""
+    """How `itube transcoder-example` signs under this strategy (where it finds the API and
+    the queue is `[plugins.transcoder_example]`, the video plugin's)."""
 
-    # Base URL of the running API.
-    api_url: str = "http://127.0.0.1:8000"
-    # SQS endpoint and credentials for reading the queue; empty means AWS and boto3's
-    # own credential chain.
-    aws_endpoint_url: str = ""
-    aws_access_key_id: str = secret()
-    aws_secret_access_key: str = secret()
-    # The queue of raw-bucket ObjectCreated events, by URL or by name.
-    queue_url: str = ""
-    queue_name: str = "itube-raw-video-events"
-    # Where the example puts the "transcoded" video (a copy of the upload, same key).
-    processed_bucket: str = "itube-processed-videos"
-    # The access key the example signs with (a key of `keys` in static mode); in sts mode
-    # it signs with boto3's credential chain.
+    # The access key it signs with (a key of `keys` in static mode; default: the first);
+    # in sts mode it signs with boto3's credential chain.
     access_key_id: str = ""
 
 
@@ -109,6 +98,11 @@ class InternalIamSettings:
 _ACCOUNT_PINNED = re.compile(r"^arn:[a-z-]+:(iam|sts)::\d{12}:.+")
 
 
+def admits_anyone(pattern: str) -> bool:
+    """Whether an fnmatch pattern is only wildcards (`*`, `?*`): it matches every caller."""
+    return bool(pattern) and not pattern.strip("*?")
+
+
 def problems(settings: InternalIamSettings, *, production: bool) -> list[str]:
     """Settings that are valid alone but unusable or unsafe together."""
     prefix = "plugins.internal_iam"
@@ -117,6 +111,9 @@ def problems(settings: InternalIamSettings, *, production: bool) -> list[str]:
     if not patterns:
         found.append(f"{prefix}.allowed_principals is empty: no service could call the "
                      "internal routes")
+    if settings.mode != "sts":  # sts says it its own way: not pinned to an account
+        found += [f"{prefix}.allowed_principals: {pattern!r} admits every caller; name the "
+                  "services' principals" for pattern in patterns if admits_anyone(pattern)]
     if not 1 <= settings.max_clock_skew_seconds <= 900:
         found.append(f"{prefix}.max_clock_skew_seconds must be between 1 and 900")
     if settings.mode != "gateway":

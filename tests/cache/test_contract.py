@@ -14,7 +14,11 @@ pytestmark = pytest.mark.anyio
 
 
 async def open_redis(url: str, prefix: str) -> RedisCache:
-    backend = RedisCache(RedisCacheSettings(url=url, key_prefix=prefix))
+    # A healthy Redis on a busy machine: the contract is about answers, not timeouts (those
+    # are test_faults.py's business), so no call may time out here.
+    backend = RedisCache(RedisCacheSettings(url=url, key_prefix=prefix,
+                                            socket_timeout_seconds=2.0,
+                                            connect_timeout_seconds=2.0))
     await backend.open()
     return backend
 

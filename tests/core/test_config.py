@@ -8,8 +8,8 @@ from pathlib import Path
 import attrs
 import pytest
 
-from core.app import prepare
-from core.config import Config, config_from_dict, load_config, secret
+from core.app import inspect_plugins, prepare
+from core.config import Config, config_from_dict, inspect_config, load_config, secret
 from core.context import AppContext
 from core.errors import ConfigError
 from core.plugins import hookimpl
@@ -214,11 +214,15 @@ class EveryVariableSet(dict):
     def __missing__(self, name: str) -> str:
         return f"set-{name}"
 
+    def get(self, name: str, default: object = None) -> object:
+        return self[name]
+
 
 def test_the_production_base_file_reads_the_seed_variables():
     path = REPO / "config" / "production.toml"
     environ = EveryVariableSet(POSTGRES_DATABASE_URL="postgresql://api:pw@db.internal:5432/itube",
-                               ITUBE_TRUSTED_PROXIES="10.0.0.0/16")
+                               ITUBE_TRUSTED_PROXIES="10.0.0.0/16",
+                               AWS_SECRET_ACCESS_KEY="wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY")
     config = load_config(path, environ=environ)
     assert config.is_production
     assert config.database.url == "postgresql://api:pw@db.internal:5432/itube"
@@ -258,7 +262,7 @@ def test_the_production_config_loads_its_plugins_with_the_seed_variables():
     """Every plugin of production.toml structures its table and accepts it for production
     (a plugin that starts reading a new variable adds it to SEED_ENVIRONMENT)."""
     ctx = prepare(load_config(REPO / "config" / "production.toml", environ=SEED_ENVIRONMENT))
-    assert sorted(ctx.plugin_settings) == ["auth_cognito", "cache_redis", "internal_iam", "video"]
+    assert {"auth_cognito", "cache_redis", "internal_iam", "video"} <= set(ctx.plugin_settings)
 
 
 def test_config_objects_are_independent():
@@ -401,3 +405,74 @@ def test_a_float_key_takes_an_integer():
                     source="s.toml", environ={}) == (
         "s.toml: server.graceful_shutdown_seconds: expected float, got True"
     )
+
+
+# -- several workers and the cache the app actually makes ----------------------------------------
+
+
+async def start_and_stop(config: Config) -> None:
+    from core.app import create_app
+
+    app = create_app(config)
+    async with app.router.lifespan_context(app):
+        pass
+
+
+def workers_config(tmp_path: Path, environment: str) -> Config:
+    return config_from_dict({
+        "app": {"environment": environment},
+        "server": {"workers": 2, "freeze_heap_after_startup": False},
+        "database": {"url": f"sqlite:///{tmp_path}/itube.db"},
+    }, environ={})
+
+
+def test_start_up_refuses_the_in_process_cache_across_workers_in_production(tmp_path):
+    import asyncio
+
+    with pytest.raises(ConfigError, match="server.workers: 2 workers would each keep"):
+        asyncio.run(start_and_stop(workers_config(tmp_path, "production")))
+
+
+def test_start_up_warns_of_the_in_process_cache_across_workers_in_development(tmp_path, caplog):
+    import asyncio
+
+    asyncio.run(start_and_stop(workers_config(tmp_path, "development")))
+    assert "server.workers: 2 workers would each keep" in caplog.text
+
+
+def test_code_built_production_configs_are_not_held_to_the_deployment_rules():
+    """Tests exercise production behaviour on SQLite; a file is held to every rule."""
+    config = config_from_dict({"app": {"environment": "production"}}, environ={})
+    assert config.database.url.startswith("sqlite")
+
+
+@pytest.mark.parametrize("pattern", ["*", "?*", "**"])
+def test_a_principal_pattern_of_wildcards_only_is_refused(pattern):
+    settings = {"mode": "static", "allowed_principals": ["transcoder", pattern],
+                "expected_hosts": ["api.example.com"],
+                "keys": {"AKIAPRODTRANSCODER01": {"secret_access_key": "x" * 40,
+                                                  "principal": "transcoder"}}}
+    config = config_from_dict({"app": {"plugins": ["internal_iam"]},
+                               "plugins": {"internal_iam": settings}}, environ={})
+    assert error_of(prepare, config) == (
+        f"<dict>: plugins.internal_iam.allowed_principals: {pattern!r} admits every caller; "
+        "name the services' principals"
+    )
+    settings["allowed_principals"] = ["transcoder"]  # the control
+    assert prepare(config_from_dict({"app": {"plugins": ["internal_iam"]},
+                                     "plugins": {"internal_iam": settings}}, environ={}))
+
+
+def test_the_production_file_names_every_missing_variable_at_once():
+    config_path = REPO / "config" / "production.toml"
+    config, problems = inspect_config(config_path, environ={})
+    _, lines = inspect_plugins(config, problems=problems)
+    for variable in ("POSTGRES_DATABASE_URL", "ITUBE_TRUSTED_PROXIES", "REDIS_HOST",
+                     "COGNITO_USER_POOL_ID", "COGNITO_CLIENT_ID", "COGNITO_CLIENT_SECRET",
+                     "S3_RAW_VIDEOS_BUCKET", "S3_PROCESSED_VIDEOS_BUCKET",
+                     "S3_VIDEO_THUMBNAILS_BUCKET"):
+        assert any(f"environment variable {variable} is not set" in line for line in lines), (
+            variable
+        )
+    # No echo of a missing value: SQLite default, empty proxies and buckets are not repeated.
+    assert not any("SQLite" in line or "name the S3 bucket" in line for line in lines)

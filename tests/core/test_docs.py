@@ -33,7 +33,7 @@ def test_every_python_block_in_the_guides_compiles():
             compile(block, f"block {number}", "exec")
 
 
-KERNEL_SECTIONS = ["app", "server", "database", "http", "aws", "logging"]
+KERNEL_SECTIONS = ["app", "server", "database", "http", "aws", "metrics", "logging"]
 
 
 def guide_section(heading: str) -> str:

@@ -12,7 +12,8 @@ from pathlib import Path
 from core import hookspecs
 
 HERE = Path(__file__).parent
-PLUGINS_GUIDE = HERE.parents[1] / "docs" / "plugins.md"
+TESTS = HERE.parent
+PLUGINS_GUIDE = TESTS.parent / "docs" / "plugins.md"
 
 
 def kernel_hookspecs() -> set[str]:
@@ -23,9 +24,9 @@ def kernel_hookspecs() -> set[str]:
 
 
 def marked_hooks() -> dict[str, list[str]]:
-    """Hook name -> the tests under tests/core marked as exercising it."""
+    """Hook name -> the tests marked as exercising it."""
     marked: dict[str, list[str]] = {}
-    for path in sorted(HERE.glob("test_*.py")):
+    for path in sorted(TESTS.rglob("test_*.py")):
         for node in ast.walk(ast.parse(path.read_text())):
             if not isinstance(node, ast.FunctionDef) or not node.name.startswith("test_"):
                 continue
@@ -35,7 +36,7 @@ def marked_hooks() -> dict[str, list[str]]:
                 ):
                     for arg in decorator.args:
                         marked.setdefault(ast.literal_eval(arg), []).append(
-                            f"{path.name}::{node.name}"
+                            f"{path.relative_to(TESTS)}::{node.name}"
                         )
     return marked
 
@@ -45,7 +46,7 @@ def test_the_kernel_has_the_hooks_the_architecture_asks_for():
         "register_hookspecs", "register_settings", "config_problems", "register_routes",
         "register_middleware", "register_piccolo_app", "register_commands", "aws_environment",
         "cache_backend", "startup", "shutdown", "user_authenticator", "service_authenticator",
-        "readiness_checks",
+        "readiness_checks", "register_metrics",
     }
 
 

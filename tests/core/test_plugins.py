@@ -231,3 +231,19 @@ def test_itube_plugins_lists_them_too(tmp_path, capsys):
     assert main(["--config", str(path), "plugins", "--json"]) == 0
     listed = json.loads(capsys.readouterr().out)
     assert [plugin["name"] for plugin in listed] == ["core.defaults", "local_aws", EXAMPLE]
+
+
+class WrongArgumentName:
+    @hookimpl
+    def startup(self, context: Any) -> None:  # the hook passes `ctx`
+        pass
+
+
+def test_a_hook_implementation_with_a_wrong_argument_stops_start_up_in_one_line(capsys):
+    with pytest.raises(ConfigError) as refused:
+        make_plugin_manager([], extra=[WrongArgumentName()])
+    message = str(refused.value)
+    assert message == (
+        f"app.plugins: plugin '{__name__}.WrongArgumentName': its 'startup' implementation "
+        "takes 'context', which the hook does not pass (it passes: ctx)"
+    )
