@@ -2,7 +2,7 @@
 
 Three modes: `static` (key pairs from config), `sts` (a signed sts:GetCallerIdentity
 replayed to our STS endpoint: task roles whose secrets we never see) and `gateway` (an
-identity asserted by a trusted API Gateway). Also contributes `itube transcoder-example`.
+identity asserted by a trusted API Gateway). Also signs `itube transcoder-example`'s requests.
 """
 
 from __future__ import annotations
@@ -16,8 +16,12 @@ from core.plugins import hookimpl
 from plugins.internal_iam.authenticator import IamState, build_state
 from plugins.internal_iam.config import InternalIamSettings, problems
 
+# The client side: how `itube transcoder-example` (the video plugin's) signs its requests.
+from plugins.internal_iam.transcoder import service_client_auth
+
 NAME = "internal_iam"
 log = logging.getLogger("itube.internal_iam")
+__all__ = ["service_client_auth"]
 
 
 @hookimpl
@@ -47,10 +51,3 @@ def shutdown(ctx: AppContext) -> Any:
 @hookimpl
 def service_authenticator(ctx: AppContext) -> Any:
     return ctx.state[NAME].authenticator
-
-
-@hookimpl
-def register_commands(subparsers: Any) -> None:
-    from plugins.internal_iam.transcoder import add_command
-
-    add_command(subparsers)

@@ -12,6 +12,9 @@ from core.plugins import hookimpl
 from core.replay import ReplayGuard
 from plugins.internal_token.authenticator import HmacTokenAuthenticator
 from plugins.internal_token.config import InternalTokenSettings, problems
+from plugins.internal_token.example import service_client_auth
+
+__all__ = ["service_client_auth"]  # signs `itube transcoder-example`'s requests
 
 NAME = "internal_token"
 

@@ -22,6 +22,9 @@ class InternalTokenSettings:
     expected_hosts: list[str] = attrs.Factory(list)
     # Accepted distance between the request's timestamp and our clock, both ways (seconds).
     max_clock_skew_seconds: int = 300
+    # The key id a client built from this config signs with (`itube transcoder-example`);
+    # empty: the first key `allowed_principals` admits.
+    client_key_id: str = ""
 
 
 def problems(settings: InternalTokenSettings, *, production: bool) -> list[str]:
@@ -35,6 +38,9 @@ def problems(settings: InternalTokenSettings, *, production: bool) -> list[str]:
     if not 1 <= settings.max_clock_skew_seconds <= 900:
         found.append(f"{prefix}.max_clock_skew_seconds must be between 1 and 900")
     found += expected_hosts_problems(settings.expected_hosts, key=f"{prefix}.expected_hosts")
+    if settings.client_key_id and settings.client_key_id not in settings.keys:
+        found.append(f"{prefix}.client_key_id: {settings.client_key_id!r} is not a key of "
+                     f"{prefix}.keys")
     for key_id, key_secret in settings.keys.items():
         if not key_secret:
             found.append(f"{prefix}.keys.{key_id} is empty")

@@ -12,7 +12,7 @@ from starlette.routing import BaseRoute
 from core.config import Config
 from core.context import AppContext
 from core.plugins import hookimpl
-from plugins.video import hookspecs, routes
+from plugins.video import client_hookspecs, hookspecs, routes, transcoder_command
 from plugins.video.config import VideoSettings, settings_problems
 from plugins.video.piccolo_app import APP_CONFIG
 from plugins.video.service import VideoService
@@ -24,16 +24,23 @@ NAME = "video"
 @hookimpl
 def register_hookspecs(pm: pluggy.PluginManager) -> None:
     pm.add_hookspecs(hookspecs)
+    pm.add_hookspecs(client_hookspecs)
 
 
 @hookimpl
 def register_settings() -> dict[str, type]:
-    return {NAME: VideoSettings}
+    return {NAME: VideoSettings,
+            transcoder_command.SECTION: transcoder_command.TranscoderExampleSettings}
 
 
 @hookimpl
 def config_problems(config: Config, settings: dict[str, Any]) -> list[str]:
-    return settings_problems(settings[NAME])
+    return settings_problems(settings[NAME], production=config.is_production)
+
+
+@hookimpl
+def register_commands(subparsers: Any) -> None:
+    transcoder_command.add_command(subparsers)
 
 
 @hookimpl

@@ -65,9 +65,14 @@ class VideoSettings:
         return list(dict.fromkeys(content_type.strip().lower() for content_type in types))
 
 
-def settings_problems(settings: VideoSettings) -> list[str]:
-    """Values valid alone that cannot work: each message names the key."""
+def settings_problems(settings: VideoSettings, *, production: bool = False) -> list[str]:
+    """Values valid alone that cannot work: each message names the key. In development an
+    empty bucket name is taken from the AWS emulator (local_aws); production names each."""
     problems = []
+    if production:
+        problems += [f"plugins.video.{key}: empty; name the S3 bucket"
+                     for key in ("raw_bucket", "processed_bucket", "thumbnails_bucket")
+                     if not getattr(settings, key).strip()]
     for key in ("upload_url_ttl_seconds", "playback_url_ttl_seconds", "cache_ttl_seconds",
                 "cache_invalidation_hold_seconds", "max_video_bytes", "max_thumbnail_bytes"):
         if getattr(settings, key) <= 0:

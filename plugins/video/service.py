@@ -24,6 +24,7 @@ from core.cache import CacheUnavailable, cache_delete, cache_invalidate, get_or_
 from core.context import AppContext
 from core.errors import Conflict, NotFound, ValidationFailed
 from core.http import render
+from core.metrics import record_status_transition
 from core.plugins import resolve_all
 from plugins.video import queries
 from plugins.video.config import VideoSettings
@@ -304,6 +305,7 @@ class VideoService:
                 break
         else:
             raise Conflict("The video kept changing while this update was applied; retry")
+        record_status_transition(old, new)
         await self.invalidate(video_id)
         await self._notify("on_status_changed", video=changed, old=old, new=new,
                            principal=principal)

@@ -22,7 +22,7 @@ from core.cli import main
 from core.config import load_config
 from plugins.internal_iam.client import SigV4Signer
 from plugins.internal_iam.config import DEVELOPMENT_ACCESS_KEY_ID, DEVELOPMENT_SECRET_ACCESS_KEY
-from plugins.internal_iam.transcoder import EMPTY_UPLOAD, TranscoderExample
+from plugins.video.transcoder import EMPTY_UPLOAD, TranscoderExample
 from tests.internal_auth.strategies import SigV4Static
 from tests.support.services import free_port
 from tests.support.stand_ins import StandInUserAuthPlugin
@@ -133,7 +133,7 @@ expected_hosts = ["127.0.0.1:{port}"]
 secret_access_key = "{DEVELOPMENT_SECRET_ACCESS_KEY}"
 principal = "transcoder"
 
-[plugins.internal_iam.example]
+[plugins.transcoder_example]
 api_url = "http://127.0.0.1:{port}"
 aws_endpoint_url = "{moto_endpoint}"
 aws_access_key_id = "testing"
