@@ -35,7 +35,7 @@ def aws_environment(ctx: AppContext) -> AwsEnvironment:
     if not endpoint:
         server, endpoint = start_emulator(settings)
         ctx.state[NAME] = server
-    return provision(settings, endpoint)
+    return provision(settings, endpoint, web_origins=ctx.config.http.cors_origins)
 
 
 @hookimpl

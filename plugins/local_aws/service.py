@@ -7,6 +7,7 @@ import logging
 import os
 import socket
 import threading
+from collections.abc import Sequence
 from typing import Any
 
 import boto3
@@ -105,13 +106,16 @@ def _client(service: str, endpoint: str, region: str) -> Any:
     )
 
 
-def provision(settings: LocalAwsSettings, endpoint: str) -> AwsEnvironment:
-    """Create the user pool and client, the buckets and the upload-events queue."""
+def provision(
+    settings: LocalAwsSettings, endpoint: str, web_origins: Sequence[str] = ()
+) -> AwsEnvironment:
+    """Create the user pool and client, the buckets (browsers at `web_origins` may upload
+    to and read from them) and the upload-events queue."""
     region = settings.region
     resources = {
         **_provision_cognito(settings, _client("cognito-idp", endpoint, region), endpoint),
         **_provision_storage(settings, _client("s3", endpoint, region),
-                             _client("sqs", endpoint, region)),
+                             _client("sqs", endpoint, region), web_origins),
         "sts_endpoint_url": endpoint,
     }
     if settings.auto_confirm_sign_ups:
@@ -149,10 +153,14 @@ def _provision_cognito(settings: LocalAwsSettings, cognito: Any, endpoint: str) 
     }
 
 
-def _provision_storage(settings: LocalAwsSettings, s3: Any, sqs: Any) -> dict[str, str]:
+def _provision_storage(
+    settings: LocalAwsSettings, s3: Any, sqs: Any, web_origins: Sequence[str]
+) -> dict[str, str]:
     for bucket in (settings.raw_bucket, settings.processed_bucket, settings.thumbnails_bucket):
         with contextlib.suppress(s3.exceptions.BucketAlreadyOwnedByYou):
             s3.create_bucket(Bucket=bucket)
+        if web_origins:
+            s3.put_bucket_cors(Bucket=bucket, CORSConfiguration=_cors(web_origins))
     queue_url = sqs.create_queue(QueueName=settings.queue_name)["QueueUrl"]
     queue_arn = sqs.get_queue_attributes(QueueUrl=queue_url, AttributeNames=["QueueArn"])[
         "Attributes"
@@ -169,3 +177,12 @@ def _provision_storage(settings: LocalAwsSettings, s3: Any, sqs: Any) -> dict[st
         "s3_thumbnails_bucket": settings.thumbnails_bucket,
         "sqs_raw_events_queue_url": queue_url,
     }
+
+
+def _cors(web_origins: Sequence[str]) -> dict[str, Any]:
+    """Browsers at these origins PUT to the presigned upload URLs (with the headers the API
+    returns) and GET playback URLs."""
+    return {"CORSRules": [{"AllowedOrigins": list(web_origins),
+                           "AllowedMethods": ["GET", "PUT", "HEAD"],
+                           "AllowedHeaders": ["*"], "ExposeHeaders": ["ETag"],
+                           "MaxAgeSeconds": 3600}]}

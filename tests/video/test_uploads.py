@@ -6,6 +6,7 @@ import datetime as dt
 import uuid
 from urllib.parse import parse_qs, unquote, urlsplit
 
+import httpx
 import pytest
 
 from tests.video import workflow
@@ -148,3 +149,21 @@ def test_upload_urls_need_a_signed_in_user(client):
         response = client.post(path)
         assert response.status_code == 401
         assert response.headers["content-type"] == "application/problem+json"
+
+
+def test_a_browser_at_an_allowed_origin_may_upload_to_the_embedded_aws(make_video_client):
+    """local_aws gives its buckets CORS for `[http] cors_origins`, so a web client at such
+    an origin can PUT to the presigned URL with the headers the API returned."""
+    client = make_video_client(http={"cors_origins": ["http://app.example"]})
+    answer = workflow.request_upload_url(client, ALICE).json()
+
+    def preflight(origin: str) -> httpx.Response:
+        return httpx.options(answer["url"], timeout=10, headers={
+            "Origin": origin, "Access-Control-Request-Method": "PUT",
+            "Access-Control-Request-Headers": "content-type,if-none-match"})
+
+    allowed = preflight("http://app.example")
+    assert allowed.status_code == 200, allowed.text
+    assert allowed.headers["access-control-allow-origin"] == "http://app.example"
+    assert "PUT" in allowed.headers["access-control-allow-methods"]
+    assert preflight("http://evil.example").status_code == 403
