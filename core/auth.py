@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import fnmatch
+from collections.abc import Mapping, Sequence
 from typing import Any, Protocol, runtime_checkable
+from urllib.parse import quote
 
 import attrs
 from starlette.requests import Request
@@ -26,6 +29,38 @@ class ServicePrincipal:
 
     id: str
     method: str
+
+
+def header_pairs(scope: Mapping[str, Any]) -> tuple[tuple[str, str], ...]:
+    """An ASGI request's headers as they arrived, for checking what a caller signed:
+    lower-case names, Latin-1 text, in order, repeats kept."""
+    return tuple((name.decode("latin-1").lower(), value.decode("latin-1"))
+                 for name, value in scope["headers"])
+
+
+def joined_header(pairs: Sequence[tuple[str, str]], name: str) -> str | None:
+    """Every value of header `name` joined by commas (as signers canonicalise repeats),
+    None when absent."""
+    values = [value for key, value in pairs if key == name]
+    return ",".join(values) if values else None
+
+
+def request_target(scope: Mapping[str, Any]) -> tuple[str, str]:
+    """The raw path and raw query string as sent (still percent-encoded), for checking a
+    signature over them. Strict UTF-8: two byte strings must never read as one text a
+    signature was made over, so anything else is refused."""
+    raw_path = scope.get("raw_path") or quote(scope["path"]).encode()
+    try:
+        return raw_path.decode("utf-8"), scope.get("query_string", b"").decode("utf-8")
+    except UnicodeDecodeError:
+        raise AuthenticationFailed("the request target is not valid UTF-8") from None
+
+
+def check_allowed(principal: str, patterns: Sequence[str]) -> None:
+    """403 unless `principal` matches one of the allow-list's fnmatch `patterns` (every
+    service-auth strategy holds its callers to one)."""
+    if not any(fnmatch.fnmatchcase(principal, pattern) for pattern in patterns):
+        raise AuthenticationFailed("principal not allowed", status=403)
 
 
 class AuthenticationFailed(Exception):

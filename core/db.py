@@ -29,6 +29,7 @@ from piccolo.engine.base import Engine
 from piccolo.engine.postgres import PostgresEngine, PostgresTransaction
 from piccolo.engine.sqlite import SQLiteEngine, SQLiteTransaction, TransactionType
 from piccolo.querystring import QueryString
+from piccolo.table import Table
 
 from core import piccolo_conf
 from core.config import DatabaseSection
@@ -36,6 +37,27 @@ from core.errors import NotReady, ServiceUnavailable
 
 os.environ.setdefault("PICCOLO_CONF", "core.piccolo_conf")
 log = logging.getLogger("itube.db")
+# What either engine raises when a constraint refuses a write; `is_unique_violation` says
+# whether it was a unique one (a duplicate), which callers usually turn into a conflict.
+INTEGRITY_ERRORS = (sqlite3.IntegrityError, asyncpg.IntegrityConstraintViolationError)
+
+
+def write_transaction(table: type[Table]) -> Any:
+    """A transaction on `table`'s engine for statements that read and change rows as one
+    step. SQLite takes its write lock at BEGIN, so concurrent writers queue instead of
+    failing halfway."""
+    engine = table._meta.db
+    if isinstance(engine, SQLiteEngine):
+        return engine.transaction(transaction_type=TransactionType.immediate)
+    return engine.transaction()
+
+
+def is_unique_violation(exc: BaseException) -> bool:
+    """Did a unique constraint refuse the write, on either engine?"""
+    if isinstance(exc, asyncpg.UniqueViolationError):
+        return True
+    return isinstance(exc, sqlite3.IntegrityError) and "UNIQUE" in str(exc).upper()
+
 
 UNAVAILABLE = "The database is not answering; try again shortly"
 # A warning per interval while the database fails, not one per request.

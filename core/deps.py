@@ -10,7 +10,6 @@ from typing import Any
 from starlette.requests import Request
 
 from core.auth import Actor, AuthenticationFailed, ServiceAuthenticator, ServicePrincipal
-from core.cache import Cache
 from core.context import AppContext
 from core.errors import Forbidden, Unauthorized
 from core.metrics import record_auth_failure
@@ -20,16 +19,8 @@ def get_ctx(request: Request) -> AppContext:
     return request.state.ctx
 
 
-def get_cache(request: Request) -> Cache:
-    return get_ctx(request).cache
-
-
 def get_settings(request: Request, name: str) -> Any:
     return get_ctx(request).settings(name)
-
-
-def get_db(request: Request) -> Any:
-    return get_ctx(request).db
 
 
 def client_address(request: Request) -> str:

@@ -22,10 +22,6 @@ class Problem(Exception):
         self.headers: dict[str, str] = {}
 
 
-class BadRequest(Problem):
-    status, title = 400, "Bad Request"
-
-
 class Unauthorized(Problem):
     status, title = 401, "Unauthorized"
 
@@ -36,10 +32,6 @@ class Forbidden(Problem):
 
 class NotFound(Problem):
     status, title = 404, "Not Found"
-
-
-class MethodNotAllowed(Problem):
-    status, title = 405, "Method Not Allowed"
 
 
 class Conflict(Problem):

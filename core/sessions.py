@@ -214,6 +214,23 @@ class SessionPolicy:
     password: PasswordPolicy = attrs.Factory(PasswordPolicy)
     rate_limits: AuthRateLimits = attrs.Factory(AuthRateLimits)
 
+    @classmethod
+    def of(cls, settings: Any) -> SessionPolicy:
+        """From a provider's settings, which name these `secure_cookies`, `password_policy`
+        and `rate_limits`."""
+        return cls(secure_cookies=settings.secure_cookies, password=settings.password_policy,
+                   rate_limits=settings.rate_limits)
+
+    def problems(self, prefix: str, *, production: bool) -> list[str]:
+        """Messages for the provider's `config_problems`: limits that do not parse, a
+        password policy nothing meets, cookies without Secure in production."""
+        problems = [*self.rate_limits.problems(f"{prefix}.rate_limits"),
+                    *self.password.problems(f"{prefix}.password_policy")]
+        if production and not self.secure_cookies:
+            problems.append(f"{prefix}.secure_cookies = false is for local development only; "
+                            "production cookies must be Secure")
+        return problems
+
 
 # -- input checks ----------------------------------------------------------------------------
 

@@ -39,18 +39,14 @@ def register_settings() -> dict[str, type]:
 @hookimpl
 def config_problems(config: Config, settings: dict[str, Any]) -> list[str]:
     mine: CognitoSettings = settings[NAME]
-    problems = [*mine.rate_limits.problems(f"plugins.{NAME}.rate_limits"),
-                *mine.password_policy.problems(f"plugins.{NAME}.password_policy")]
+    problems = SessionPolicy.of(mine).problems(f"plugins.{NAME}",
+                                               production=config.is_production)
     if mine.confirmation_attempts < 1:
         problems.append(f"plugins.{NAME}.confirmation_attempts: expected at least 1, "
                         f"got {mine.confirmation_attempts}")
-    if config.is_production:
-        if not mine.secure_cookies:
-            problems.append(f"plugins.{NAME}.secure_cookies = false is for local development "
-                            "only; production cookies must be Secure")
-        if mine.auto_confirm_sign_ups:
-            problems.append(f"plugins.{NAME}.auto_confirm_sign_ups is for local development "
-                            "only; production sign-ups confirm by e-mail")
+    if config.is_production and mine.auto_confirm_sign_ups:
+        problems.append(f"plugins.{NAME}.auto_confirm_sign_ups is for local development "
+                        "only; production sign-ups confirm by e-mail")
     return problems
 
 
@@ -64,11 +60,7 @@ def register_piccolo_app() -> AppConfig:
 @hookimpl
 def register_routes(ctx: AppContext) -> list[BaseRoute]:
     settings: CognitoSettings = ctx.settings(NAME)
-    return session_routes(NAME, SessionPolicy(
-        secure_cookies=settings.secure_cookies,
-        password=settings.password_policy,
-        rate_limits=settings.rate_limits,
-    ))
+    return session_routes(NAME, SessionPolicy.of(settings))
 
 
 @hookimpl

@@ -2,16 +2,11 @@
 
 from __future__ import annotations
 
-import contextlib
 import datetime as dt
-import sqlite3
 from typing import Any
 
-import asyncpg
-
+from core.db import INTEGRITY_ERRORS, is_unique_violation
 from plugins.auth_cognito.tables import CognitoUser
-
-UNIQUE_VIOLATIONS = (sqlite3.IntegrityError, asyncpg.UniqueViolationError)
 
 
 async def find_user(subject: str) -> dict[str, Any] | None:
@@ -22,11 +17,14 @@ async def save_user(subject: str, email: str, name: str) -> dict[str, Any]:
     """The user's row, created on first sight and kept in step with Cognito's profile."""
     row = await find_user(subject)
     if row is None:
-        # A concurrent sign-in of the same user may create it first.
-        with contextlib.suppress(*UNIQUE_VIOLATIONS):
+        try:
             await CognitoUser.insert(CognitoUser(
                 subject=subject, email=email, name=name, created_at=dt.datetime.now(dt.UTC)
             )).run()
+        except INTEGRITY_ERRORS as exc:
+            if not is_unique_violation(exc):  # else a concurrent sign-in created it first
+                raise
+
         row = await find_user(subject)
         assert row is not None
     elif name and (row["email"], row["name"]) != (email, name):

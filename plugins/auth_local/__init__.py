@@ -36,8 +36,8 @@ def register_settings() -> dict[str, type]:
 @hookimpl
 def config_problems(config: Config, settings: dict[str, Any]) -> list[str]:
     mine: LocalAuthSettings = settings[NAME]
-    problems = [*mine.rate_limits.problems(f"plugins.{NAME}.rate_limits"),
-                *mine.password_policy.problems(f"plugins.{NAME}.password_policy")]
+    problems = SessionPolicy.of(mine).problems(f"plugins.{NAME}",
+                                               production=config.is_production)
     if mine.confirmation_attempts < 1:
         problems.append(f"plugins.{NAME}.confirmation_attempts: expected at least 1, "
                         f"got {mine.confirmation_attempts}")
@@ -48,9 +48,6 @@ def config_problems(config: Config, settings: dict[str, Any]) -> list[str]:
             or mine.argon2_memory_kib < 8 * mine.argon2_parallelism:
         problems.append(f"plugins.{NAME}.argon2_*: need time_cost >= 1, parallelism >= 1 and "
                         "memory_kib >= 8 x parallelism")
-    if config.is_production and not mine.secure_cookies:
-        problems.append(f"plugins.{NAME}.secure_cookies = false is for local development only; "
-                        "production cookies must be Secure")
     return problems
 
 
@@ -64,11 +61,7 @@ def register_piccolo_app() -> AppConfig:
 @hookimpl
 def register_routes(ctx: AppContext) -> list[BaseRoute]:
     settings: LocalAuthSettings = ctx.settings(NAME)
-    return session_routes(NAME, SessionPolicy(
-        secure_cookies=settings.secure_cookies,
-        password=settings.password_policy,
-        rate_limits=settings.rate_limits,
-    ))
+    return session_routes(NAME, SessionPolicy.of(settings))
 
 
 @hookimpl

@@ -6,16 +6,14 @@ import datetime as dt
 import hashlib
 import logging
 import secrets
-import sqlite3
 import uuid
 from typing import Any
 
-import asyncpg
-from piccolo.engine.sqlite import SQLiteEngine, TransactionType
+from piccolo.engine.sqlite import SQLiteEngine
 
+from core.db import INTEGRITY_ERRORS, is_unique_violation, write_transaction
 from plugins.auth_local.tables import LocalSession, LocalUser
 
-UNIQUE_VIOLATIONS = (sqlite3.IntegrityError, asyncpg.UniqueViolationError)
 log = logging.getLogger("itube.auth_local")
 
 
@@ -60,22 +58,15 @@ async def insert_user(user: LocalUser) -> bool:
     """False when the e-mail address is taken."""
     try:
         await LocalUser.insert(user).run()
-    except UNIQUE_VIOLATIONS:
-        return False
+    except INTEGRITY_ERRORS as exc:
+        if is_unique_violation(exc):
+            return False
+        raise
     return True
 
 
 async def update_user(user_id: uuid.UUID, values: dict[Any, Any]) -> None:
     await LocalUser.update(values).where(LocalUser.id == user_id).run()
-
-
-def _write_transaction() -> Any:
-    """A transaction for statements that must see and change rows as one step."""
-    engine = LocalSession._meta.db
-    if isinstance(engine, SQLiteEngine):
-        # Take SQLite's write lock at BEGIN, so concurrent writers queue instead of failing.
-        return engine.transaction(transaction_type=TransactionType.immediate)
-    return engine.transaction()
 
 
 async def _lock_account(user_id: uuid.UUID) -> None:
@@ -120,7 +111,7 @@ async def rotate_refresh_token(
     ).first()
     if owner is None:
         return None
-    async with _write_transaction():
+    async with write_transaction(LocalSession):
         await _lock_account(owner["account"])
         moment = now()
         claimed = await LocalSession.update({LocalSession.used_at: moment}).where(
@@ -180,7 +171,7 @@ async def end_session(session_id: uuid.UUID) -> None:
 async def end_all_sessions(user_id: uuid.UUID) -> None:
     """Sign the user out everywhere, including a refresh under way: it either finishes
     first, and its new pair is deleted here, or finds its token gone."""
-    async with _write_transaction():
+    async with write_transaction(LocalSession):
         await _lock_account(user_id)
         await LocalSession.delete().where(LocalSession.account == user_id).run()
 

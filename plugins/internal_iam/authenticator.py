@@ -3,18 +3,22 @@
 
 from __future__ import annotations
 
-import fnmatch
 import hmac
 import time
 from collections.abc import Callable, Sequence
 from typing import Any
-from urllib.parse import quote
 
 import attrs
 import httpx
 from botocore.credentials import Credentials
 
-from core.auth import AuthenticationFailed, ServicePrincipal
+from core.auth import (
+    AuthenticationFailed,
+    ServicePrincipal,
+    check_allowed,
+    header_pairs,
+    request_target,
+)
 from core.context import AppContext
 from core.hosts import ExpectedHosts
 from core.replay import ReplayGuard
@@ -29,34 +33,20 @@ Clock = Callable[[], float]
 
 def received_request(scope: dict[str, Any], body: bytes) -> ReceivedRequest:
     """The request as it arrived: raw (still percent-encoded) path and query."""
-    raw_path = scope.get("raw_path") or quote(scope["path"]).encode()
+    raw_path, raw_query = request_target(scope)
     return ReceivedRequest(
         method=scope["method"],
-        raw_path=_utf8(raw_path),
-        raw_query=_utf8(scope.get("query_string", b"")),
-        headers=tuple((name.decode("latin-1").lower(), value.decode("latin-1"))
-                      for name, value in scope["headers"]),
+        raw_path=raw_path,
+        raw_query=raw_query,
+        headers=header_pairs(scope),
         body=body,
     )
-
-
-def _utf8(raw: bytes) -> str:
-    # Strict: two byte strings must never read as one text a signature was made over.
-    try:
-        return raw.decode("utf-8")
-    except UnicodeDecodeError:
-        raise AuthenticationFailed("the request target is not valid UTF-8") from None
 
 
 def check_host(received: ReceivedRequest, expected: ExpectedHosts) -> None:
     """The request names one of our hosts (a signature for another deployment is refused)."""
     if not expected.allows(received.header("host")):
         raise AuthenticationFailed("request is for another host")
-
-
-def check_allowed(principal: str, patterns: Sequence[str]) -> None:
-    if not any(fnmatch.fnmatchcase(principal, pattern) for pattern in patterns):
-        raise AuthenticationFailed("principal not allowed", status=403)
 
 
 class StaticSigV4Authenticator:

@@ -2,14 +2,19 @@
 
 from __future__ import annotations
 
-import fnmatch
 import hmac
 import time
 from collections.abc import Callable, Sequence
 from typing import Any
-from urllib.parse import quote
 
-from core.auth import AuthenticationFailed, ServicePrincipal
+from core.auth import (
+    AuthenticationFailed,
+    ServicePrincipal,
+    check_allowed,
+    header_pairs,
+    joined_header,
+    request_target,
+)
 from core.hosts import ExpectedHosts
 from core.replay import ReplayGuard
 from plugins.internal_token.signing import parse_header, signature, string_to_sign
@@ -45,18 +50,15 @@ class HmacTokenAuthenticator:
 
     async def authenticate(self, request: Any, body: bytes) -> ServicePrincipal | None:
         scope = request.scope
-        headers: dict[str, str] = {}
-        for name, value in scope["headers"]:
-            key = name.decode("latin-1").lower()
-            text = value.decode("latin-1")
-            headers[key] = f"{headers[key]},{text}" if key in headers else text
+        headers = header_pairs(scope)
         try:
-            auth = parse_header(headers.get("authorization"))
+            auth = parse_header(joined_header(headers, "authorization"))
         except ValueError:
             raise AuthenticationFailed("malformed ITUBE-HMAC-SHA256 Authorization header") from None
         if auth is None:
             return None
-        if not self.expected_hosts.allows(headers.get("host")):
+        host = joined_header(headers, "host")
+        if not self.expected_hosts.allows(host):
             raise AuthenticationFailed("request is for another host")
         secret = self.keys.get(auth.key_id)
         if not secret:
@@ -66,27 +68,19 @@ class HmacTokenAuthenticator:
             raise AuthenticationFailed("request expired")
         if auth.timestamp > now + self.max_skew:
             raise AuthenticationFailed("request date is in the future")
-        raw_path = scope.get("raw_path") or quote(scope["path"]).encode()
+        raw_path, raw_query = request_target(scope)
         text = string_to_sign(
             timestamp=auth.timestamp,
             method=scope["method"],
-            host=headers.get("host", ""),
-            raw_path=_utf8(raw_path),
-            raw_query=_utf8(scope.get("query_string", b"")),
+            host=host or "",
+            raw_path=raw_path,
+            raw_query=raw_query,
             body=body,
         )
         if not hmac.compare_digest(signature(secret, text), auth.signature):
             raise AuthenticationFailed("signature mismatch")
         await self.replay.check(scope["method"], auth.signature,
                                 auth.timestamp + self.max_skew - now)
-        if not any(fnmatch.fnmatchcase(auth.key_id, pattern) for pattern in self.allowed):
-            raise AuthenticationFailed("principal not allowed", status=403)
+        check_allowed(auth.key_id, self.allowed)
         return ServicePrincipal(id=auth.key_id, method="hmac")
 
-
-def _utf8(raw: bytes) -> str:
-    # Strict: two byte strings must never read as one text a signature was made over.
-    try:
-        return raw.decode("utf-8")
-    except UnicodeDecodeError:
-        raise AuthenticationFailed("the request target is not valid UTF-8") from None

@@ -3,15 +3,13 @@
 from __future__ import annotations
 
 import datetime as dt
-import sqlite3
 import uuid
 from typing import Any
 
-import asyncpg
 import attrs
 from piccolo.columns.combination import WhereRaw
-from piccolo.engine.sqlite import SQLiteEngine, TransactionType
 
+from core.db import INTEGRITY_ERRORS, is_unique_violation, write_transaction
 from plugins.video.models import VideoRecord
 from plugins.video.pagination import Cursor
 from plugins.video.states import Status, Visibility
@@ -53,20 +51,6 @@ def _row(record: VideoRecord) -> dict[str, Any]:
     return row
 
 
-def _write_transaction() -> Any:
-    """SQLite takes the write lock up front, so concurrent writers wait instead of failing."""
-    engine = Video._meta.db
-    if isinstance(engine, SQLiteEngine):
-        return engine.transaction(transaction_type=TransactionType.immediate)
-    return engine.transaction()
-
-
-def _is_unique_violation(exc: Exception) -> bool:
-    if isinstance(exc, asyncpg.UniqueViolationError):
-        return True
-    return isinstance(exc, sqlite3.IntegrityError) and "UNIQUE" in str(exc).upper()
-
-
 async def fetch(video_id: uuid.UUID) -> VideoRecord | None:
     row = await Video.select().where(Video.id == video_id).first()
     return _record(row) if row else None
@@ -98,14 +82,14 @@ def _history(
 async def insert_video(record: VideoRecord, changed_by: str) -> None:
     """The video and its first history row, in one transaction."""
     try:
-        async with _write_transaction():
+        async with write_transaction(Video):
             await Video.insert(Video(**_row(record)))
             await VideoStatusHistory.insert(
                 _history(record.id, None, record.processing_status, record.created_at,
                          changed_by, None)
             )
-    except (asyncpg.UniqueViolationError, sqlite3.IntegrityError) as exc:
-        if _is_unique_violation(exc):
+    except INTEGRITY_ERRORS as exc:
+        if is_unique_violation(exc):
             raise DuplicateKey(record.video_s3_key) from None
         raise
 
@@ -115,7 +99,7 @@ async def compare_and_set_status(
 ) -> bool:
     """Write `changed` only if the row still has `current.version`, with a history row in
     the same transaction. False means another update won: reload and decide again."""
-    async with _write_transaction():
+    async with write_transaction(Video):
         updated = await Video.update(
             {
                 Video.processing_status: changed.processing_status.value,
