@@ -244,7 +244,8 @@ async def _start_database(ctx: AppContext, stack: AsyncExitStack) -> None:
     ctx.metrics.pool_usage = partial(db.pool_usage, engine)
     ctx.db = engine
     if ctx.config.database.migrate_on_start:
-        await db.migrate_forwards(apps)
+        async with db.migration_lock(ctx.config.database):
+            await db.migrate_forwards(apps)
     ctx.readiness.append(ReadinessCheck("database", db.DatabaseReadiness(engine, apps)))
 
 

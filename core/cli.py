@@ -190,14 +190,16 @@ async def _migrate(ctx: AppContext, args: argparse.Namespace) -> int:
     await db.open_pool(engine, ctx.config.database)
     try:
         if args.direction == "forwards":
-            ran = await db.migrate_forwards(apps)
+            async with db.migration_lock(ctx.config.database):
+                ran = await db.migrate_forwards(apps)
             print("\n".join(ran) or "nothing to migrate")
         elif args.direction == "backwards":
             if not args.app:
                 known = ", ".join(app.app_name for app in apps) or "none"
                 raise UsageError(f"migrate backwards needs --app NAME (one of: {known})")
             try:
-                reversed_ids = await db.migrate_backwards(apps, args.app, args.steps)
+                async with db.migration_lock(ctx.config.database):
+                    reversed_ids = await db.migrate_backwards(apps, args.app, args.steps)
             except ValueError as exc:
                 raise UsageError(str(exc)) from None
             print("\n".join(reversed_ids) or "nothing to reverse")

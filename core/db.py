@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import fcntl
 import importlib.util
 import io
 import logging
@@ -17,12 +18,13 @@ import os
 import sqlite3
 import sys
 import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import AsyncIterator, Callable, Iterator, Sequence
 from pathlib import Path
 from types import ModuleType
 from typing import Any
 
 import asyncpg
+import attrs
 from piccolo.apps.migrations.tables import Migration
 from piccolo.conf.apps import AppConfig, AppRegistry
 from piccolo.engine.base import Engine
@@ -66,12 +68,16 @@ REPORT_EVERY_SECONDS = 5.0
 SQLITE_UNBOUNDED_LOCK_WAIT = 3600.0
 
 
+def sqlite_path(url: str) -> str:
+    """The file of a `sqlite:///relative` or `sqlite:////absolute` URL."""
+    path = url.removeprefix("sqlite://").removeprefix("/") or "itube.db"
+    return "/" + path.lstrip("/") if url.startswith("sqlite:////") else path
+
+
 def make_engine(section: DatabaseSection) -> Engine:
     url = section.url
     if url.startswith("sqlite://"):
-        path = url.removeprefix("sqlite://").removeprefix("/") or "itube.db"
-        if url.startswith("sqlite:////"):
-            path = "/" + path.lstrip("/")
+        path = sqlite_path(url)
         Path(path).parent.mkdir(parents=True, exist_ok=True)
         # Each query opens its own connection and waits for a busy writer this long.
         lock_wait = section.statement_timeout_seconds or SQLITE_UNBOUNDED_LOCK_WAIT
@@ -396,6 +402,33 @@ async def _run_quietly(manager: Any, backwards: bool = False) -> None:
     """Piccolo prints each migration to stdout; we log it instead, keeping logs JSON."""
     with contextlib.redirect_stdout(io.StringIO()):
         await manager.run(backwards=backwards)
+
+
+# Any constant works: it names the lock every itube process of a database takes to migrate.
+MIGRATION_LOCK_KEY = 0x17_75_BE_00
+
+
+@contextlib.asynccontextmanager
+async def migration_lock(section: DatabaseSection) -> AsyncIterator[None]:
+    """One process migrates a database at a time (several workers starting together with
+    `migrate_on_start`, or a deploy's `itube migrate` beside them): the others wait here,
+    then find nothing pending. A PostgreSQL advisory lock held by a connection of its own,
+    or an exclusive lock on a file beside the SQLite database."""
+    if section.url.startswith("sqlite://"):
+        with open(f"{sqlite_path(section.url)}.migrate-lock", "a") as lock_file:
+            await asyncio.to_thread(fcntl.flock, lock_file, fcntl.LOCK_EX)
+            try:
+                yield
+            finally:
+                fcntl.flock(lock_file, fcntl.LOCK_UN)
+        return
+    config = postgres_config(attrs.evolve(section, statement_timeout_seconds=0.0))
+    connection = await asyncpg.connect(**config)
+    try:
+        await connection.execute("SELECT pg_advisory_lock($1)", MIGRATION_LOCK_KEY)
+        yield
+    finally:
+        await connection.close()  # ends the session, and with it the lock
 
 
 async def migrate_forwards(apps: list[AppConfig]) -> list[str]:

@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import sqlite3
 from pathlib import Path
+from typing import Any
 
 import asyncpg
 import pytest
@@ -222,3 +223,26 @@ def test_readyz_stops_asking_once_every_migration_is_seen_applied(db_config):
         run_on_app_loop(client, lambda: Migration.delete().where(Migration.name == SECOND).run())
         assert client.get("/readyz").json()["checks"]["database"] == "ok"
     assert asyncio.run(db.pending_migrations([APP_CONFIG])) == {"guestbook": [SECOND]}
+
+
+async def _hold_migration_lock(section: Any, name: str, events: list[str]) -> None:
+    async with db.migration_lock(section):
+        events.append(f"{name} in")
+        await asyncio.sleep(0.2)
+        events.append(f"{name} out")
+
+
+def test_processes_migrate_one_at_a_time(db_url: str):
+    """Several workers starting with `migrate_on_start` (or `itube migrate` beside them) take
+    turns: the second waits until the first is done, then finds nothing pending."""
+    section = DatabaseSection(url=db_url)
+
+    async def two_at_once() -> list[str]:
+        events: list[str] = []
+        await asyncio.gather(_hold_migration_lock(section, "first", events),
+                             _hold_migration_lock(section, "second", events))
+        return events
+
+    events = asyncio.run(two_at_once())
+    assert events in (["first in", "first out", "second in", "second out"],
+                      ["second in", "second out", "first in", "first out"])
