@@ -4,10 +4,7 @@ which both use). Prints how long the other process took to see each change."""
 
 from __future__ import annotations
 
-import os
 import statistics
-import subprocess
-import sys
 import time
 import uuid
 from collections.abc import Iterator
@@ -19,7 +16,7 @@ import redis
 
 from core.cache import is_tombstone
 from plugins.video.service import video_cache_key
-from tests.support.services import free_port
+from tests.support.server import UvicornProcess
 from tests.video import workflow
 from tests.video.support import TRANSCODER, user
 
@@ -63,40 +60,11 @@ cache_invalidation_hold_seconds = {HOLD_SECONDS}
 """, encoding="utf-8")
 
 
-class Server:
+class Server(UvicornProcess):
     """`uvicorn core.asgi:app` in a process of its own."""
 
     def __init__(self, config: Path, log: Path):
-        self.port = free_port()
-        self.url = f"http://127.0.0.1:{self.port}"
-        self.log = log
-        self.process = subprocess.Popen(
-            [sys.executable, "-m", "uvicorn", "core.asgi:app", "--host", "127.0.0.1",
-             "--port", str(self.port), "--no-access-log"],
-            cwd=ROOT, env={**os.environ, "ITUBE_CONFIG": str(config)},
-            stdout=subprocess.DEVNULL, stderr=log.open("wb"),
-        )
-
-    def wait_ready(self, timeout: float = 60) -> None:
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if self.process.poll() is not None:
-                pytest.fail(f"server exited:\n{self.log.read_text(errors='replace')}")
-            try:
-                if httpx.get(f"{self.url}/readyz", timeout=1).status_code == 200:
-                    return
-            except httpx.HTTPError:
-                pass
-            time.sleep(0.1)
-        pytest.fail(f"server not ready:\n{self.log.read_text(errors='replace')}")
-
-    def stop(self) -> None:
-        self.process.terminate()
-        try:
-            self.process.wait(10)
-        except subprocess.TimeoutExpired:
-            self.process.kill()
-            self.process.wait()
+        super().__init__(config, log)
 
 
 @pytest.fixture

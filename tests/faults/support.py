@@ -3,20 +3,14 @@ process, and the one shape every fault answer must have."""
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
 import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
-import httpx
-import orjson
-import pytest
-
 from core.config import Config, config_from_dict
+from tests.support.server import UvicornProcess
 
 ROOT = Path(__file__).resolve().parents[2]
 VIDEOS = "/api/v1/upload/videos"
@@ -81,51 +75,11 @@ def wait_until(condition: Callable[[], bool], timeout: float = 20.0) -> bool:
     return condition()
 
 
-class ItubeServer:
-    """`uvicorn core.asgi:app` in a process of its own, on a free port, its JSON log in a
-    file the test can read."""
+class ItubeServer(UvicornProcess):
+    """The API in a uvicorn process of its own, from the TOML text `config_toml`."""
 
     def __init__(self, config_toml: str, tmp_path: Path, port: int):
-        self.port = port
-        self.url = f"http://127.0.0.1:{port}"
         config = tmp_path / "itube.toml"
         config.write_text(config_toml, encoding="utf-8")
-        self.log = tmp_path / "server.log"
-        self._log_file = self.log.open("wb")
-        self.process = subprocess.Popen(
-            [sys.executable, "-m", "uvicorn", "core.asgi:app", "--host", "127.0.0.1",
-             "--port", str(port), "--no-access-log"],
-            cwd=ROOT, env={**os.environ, "ITUBE_CONFIG": str(config)},
-            stdout=subprocess.DEVNULL, stderr=self._log_file,
-        )
+        super().__init__(config, tmp_path / "server.log", port=port)
 
-    def wait_ready(self, timeout: float = 60) -> None:
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if self.process.poll() is not None:
-                pytest.fail(f"server exited:\n{self.log.read_text(errors='replace')}")
-            try:
-                if httpx.get(f"{self.url}/readyz", timeout=1).status_code == 200:
-                    return
-            except httpx.HTTPError:
-                pass
-            time.sleep(0.1)
-        pytest.fail(f"server not ready:\n{self.log.read_text(errors='replace')}")
-
-    def log_messages(self) -> list[str]:
-        messages = []
-        for line in self.log.read_text(errors="replace").splitlines():
-            try:
-                messages.append(str(orjson.loads(line).get("msg", "")))
-            except orjson.JSONDecodeError:
-                messages.append(line)
-        return messages
-
-    def stop(self) -> None:
-        self.process.terminate()
-        try:
-            self.process.wait(10)
-        except subprocess.TimeoutExpired:
-            self.process.kill()
-            self.process.wait()
-        self._log_file.close()

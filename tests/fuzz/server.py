@@ -4,18 +4,14 @@ static keys, video), on the database the test names."""
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
-import time
 from pathlib import Path
 
 import attrs
-import httpx
 import orjson
 from botocore.credentials import Credentials
 
 from core.sessions import AuthRateLimits
+from tests.support.server import UvicornProcess
 from tests.support.services import free_port
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -69,40 +65,18 @@ secure_cookies = false
 """, encoding="utf-8")
 
 
-class FuzzServer:
+class FuzzServer(UvicornProcess):
     """`uvicorn core.asgi:app` in a process of its own; its log goes to a file."""
 
     def __init__(self, workdir: Path, *, backend: str, database: str, moto: str) -> None:
         self.backend = backend
-        self.port = free_port()
-        self.host = f"127.0.0.1:{self.port}"
-        self.url = f"http://{self.host}"
-        self.log = workdir / "server.log"
         config = workdir / "itube.toml"
-        write_config(config, database=database, moto=moto, host=self.host)
-        self.process = subprocess.Popen(
-            [sys.executable, "-m", "uvicorn", "core.asgi:app", "--host", "127.0.0.1",
-             "--port", str(self.port), "--no-access-log"],
-            cwd=ROOT, env={**os.environ, "ITUBE_CONFIG": str(config)},
-            stdout=subprocess.DEVNULL, stderr=self.log.open("wb"),
-        )
+        port = free_port()
+        write_config(config, database=database, moto=moto, host=f"127.0.0.1:{port}")
+        super().__init__(config, workdir / "server.log", port=port)
 
-    def wait_ready(self) -> None:
-        deadline = time.monotonic() + START_TIMEOUT_SECONDS
-        while time.monotonic() < deadline:
-            if self.process.poll() is not None:
-                raise RuntimeError(f"the server exited:\n{self.log_text()}")
-            try:
-                if httpx.get(f"{self.url}/readyz", timeout=1).status_code == 200:
-                    return
-            except httpx.HTTPError:
-                pass
-            time.sleep(0.1)
-        raise RuntimeError(f"the server was not ready in {START_TIMEOUT_SECONDS}s:\n"
-                           f"{self.log_text()}")
-
-    def log_text(self) -> str:
-        return self.log.read_text(encoding="utf-8", errors="replace")
+    def wait_ready(self, timeout: float = START_TIMEOUT_SECONDS) -> None:
+        super().wait_ready(timeout)
 
     def errors_logged(self) -> list[str]:
         """Lines logged at ERROR or above, and bare tracebacks: an exception no handler
@@ -116,11 +90,3 @@ class FuzzServer:
             if level in ("ERROR", "CRITICAL"):
                 found.append(line)
         return found
-
-    def stop(self) -> None:
-        self.process.terminate()
-        try:
-            self.process.wait(10)
-        except subprocess.TimeoutExpired:
-            self.process.kill()
-            self.process.wait()

@@ -1,0 +1,76 @@
+"""The API in a uvicorn process of its own (`uvicorn core.asgi:app`, config from a file),
+on a free port, its JSON log in a file the test reads."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import httpx
+import orjson
+
+from tests.support.services import free_port
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+class ServerFailed(RuntimeError):
+    """The server exited, or was not ready in time; the message holds its log."""
+
+
+class UvicornProcess:
+    def __init__(self, config: Path, log: Path, port: int | None = None) -> None:
+        self.port = free_port() if port is None else port
+        self.host = f"127.0.0.1:{self.port}"
+        self.url = f"http://{self.host}"
+        self.log = log
+        self._log_file = log.open("wb")
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "uvicorn", "core.asgi:app", "--host", "127.0.0.1",
+             "--port", str(self.port), "--no-access-log"],
+            cwd=ROOT, env={**os.environ, "ITUBE_CONFIG": str(config)},
+            stdout=subprocess.DEVNULL, stderr=self._log_file,
+        )
+
+    def wait_ready(self, timeout: float = 60) -> None:
+        """Until `/readyz` answers 200; ServerFailed when it exits or takes longer."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                raise ServerFailed(f"the server exited:\n{self.log_text()}")
+            try:
+                if httpx.get(f"{self.url}/readyz", timeout=1).status_code == 200:
+                    return
+            except httpx.HTTPError:
+                pass
+            time.sleep(0.1)
+        raise ServerFailed(f"the server was not ready in {timeout}s:\n{self.log_text()}")
+
+    def log_text(self) -> str:
+        return self.log.read_text(encoding="utf-8", errors="replace")
+
+    def log_lines(self) -> list[dict[str, Any]]:
+        """The JSON log lines; anything else (a bare traceback) as `{"raw": line}`."""
+        lines = []
+        for line in self.log_text().splitlines():
+            try:
+                lines.append(orjson.loads(line))
+            except orjson.JSONDecodeError:
+                lines.append({"raw": line})
+        return lines
+
+    def log_messages(self) -> list[str]:
+        return [str(line.get("msg", line.get("raw", ""))) for line in self.log_lines()]
+
+    def stop(self) -> None:
+        self.process.terminate()
+        try:
+            self.process.wait(10)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            self.process.wait()
+        self._log_file.close()
