@@ -17,7 +17,7 @@ from typing import Any, Literal, TypeVar
 
 import attrs
 import cattrs
-from cattrs.cols import list_structure_factory
+from cattrs.cols import list_structure_factory, mapping_structure_factory
 from cattrs.errors import ClassValidationError, ForbiddenExtraKeysError, IterableValidationError
 
 from core.clients import parse_networks
@@ -246,7 +246,11 @@ def _table_hook(structure_table: Any) -> Any:
 
 
 def _dict_hook_factory(tp: Any, converter: cattrs.Converter) -> Any:
-    return _table_hook(converter.gen_structure_mapping(tp))
+    # Not `converter.gen_structure_mapping`: it also registers its bare hook for `tp`, which
+    # would then replace this one for every later class with a field of that type.
+    return _table_hook(mapping_structure_factory(
+        tp, converter, dict, detailed_validation=converter.detailed_validation
+    ))
 
 
 def _attrs_hook_factory(cls: Any, converter: cattrs.Converter) -> Any:

@@ -9,7 +9,7 @@ import attrs
 import pytest
 
 from core.app import inspect_plugins, prepare
-from core.config import Config, config_from_dict, inspect_config, load_config, secret
+from core.config import Config, config_from_dict, inspect_config, load_config, secret, structure
 from core.context import AppContext
 from core.errors import ConfigError
 from core.plugins import hookimpl
@@ -476,3 +476,27 @@ def test_the_production_file_names_every_missing_variable_at_once():
         )
     # No echo of a missing value: SQLite default, empty proxies and buckets are not repeated.
     assert not any("SQLite" in line or "name the S3 bucket" in line for line in lines)
+
+
+def test_what_a_wrong_table_says_does_not_depend_on_what_was_read_before():
+    """cattrs' own mapping hook must never replace the kernel's: the message for a value
+    that is not a table is the same before and after another class with a field of that
+    type was read (the order tests and plugins load in is not the config's business)."""
+
+    @attrs.define
+    class First:
+        table: dict[str, int] = attrs.Factory(dict)
+
+    @attrs.define
+    class Second:
+        table: dict[str, int] = attrs.Factory(dict)
+
+    def message(cls: type) -> str:
+        with pytest.raises(ConfigError) as refused:
+            structure({"table": "text"}, cls, source="x.toml")
+        return str(refused.value)
+
+    before = message(First)
+    assert structure({"table": {"a": 1}}, Second, source="x.toml").table == {"a": 1}
+    assert message(Second) == before.replace("First", "Second") == (
+        "x.toml: table: expected a table, got 'text'")
