@@ -431,10 +431,11 @@ async def test_no_key_set_is_keys_unavailable_every_time_until_one_is_fetched(se
 
 
 async def test_requests_do_not_queue_behind_a_first_fetch():
-    release = anyio.Event()
+    fetching, release = anyio.Event(), anyio.Event()
     key = new_rsa_key()
 
     async def slow_keys(request: httpx.Request) -> httpx.Response:
+        fetching.set()
         await release.wait()
         return httpx.Response(200, json=jwks_of(("k1", key)))
 
@@ -443,7 +444,8 @@ async def test_requests_do_not_queue_behind_a_first_fetch():
                                  issuer=ISSUER, client_id=CLIENT_ID)
         async with anyio.create_task_group() as tasks:
             tasks.start_soon(verifier.access_claims, signed("k1", key))
-            await anyio.sleep(0.05)  # the first request is now fetching
+            with anyio.fail_after(5):
+                await fetching.wait()  # the first request is now fetching
             with anyio.fail_after(5), pytest.raises(KeysUnavailable):
                 await verifier.access_claims(signed("k1", key))
             release.set()

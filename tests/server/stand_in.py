@@ -32,6 +32,7 @@ class StandInSettings:
 
 
 async def read_body(request: Request) -> JSONResponse:
+    log.info("stand-in reads the body")  # tests wait for this line, not for a clock
     body = await request.body()
     return JSONResponse({"received": len(body)})
 

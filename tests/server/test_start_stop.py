@@ -114,7 +114,7 @@ def test_a_stalled_client_keeps_the_process_no_longer_than_the_grace_period(serv
     served = serve(server="graceful_shutdown_seconds = 2")
     served.wait_ready()
     with half_a_body(served.port) as connection:
-        time.sleep(0.5)  # the request is in the app, waiting for the rest of its body
+        served.wait_for_log("stand-in reads the body")  # waiting for the rest of it
         code, took = served.stop(signal.SIGTERM)
         answer = read_all(connection)
     assert code == 0, served.log_text()
@@ -133,10 +133,10 @@ def test_a_request_finishing_within_the_grace_period_is_answered(serve):
     served = serve(server="graceful_shutdown_seconds = 10")
     served.wait_ready()
     with half_a_body(served.port) as connection:
-        time.sleep(0.5)
+        served.wait_for_log("stand-in reads the body")
         started = time.monotonic()
         served.process.send_signal(signal.SIGTERM)
-        time.sleep(0.5)
+        served.wait_for_log("Shutting down")
         connection.sendall(b"b" * 500)
         answer = read_all(connection)
         assert answer.startswith(b"HTTP/1.1 200 OK"), answer
@@ -149,7 +149,7 @@ def test_a_client_leaving_mid_body_is_an_info_line_not_an_error(serve):
     served = serve()
     served.wait_ready()
     with half_a_body(served.port):
-        time.sleep(0.5)
+        served.wait_for_log("stand-in reads the body")
     served.wait_for_log("client disconnected")
     served.stop()
     lines = served.log_lines()
