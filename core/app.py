@@ -8,7 +8,7 @@ import re
 from collections.abc import AsyncIterator, Iterable
 from contextlib import AsyncExitStack, asynccontextmanager
 from functools import partial
-from typing import Any, cast
+from typing import Any
 
 import anyio
 import pluggy
@@ -31,10 +31,11 @@ from core.middleware import BodyLimitMiddleware, OriginCheckMiddleware, RequestC
 from core.plugins import (
     KERNEL_PLUGINS,
     call_in_order,
+    callers_in_order,
     flatten,
-    in_registration_order,
     make_plugin_manager,
     plugin_label,
+    plugins_in_order,
     resolve,
 )
 from core.problems import EXCEPTION_HANDLERS
@@ -63,13 +64,10 @@ def inspect_plugins(
     ctx = AppContext(config=config, pm=pm)
     ctx.plugin_settings, unreadable = _structure_settings(config, pm, problems)
     secrets = secret_texts_of(config, *ctx.plugin_settings.values())
-    for impl in in_registration_order(pm.hook.config_problems):
-        if impl.plugin in unreadable:
-            continue
-        arguments = {"config": config, "settings": ctx.plugin_settings}
-        found = cast("list[str] | None",
-                     impl.function(*(arguments[name] for name in impl.argnames)))
-        problems.extend(found or (), secrets)
+    for plugin, config_problems in callers_in_order(pm, "config_problems"):
+        if plugin not in unreadable:
+            found = config_problems(config=config, settings=ctx.plugin_settings)
+            problems.extend(flatten(found), secrets)
     return ctx, problems.all()
 
 
@@ -78,10 +76,14 @@ def _structure_settings(
 ) -> tuple[dict[str, Any], set[object]]:
     """The settings that could be read, and the plugins whose settings could not."""
     classes: dict[str, tuple[type, object]] = {}
-    for impl in reversed(in_registration_order(pm.hook.register_settings)):
-        declared = cast("dict[str, type] | None", impl.function())
-        for name, cls in (declared or {}).items():
-            classes.setdefault(name, (cls, impl.plugin))
+    for plugin, register_settings in callers_in_order(pm, "register_settings"):
+        for declared in register_settings():
+            for name, cls in declared.items():
+                if name in classes:
+                    raise ConfigError(f"app.plugins: {plugin_label(pm, classes[name][1])} and "
+                                      f"{plugin_label(pm, plugin)} both read "
+                                      f"[plugins.{name}]: load only one of them")
+                classes[name] = (cls, plugin)
     problems.add_lines(
         f"{config.source}: [plugins.{orphan}]: no loaded plugin reads these settings "
         f"(plugins with settings: {', '.join(sorted(classes)) or 'none'})"
@@ -119,14 +121,10 @@ def collect_routes(ctx: AppContext) -> list[BaseRoute]:
     contributed: list[tuple[str, list[BaseRoute]]] = [
         (KERNEL, [*health.ROUTES, *openapi.ROUTES, *metrics_routes(ctx.config.metrics)])
     ]
-    # Each implementation called on its own, to know whose routes are whose; in the order
-    # `flatten(pm.hook.register_routes(...))` gives, which decides what matches first.
-    for impl in ctx.pm.hook.register_routes.get_hookimpls():
-        if not (impl.wrapper or impl.hookwrapper):
-            routes = cast("list[BaseRoute] | None", impl.function(
-                *({"ctx": ctx}[name] for name in impl.argnames)
-            ))
-            contributed.append((plugin_label(ctx.pm, impl.plugin), list(routes or ())))
+    # Plugin by plugin, to know whose routes are whose; in config order, which decides
+    # what matches first.
+    for plugin, register_routes in callers_in_order(ctx.pm, "register_routes"):
+        contributed.append((plugin_label(ctx.pm, plugin), flatten(register_routes(ctx=ctx))))
     conflicts = route_conflicts(contributed)
     if conflicts:
         raise ConfigError("\n".join(f"{ctx.config.source}: {line}" for line in conflicts))
@@ -200,7 +198,7 @@ def _middleware(ctx: AppContext) -> list[Middleware]:
 
 def piccolo_apps(pm: pluggy.PluginManager) -> list[AppConfig]:
     """The enabled plugins' Piccolo apps, in registration order."""
-    return [app for app in reversed(pm.hook.register_piccolo_app()) if app is not None]
+    return list(pm.hook.register_piccolo_app())
 
 
 @asynccontextmanager
@@ -215,9 +213,9 @@ async def _lifespan(ctx: AppContext, app: Starlette) -> AsyncIterator[dict[str, 
         await _start_aws(ctx)
         await _start_cache(ctx, stack)
         stack.push_async_callback(
-            call_in_order, ctx.pm.hook.shutdown, reverse=True, keep_going=True, ctx=ctx
+            call_in_order, ctx.pm, "shutdown", reverse=True, keep_going=True, ctx=ctx
         )
-        await call_in_order(ctx.pm.hook.startup, ctx=ctx)
+        await call_in_order(ctx.pm, "startup", ctx=ctx)
         _collect_strategies(ctx)
         ctx.readiness += flatten(ctx.pm.hook.readiness_checks(ctx=ctx))
         if ctx.aws is not None and ctx.aws.endpoints():
@@ -228,7 +226,7 @@ async def _lifespan(ctx: AppContext, app: Starlette) -> AsyncIterator[dict[str, 
                 remember_seconds=ctx.config.aws.readiness_cache_seconds,
             ))
         stack.callback(health.stop_checks, ctx.readiness)
-        log.info("started", extra={"plugins": [n for n, _ in ctx.pm.list_name_plugin()]})
+        log.info("started", extra={"plugins": [n for n, _ in plugins_in_order(ctx.pm)]})
         if ctx.config.server.freeze_heap_after_startup:
             _freeze_heap()
         yield {"ctx": ctx}
@@ -296,10 +294,10 @@ def _freeze_heap() -> None:
 
 
 def _collect_strategies(ctx: AppContext) -> None:
-    for user_auth in reversed(ctx.pm.hook.user_authenticator(ctx=ctx)):
+    for user_auth in ctx.pm.hook.user_authenticator(ctx=ctx):
         _require(user_auth, UserAuthenticator)
         ctx.user_authenticators.append(user_auth)
-    for service_auth in reversed(ctx.pm.hook.service_authenticator(ctx=ctx)):
+    for service_auth in ctx.pm.hook.service_authenticator(ctx=ctx):
         _require(service_auth, ServiceAuthenticator)
         ctx.service_authenticators.append(service_auth)
 

@@ -114,6 +114,24 @@ def cmd_config_check(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def cmd_config_reference(args: argparse.Namespace) -> int:
+    from pathlib import Path
+
+    from core.config_reference import reference, write
+
+    # Only a config named on the command line adds its plugins: the committed reference
+    # documents the built-in ones whatever ITUBE_CONFIG says.
+    names = load_config(args.config).app.plugins if args.config else []
+    block = reference(names)
+    if not args.write:
+        print(block)
+        return EXIT_OK
+    changed = write(Path(args.write), block)
+    print(f"{args.write}: {'config reference rewritten' if changed else 'up to date'}",
+          file=sys.stderr)
+    return EXIT_OK
+
+
 # Longest `config check --connect` waits for each dependency, beyond their own timeouts.
 CONNECT_BUDGET_SECONDS = 10.0
 
@@ -236,6 +254,13 @@ def build_parser(plugin_names: Sequence[str] = ()) -> argparse.ArgumentParser:
                        help="also check that the database, the cache and AWS answer and that "
                             "migrations are applied")
     check.set_defaults(func=cmd_config_check)
+    reference = config_commands.add_parser(
+        "reference", help="print the markdown reference of every config key, built-in "
+                          "plugins' and those the config loads included"
+    )
+    reference.add_argument("--write", metavar="PATH",
+                           help="replace the reference block of this markdown file instead")
+    reference.set_defaults(func=cmd_config_reference)
 
     plugins = commands.add_parser("plugins", help="list loaded plugins and their hooks")
     plugins.add_argument("--json", action="store_true", help="print JSON")

@@ -1,8 +1,11 @@
 """Every hook the kernel calls. Plugins implement them with `core.hookimpl`.
 
-pluggy calls hooks synchronously. Where a hook may do I/O its implementation may return
-an awaitable, which the kernel resolves (`core.plugins.resolve`). A `firstresult`
-implementation must never be `async def`: a coroutine is truthy and would always win.
+Every hook asks the plugins in config order (`tryfirst` and `trylast` aside): a hook
+returning values returns them in that order, and the first plugin answering a
+`firstresult` hook wins. pluggy calls hooks synchronously. Where a hook may do I/O its
+implementation may return an awaitable, which the kernel resolves
+(`core.plugins.resolve`). A `firstresult` implementation must never be `async def`: a
+coroutine is truthy and would always win.
 """
 
 from __future__ import annotations
@@ -82,14 +85,16 @@ def cache_backend(ctx: AppContext) -> Cache | None:
 
 @hookspec
 def startup(ctx: AppContext) -> Awaitable[None] | None:
-    """Called in the lifespan after the database, AWS clients and the cache are ready:
-    open pools and clients, keep them in `ctx.state[<plugin>]`."""
+    """Called in the lifespan after the database, AWS clients and the cache are ready,
+    plugin by plugin in config order, each awaited before the next: open pools and
+    clients, keep them in `ctx.state[<plugin>]`."""
 
 
 @hookspec
 def shutdown(ctx: AppContext) -> Awaitable[None] | None:
-    """Called in the lifespan at shut-down, in reverse registration order: close what
-    `startup` opened."""
+    """Called in the lifespan at shut-down, plugin by plugin in the reverse of config
+    order, each awaited before the next: close what `startup` opened. One that fails is
+    logged and the others still run."""
 
 
 @hookspec

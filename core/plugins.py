@@ -12,6 +12,7 @@ from types import ModuleType
 from typing import Any
 
 import pluggy
+from pluggy import HookCaller
 
 from core import hookspecs
 from core.errors import ConfigError
@@ -40,34 +41,39 @@ async def resolve_all(results: Iterable[Any]) -> list[Any]:
 
 
 def flatten(results: Iterable[Any]) -> list[Any]:
-    """Hooks return lists; pluggy returns a list of them. Latest registered come first, so
-    reverse to keep the config's order."""
-    return [item for result in reversed(list(results)) for item in (result or ())]
+    """Hooks return lists; pluggy returns a list of them, in config order."""
+    return [item for result in results for item in (result or ())]
 
 
-def in_registration_order(hook: pluggy.HookCaller) -> list[pluggy.HookImpl]:
-    """The implementations of `hook` in config order (`tryfirst` first, `trylast` last);
-    pluggy itself calls the last registered first."""
-    impls = [impl for impl in hook.get_hookimpls() if not (impl.wrapper or impl.hookwrapper)]
-    first = [impl for impl in impls if impl.tryfirst]
-    last = [impl for impl in impls if impl.trylast]
-    return first + [impl for impl in impls if impl not in first and impl not in last] + last
+def callers_in_order(pm: pluggy.PluginManager, name: str) -> list[tuple[object, HookCaller]]:
+    """Each plugin implementing hook `name`, with a caller of that hook reaching only it
+    (and every wrapper), in the order the manager calls them. Calling through pluggy, not
+    the implementation itself, keeps wrappers and hook-call monitoring in the loop while
+    the kernel awaits one plugin before asking the next, or tells whose result is whose."""
+    # pluggy keeps a hook's implementations in the reverse of the order it calls them.
+    plugins = [impl.plugin for impl in reversed(getattr(pm.hook, name).get_hookimpls())
+               if not (impl.wrapper or impl.hookwrapper)]
+    return [
+        (plugin, pm.subset_hook_caller(name, [other for other in plugins if other is not plugin]))
+        for plugin in plugins
+    ]
 
 
 async def call_in_order(
-    hook: pluggy.HookCaller, *, reverse: bool = False, keep_going: bool = False, **kwargs: Any
+    pm: pluggy.PluginManager, name: str, *, reverse: bool = False, keep_going: bool = False,
+    **kwargs: Any,
 ) -> None:
-    """Call each implementation and await its result before calling the next, in config
-    order (`startup`) or reversed (`shutdown`). With `keep_going`, a failure is logged
-    and the rest still run."""
-    impls = in_registration_order(hook)
-    for impl in reversed(impls) if reverse else impls:
+    """Call hook `name` plugin by plugin, awaiting what each returns before asking the
+    next: in config order (`startup`) or reversed (`shutdown`). With `keep_going`, a
+    failure is logged and the rest still run."""
+    callers = callers_in_order(pm, name)
+    for plugin, caller in reversed(callers) if reverse else callers:
         try:
-            await resolve(impl.function(*(kwargs[name] for name in impl.argnames)))
+            await resolve_all(caller(**kwargs))
         except Exception:
             if not keep_going:
                 raise
-            log.exception("hook failed", extra={"hook": hook.name, "plugin": impl.plugin_name})
+            log.exception("hook failed", extra={"hook": name, "plugin": plugin_label(pm, plugin)})
 
 
 def load_plugin(name: str) -> ModuleType | object:
@@ -105,20 +111,35 @@ def make_plugin_manager(
     names: Iterable[str], extra: Iterable[object] = ()
 ) -> pluggy.PluginManager:
     """A fresh manager with the kernel defaults, then each named plugin, then `extra`
-    objects (tests register inline plugins this way)."""
+    objects (tests register inline plugins this way). Every hook call asks them in that
+    order, `tryfirst` and `trylast` aside: lists come back in config order, and the first
+    plugin that answers a `firstresult` hook wins."""
     pm = pluggy.PluginManager(PROJECT)
     pm.add_hookspecs(hookspecs)
     pm.hook.register_hookspecs.call_historic(kwargs={"pm": pm})
-    for name in KERNEL_PLUGINS:
-        pm.register(importlib.import_module(name), name=name)
-    for name in names:
-        if pm.has_plugin(name):
-            raise ConfigError(f"app.plugins: plugin {name!r} is listed twice")
-        _register(pm, load_plugin(name), name)
-    for plugin in extra:
-        _register(pm, plugin, None)
+    for kernel_plugin in KERNEL_PLUGINS:
+        pm.register(importlib.import_module(kernel_plugin), name=kernel_plugin)
+    loaded = [*_load_named(names), *((None, plugin) for plugin in extra)]
+    # pluggy asks the latest registered first: registering last to first puts every call
+    # in config order.
+    for name, plugin in reversed(loaded):
+        _register(pm, plugin, name)
     check_hook_names(pm)
     return pm
+
+
+def _load_named(names: Iterable[str]) -> list[tuple[str | None, object]]:
+    loaded: list[tuple[str | None, object]] = []
+    for name in names:
+        if any(name == seen for seen, _ in loaded):
+            raise ConfigError(f"app.plugins: plugin {name!r} is listed twice")
+        plugin = load_plugin(name)
+        already = next((seen for seen, other in loaded if other is plugin), None)
+        if already is not None:
+            raise ConfigError(f"app.plugins: plugin {name!r} is the same plugin as "
+                              f"{already!r}, which is already loaded")
+        loaded.append((name, plugin))
+    return loaded
 
 
 def _register(pm: pluggy.PluginManager, plugin: object, name: str | None) -> None:
@@ -202,10 +223,18 @@ def plugin_label(pm: pluggy.PluginManager, plugin: object) -> str:
     return _qualified_class(plugin)
 
 
+def plugins_in_order(pm: pluggy.PluginManager) -> list[tuple[str, object]]:
+    """(name, plugin) of everything loaded, as `make_plugin_manager` was given them: the
+    kernel's, the config's, then the extra objects."""
+    registered = pm.list_name_plugin()
+    kernel = [pair for pair in registered if pair[0] in KERNEL_PLUGINS]
+    return kernel + [pair for pair in reversed(registered) if pair[0] not in KERNEL_PLUGINS]
+
+
 def describe_plugins(pm: pluggy.PluginManager) -> list[dict[str, Any]]:
     """Name, version and implemented hooks of each loaded plugin (for `itube plugins`)."""
     described = []
-    for name, plugin in pm.list_name_plugin():
+    for name, plugin in plugins_in_order(pm):
         hooks = sorted(caller.name for caller in pm.get_hookcallers(plugin) or ())
         described.append(
             {

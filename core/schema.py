@@ -16,7 +16,7 @@ import cattrs
 from attrs import NOTHING
 from cattrs.errors import AttributeValidationNote, ClassValidationError
 
-from core.config import _strict
+from core.config.converter import strict_hook
 
 # -- text a database can store and a person cannot be fooled by ------------------------------
 
@@ -216,7 +216,7 @@ def make_json_converter() -> cattrs.Converter:
     converter.register_structure_hook(str, _structure_str)
     converter.register_structure_hook(int, _structure_int)
     converter.register_structure_hook(float, _structure_float)
-    converter.register_structure_hook(bool, _strict(bool, _no_text))
+    converter.register_structure_hook(bool, strict_hook(bool, _no_text))
     converter.register_structure_hook(uuid.UUID, _structure_uuid)
     converter.register_structure_hook(dt.datetime, _structure_datetime)
     # Hooks dispatch on the class's MRO: StrEnum and IntEnum need their own entries, or the

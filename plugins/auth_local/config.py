@@ -29,10 +29,12 @@ class LocalAuthSettings:
     # Codes that may be tried against one confirmation code; then it no longer confirms
     # and only a new code (resend-code) does.
     confirmation_attempts: int = 5
-    # argon2id costs (RFC 9106): passes, memory in KiB and lanes. Raise them as far as the
-    # sign-in latency allows; a hash made with older costs is redone at its next sign-in.
+    # argon2id passes (RFC 9106). Raise the costs as far as the sign-in latency allows; a
+    # hash made with older costs is redone at its next sign-in.
     argon2_time_cost: int = 3
+    # argon2id memory per hash, in KiB (64 MiB: each sign-in in flight holds this much).
     argon2_memory_kib: int = 65536
+    # argon2id lanes (threads) per hash.
     argon2_parallelism: int = 4
     # What a new password must contain.
     password_policy: PasswordPolicy = attrs.Factory(PasswordPolicy)

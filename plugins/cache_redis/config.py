@@ -12,21 +12,28 @@ class RedisCacheSettings:
     # `redis://[user:password@]host:port/db` or `rediss://...` (TLS). When set, it wins over
     # host, port, db, username, password and ssl.
     url: str = secret("")
-    # Where Redis listens (production.toml reads REDIS_HOST / REDIS_PORT).
+    # Where Redis listens (production.toml reads REDIS_HOST).
     host: str = "127.0.0.1"
+    # Redis's port (production.toml reads REDIS_PORT).
     port: int = 6379
+    # The Redis database number.
     db: int = 0
-    # ACL user and password (leave both empty for an unauthenticated Redis).
+    # ACL user (leave it and `password` empty for an unauthenticated Redis).
     username: str = ""
+    # ACL password, or the `requirepass` of a Redis without ACL users.
     password: str = secret("")
     # Connect over TLS (managed Redis with in-transit encryption).
     ssl: bool = False
     # Every key is `{key_prefix}:v{schema_version}:{key}`: several deployments can share one
-    # Redis, and bumping the version on a change of cached shapes never reads stale ones.
+    # Redis under different prefixes (no `:` in it).
     key_prefix: str = "itube"
+    # Bump it when the shape of cached values changes: the new version never reads stale
+    # entries of the old one.
     schema_version: int = 1
-    # Fail fast: a down or hung Redis costs a request this long at most, never seconds.
+    # Longest wait for Redis to answer a command: a hung Redis costs a request this long at
+    # most, never seconds.
     socket_timeout_seconds: float = 0.25
+    # Longest wait for a new connection to Redis (a down Redis fails fast too).
     connect_timeout_seconds: float = 0.25
     # After a failure Redis is left alone this long; then one call probes it again.
     breaker_open_seconds: float = 5.0

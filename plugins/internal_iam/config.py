@@ -54,8 +54,9 @@ class GatewaySettings:
     # Source networks (CIDR) of the trusted proxy; requests from anywhere else asserting
     # an identity are refused.
     trusted_networks: list[str] = attrs.Factory(list)
-    # The header the proxy adds with the shared secret, and the secret itself.
+    # The header the proxy adds with the shared secret.
     secret_header: str = "X-Itube-Gateway-Secret"
+    # The secret the proxy sends in `secret_header` (at least 32 characters in production).
     shared_secret: str = secret()
     # The header carrying the caller's ARN (map `$context.identity.userArn` to it).
     identity_header: str = "X-Itube-Caller-Arn"
@@ -83,15 +84,20 @@ class InternalIamSettings:
     # name on any port, "name:port" that port only; no wildcards. Required: a request signed
     # for another deployment sharing the key is refused.
     expected_hosts: list[str] = attrs.Factory(list)
-    # The credential scope signed requests must name. Empty region: the `[aws]` region.
+    # The region of the credential scope signed requests must name; empty: the `[aws]`
+    # region.
     region: str = ""
+    # The service of the credential scope signed requests must name.
     service: str = "execute-api"
     # Accepted distance between X-Amz-Date and our clock, both ways (seconds).
     max_clock_skew_seconds: int = 300
     # static mode: access key id -> key.
     keys: dict[str, StaticKey] = attrs.Factory(dict)
+    # sts mode: how callers' proofs are checked with STS.
     sts: StsSettings = attrs.Factory(StsSettings)
+    # gateway mode: which proxy is trusted to assert the caller, and how.
     gateway: GatewaySettings = attrs.Factory(GatewaySettings)
+    # How `itube transcoder-example` signs its requests.
     example: ExampleSettings = attrs.Factory(ExampleSettings)
 
 

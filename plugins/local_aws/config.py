@@ -9,13 +9,19 @@ import attrs
 class LocalAwsSettings:
     # Provision into an emulator already running here instead of starting one in-process.
     endpoint_url: str = ""
-    # Where the in-process emulator listens; port 0 picks a free port.
+    # Where the in-process emulator listens.
     host: str = "127.0.0.1"
+    # The in-process emulator's port; 0 picks a free port.
     port: int = 0
+    # The region the emulated resources live in.
     region: str = "us-east-1"
+    # Name of the Cognito user pool provisioned (with its app client) at start-up.
     user_pool_name: str = "itube-local"
+    # Name of the bucket provisioned for uploads.
     raw_bucket: str = "itube-raw-videos"
+    # Name of the bucket provisioned for the transcoder's playable output.
     processed_bucket: str = "itube-processed-videos"
+    # Name of the bucket provisioned for thumbnails.
     thumbnails_bucket: str = "itube-video-thumbnails"
     # Receives the raw bucket's ObjectCreated events (read by `itube transcoder-example`).
     queue_name: str = "itube-raw-video-events"

@@ -37,12 +37,15 @@ class TranscoderExampleSettings:
 
     # Base URL of the running API; empty: derived from `PORT` and `[server]`.
     api_url: str = ""
-    # SQS and S3 endpoint and credentials; empty means AWS and boto3's own credential chain.
+    # SQS and S3 endpoint; empty means AWS.
     aws_endpoint_url: str = ""
+    # Access key id for SQS and S3; empty means boto3's own credential chain.
     aws_access_key_id: str = secret()
+    # The secret access key of `aws_access_key_id`.
     aws_secret_access_key: str = secret()
-    # The queue of raw-bucket ObjectCreated events, by URL or by name.
+    # The queue of raw-bucket ObjectCreated events, by URL; empty: looked up by `queue_name`.
     queue_url: str = ""
+    # The name of that queue, used when `queue_url` is empty.
     queue_name: str = "itube-raw-video-events"
     # Where the "transcoded" copy goes.
     processed_bucket: str = "itube-processed-videos"

@@ -163,16 +163,94 @@ class Recorder:
         self.impl = Impl()
 
 
-def test_call_in_order_follows_registration_and_marks():
+def test_call_in_order_follows_the_config_and_marks():
     calls: list[str] = []
     plugins = [Recorder("late", calls, trylast=True), Recorder("a", calls),
                Recorder("b", calls), Recorder("early", calls, tryfirst=True)]
     pm = make_plugin_manager([], extra=[plugin.impl for plugin in plugins])
-    asyncio.run(call_in_order(pm.hook.startup, ctx="x"))
+    asyncio.run(call_in_order(pm, "startup", ctx="x"))
     assert calls == ["early:x", "a:x", "b:x", "late:x"]
     calls.clear()
-    asyncio.run(call_in_order(pm.hook.startup, reverse=True, ctx="y"))
+    asyncio.run(call_in_order(pm, "startup", reverse=True, ctx="y"))
     assert calls == ["late:y", "b:y", "a:y", "early:y"]
+
+
+def test_every_hook_call_asks_the_plugins_in_config_order():
+    class Answers:
+        def __init__(self, answer: str) -> None:
+            self.answer = answer
+
+        @hookimpl
+        def register_settings(self) -> dict[str, type]:
+            return {self.answer: dict}
+
+        @hookimpl
+        def aws_environment(self, ctx: Any) -> str:
+            return self.answer
+
+    pm = make_plugin_manager([EXAMPLE], extra=[Answers("first"), Answers("second")])
+    assert [list(answer) for answer in pm.hook.register_settings()] == [
+        ["guestbook"], ["first"], ["second"]]
+    assert pm.hook.aws_environment(ctx=None) == "first"
+    assert names(pm)[0] == "core.defaults"
+    assert [name for name, _ in core_plugins.plugins_in_order(pm)][:2] == ["core.defaults",
+                                                                          EXAMPLE]
+
+
+class Watched(Recorder):
+    def __init__(self, name: str, calls: list[str]) -> None:
+        super().__init__(name, calls)
+        recorder = self
+
+        class Impl:
+            @hookimpl
+            async def startup(self, ctx: Any) -> None:
+                recorder.calls.append(f"{recorder.name} starts")
+
+            @hookimpl
+            def shutdown(self, ctx: Any) -> None:
+                recorder.calls.append(f"{recorder.name} stops")
+
+        self.impl = Impl()
+
+
+class Wrapping:
+    def __init__(self, calls: list[str]) -> None:
+        self.calls = calls
+
+    @hookimpl(wrapper=True)
+    def startup(self, ctx: Any) -> Any:
+        self.calls.append("wrapper before")
+        result = yield
+        self.calls.append("wrapper after")
+        return result
+
+
+def _monitor(pm: pluggy.PluginManager, calls: list[str]) -> None:
+    def before(name: str, impls: list[pluggy.HookImpl], kwargs: dict[str, Any]) -> None:
+        if name in {"startup", "shutdown"}:
+            asked = [impl for impl in impls if not impl.wrapper]
+            calls.append(f"{name} asks {len(asked)} plugin")
+
+    pm.add_hookcall_monitoring(before, lambda outcome, name, impls, kwargs: None)
+
+
+@pytest.mark.hooks("startup", "shutdown")
+def test_startup_and_shutdown_go_through_pluggy_plugin_by_plugin():
+    calls: list[str] = []
+    pm = make_plugin_manager([], extra=[Watched("a", calls).impl, Watched("b", calls).impl,
+                                        Wrapping(calls)])
+    _monitor(pm, calls)
+    asyncio.run(call_in_order(pm, "startup", ctx=None))
+    asyncio.run(call_in_order(pm, "shutdown", reverse=True, ctx=None))
+    # The wrapper sees each call; an `async def` implementation's body runs when the kernel
+    # awaits what the call returned, before the next plugin is asked.
+    assert calls == [
+        "startup asks 1 plugin", "wrapper before", "wrapper after", "a starts",
+        "startup asks 1 plugin", "wrapper before", "wrapper after", "b starts",
+        "shutdown asks 1 plugin", "b stops",
+        "shutdown asks 1 plugin", "a stops",
+    ]
 
 
 @pytest.mark.hooks("aws_environment")
@@ -246,4 +324,21 @@ def test_a_hook_implementation_with_a_wrong_argument_stops_start_up_in_one_line(
     assert message == (
         f"app.plugins: plugin '{__name__}.WrongArgumentName': its 'startup' implementation "
         "takes 'context', which the hook does not pass (it passes: ctx)"
+    )
+
+
+class ReadsTheExamplesSettings:
+    @hookimpl
+    def register_settings(self) -> dict[str, type]:
+        return {"guestbook": dict}
+
+
+def test_two_plugins_reading_one_settings_table_stop_start_up(kernel_config):
+    from core.app import prepare
+
+    with pytest.raises(ConfigError) as refused:
+        prepare(kernel_config([EXAMPLE]), plugins=[ReadsTheExamplesSettings()])
+    assert str(refused.value) == (
+        f"app.plugins: {EXAMPLE} and {__name__}.ReadsTheExamplesSettings both read "
+        "[plugins.guestbook]: load only one of them"
     )
