@@ -3,6 +3,13 @@
 Every client waits `connect_timeout_seconds` for a connection and `read_timeout_seconds`
 for an answer, `max_attempts` times at most: an AWS that does not answer costs a request
 about `max_attempts × (connect + read)` seconds, then the caller's 503.
+
+Credentials found by boto3's chain (a container or instance role, an assumed role) are
+refreshed by botocore when they near their expiry, inside whatever call uses them next: a
+presigned URL too. A refresh that fails raises one of `CREDENTIAL_FAULTS`, which callers
+turn into the same 503. The container and instance metadata fetches and the STS client of
+an assumed role keep the `[aws]` timeouts and attempts too (botocore sleeps 1 s between a
+container fetch's attempts).
 """
 
 from __future__ import annotations
@@ -15,9 +22,34 @@ import attrs
 import boto3
 import httpx
 from botocore.config import Config as BotoConfig
-from botocore.credentials import Credentials
+from botocore.credentials import ContainerProvider, Credentials
+from botocore.exceptions import (
+    ClientError,
+    ConnectionError,
+    CredentialRetrievalError,
+    HTTPClientError,
+    MetadataRetrievalError,
+    NoCredentialsError,
+    PartialCredentialsError,
+    RefreshWithMFAUnsupportedError,
+)
+from botocore.httpsession import URLLib3Session
+from botocore.utils import ContainerMetadataFetcher
 
 from core.config import AwsSection
+
+# What reading credentials can raise when they cannot be had or refreshed: none found, the
+# metadata endpoint failing or not answering, STS refusing or not answering an assumed role.
+CREDENTIAL_FAULTS: tuple[type[Exception], ...] = (
+    NoCredentialsError,
+    PartialCredentialsError,
+    CredentialRetrievalError,
+    MetadataRetrievalError,
+    RefreshWithMFAUnsupportedError,
+    ConnectionError,
+    HTTPClientError,
+    ClientError,
+)
 
 
 @attrs.define
@@ -50,9 +82,36 @@ class AwsClients:
             "aws_session_token": section.session_token or None,
         }
         self._section = section
-        self._session = boto3.session.Session()
+        self._session = self._bounded_session()
         self._clients: dict[str, Any] = {}
         self._lock = threading.Lock()
+
+    def _bounded_session(self) -> boto3.session.Session:
+        """A session whose credential chain waits as long as `[aws]` says: the instance
+        metadata fetch, and every client it makes itself (the STS client of an assumed
+        role) with the timeouts and retries of the app's own clients."""
+        session = boto3.session.Session()
+        core = session._session
+        core.set_config_variable("metadata_service_timeout",
+                                 self._section.connect_timeout_seconds
+                                 + self._section.read_timeout_seconds)
+        core.set_config_variable("metadata_service_num_attempts", self._section.max_attempts)
+        core.set_default_client_config(self._timeouts())
+        self._bound_container_provider(core.get_component("credential_provider"))
+        return session
+
+    def _bound_container_provider(self, resolver: Any) -> None:
+        """botocore's container provider waits 2 s an attempt, 3 attempts: ours waits
+        `[aws]`'s connect + read timeouts, `max_attempts` times."""
+        methods = [provider.METHOD for provider in resolver.providers]
+        if ContainerProvider.METHOD not in methods:
+            return
+        timeout = self._section.connect_timeout_seconds + self._section.read_timeout_seconds
+        fetcher = ContainerMetadataFetcher(session=URLLib3Session(timeout=timeout))
+        fetcher.TIMEOUT_SECONDS = timeout
+        fetcher.RETRY_ATTEMPTS = self._section.max_attempts
+        resolver.providers[methods.index(ContainerProvider.METHOD)] = ContainerProvider(
+            fetcher=fetcher)
 
     def client(self, service: str) -> Any:
         with self._lock:
@@ -72,14 +131,18 @@ class AwsClients:
     def boto_config(self, service: str, region: str | None = None) -> BotoConfig:
         """The timeouts and retries of `[aws]`, for the app's clients and any client a
         plugin makes itself (another region or endpoint)."""
-        return BotoConfig(
+        return self._timeouts().merge(BotoConfig(
             region_name=region or self.region,
             signature_version="s3v4" if service == "s3" else None,
+            max_pool_connections=32,
+        ))
+
+    def _timeouts(self) -> BotoConfig:
+        return BotoConfig(
             # total_max_attempts counts the first try (botocore's max_attempts does not).
             retries={"total_max_attempts": self._section.max_attempts, "mode": "standard"},
             connect_timeout=self._section.connect_timeout_seconds,
             read_timeout=self._section.read_timeout_seconds,
-            max_pool_connections=32,
         )
 
     def endpoints(self) -> list[str]:

@@ -25,7 +25,7 @@ from botocore.exceptions import (
     ReadTimeoutError,
 )
 
-from core.aws import AwsClients
+from core.aws import CREDENTIAL_FAULTS, AwsClients
 from core.errors import (
     Conflict,
     Forbidden,
@@ -114,6 +114,13 @@ class CognitoGateway:
             ) from None
         except ClientError as exc:
             raise _client_error(operation, exc) from None
+        except CREDENTIAL_FAULTS as exc:  # the credentials a signed call needs
+            log.warning("cognito credentials unavailable", extra={
+                "operation": operation, "error": type(exc).__name__, "reason": str(exc)})
+            raise ServiceUnavailable(
+                "The sign-in service is unreachable; try again shortly",
+                retry_after=RETRY_AFTER_SECONDS,
+            ) from None
 
     async def sign_up(self, email: str, password: str, name: str) -> dict[str, Any]:
         return await self.call(

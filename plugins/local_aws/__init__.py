@@ -12,8 +12,10 @@ from core.context import AppContext
 from core.plugins import hookimpl
 from plugins.local_aws.config import LocalAwsSettings
 from plugins.local_aws.service import provision, start_emulator
+from plugins.local_aws.shared import shared_environment, supervisor_pid
 
 NAME = "local_aws"
+OWNERSHIP = f"{NAME}:ownership"
 
 
 @hookimpl
@@ -30,6 +32,17 @@ def config_problems(config: Config, settings: dict[str, Any]) -> list[str]:
 
 @hookimpl
 def aws_environment(ctx: AppContext) -> AwsEnvironment:
+    supervisor = supervisor_pid()
+    if supervisor is None:
+        return _emulate(ctx)
+    # One of several workers: they all use the emulation the first of them made.
+    environment, ownership = shared_environment(supervisor, lambda: _emulate(ctx))
+    if ownership is not None:
+        ctx.state[OWNERSHIP] = ownership
+    return environment
+
+
+def _emulate(ctx: AppContext) -> AwsEnvironment:
     settings: LocalAwsSettings = ctx.settings(NAME)
     endpoint = settings.endpoint_url
     if not endpoint:
@@ -43,3 +56,6 @@ def shutdown(ctx: AppContext) -> None:
     server = ctx.state.pop(NAME, None)
     if server is not None:
         server.stop()
+    ownership = ctx.state.pop(OWNERSHIP, None)
+    if ownership is not None:
+        ownership.release()

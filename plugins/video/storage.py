@@ -5,7 +5,8 @@ threads. URLs are presigned by plugins/video/presign.py in ~15 us of CPU, inline
 event loop (a page of 20 videos signs in well under a millisecond). A bucket whose URLs
 that presigner cannot reproduce byte for byte at start-up is signed by botocore instead
 (0.3-0.7 ms a URL), which runs in at most SIGNING_THREADS threads, as does any signing
-while refreshable credentials are due for a refresh (a network call).
+while refreshable credentials are due for a refresh (a network call). A refresh that fails
+is a 503, as any other AWS fault.
 bench/bench_presign.py measures both presigners and the threading choices.
 """
 
@@ -22,6 +23,7 @@ import anyio.to_thread
 import attrs
 from botocore.exceptions import BotoCoreError, ClientError
 
+from core.aws import CREDENTIAL_FAULTS
 from core.errors import ServiceUnavailable
 from plugins.video.config import VideoSettings
 from plugins.video.models import VideoRecord
@@ -127,9 +129,15 @@ class VideoStorage:
 
     def _presign(self, bucket: str, key: str, expires_in: int, **request: Any) -> str:
         endpoint = self.endpoints.get(bucket)
-        if self.presigner is not None and endpoint is not None:
-            return self.presigner.presign(endpoint, key, expires_in, **request)
-        return botocore_presign(self.s3, bucket, key, expires_in, **request)
+        try:
+            if self.presigner is not None and endpoint is not None:
+                return self.presigner.presign(endpoint, key, expires_in, **request)
+            return botocore_presign(self.s3, bucket, key, expires_in, **request)
+        except CREDENTIAL_FAULTS as exc:  # signing's only I/O is refreshing credentials
+            log.warning("AWS credentials unavailable", extra={
+                "bucket": bucket, "error": type(exc).__name__, "reason": str(exc)})
+            raise ServiceUnavailable("Object storage cannot sign URLs right now; try again") \
+                from None
 
     async def head(self, bucket: str, key: str) -> StoredObject | None:
         """The object's size and type, or None when there is no such object."""
