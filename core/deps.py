@@ -1,4 +1,4 @@
-"""What handlers ask for: the app context, the actor, the service, the cache, settings.
+"""What handlers ask for: the app context, the client, the actor, the service.
 
 Handlers never import another plugin; they meet the rest of the app through these.
 """
@@ -17,10 +17,6 @@ from core.metrics import record_auth_failure
 
 def get_ctx(request: Request) -> AppContext:
     return request.state.ctx
-
-
-def get_settings(request: Request, name: str) -> Any:
-    return get_ctx(request).settings(name)
 
 
 def client_address(request: Request) -> str:

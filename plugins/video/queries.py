@@ -160,18 +160,3 @@ async def owner_page(owner_id: str, limit: int, cursor: Cursor | None) -> list[V
 
 def id_for_key_query(key: str) -> Any:
     return Video.select(Video.id).where(Video.video_s3_key == key).first()
-
-
-async def status_history(video_id: uuid.UUID) -> list[dict[str, Any]]:
-    """Every transition of a video, oldest first."""
-    return await (
-        VideoStatusHistory.select(
-            VideoStatusHistory.from_status,
-            VideoStatusHistory.to_status,
-            VideoStatusHistory.changed_at,
-            VideoStatusHistory.changed_by,
-            VideoStatusHistory.reason,
-        )
-        .where(VideoStatusHistory.video == video_id)
-        .order_by(VideoStatusHistory._meta.primary_key)
-    )

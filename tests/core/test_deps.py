@@ -10,7 +10,7 @@ from starlette.responses import Response
 
 from core.auth import AuthenticationFailed, ServicePrincipal
 from core.context import AppContext
-from core.deps import current_service, get_ctx, get_settings
+from core.deps import current_service, get_ctx
 from core.http import respond
 from core.plugins import hookimpl
 from core.routing import api_route
@@ -136,7 +136,7 @@ async def facts(request: Request) -> Response:
         "same_ctx": ctx is request.app.state.ctx,
         "cache": cache.name,
         "cached": (await ctx.cache.get("k")).decode(),
-        "title": get_settings(request, "guestbook").title,
+        "title": ctx.settings("guestbook").title,
     })
 
 

@@ -8,7 +8,7 @@ import attrs
 from starlette.requests import Request
 from starlette.responses import Response
 
-from core.deps import current_actor, get_settings
+from core.deps import current_actor, get_ctx
 from core.errors import Forbidden
 from core.http import read_json, respond
 from core.routing import Param, api_route
@@ -38,7 +38,7 @@ async def sign_guestbook(request: Request) -> Response:
 
 
 async def list_entries(request: Request) -> Response:
-    settings: GuestbookSettings = get_settings(request, "guestbook")
+    settings: GuestbookSettings = get_ctx(request).settings("guestbook")
     entries = await service.latest_entries(settings.page_size)
     return respond(Listing(title=settings.title, entries=entries))
 
@@ -48,7 +48,7 @@ async def get_entry(request: Request) -> Response:
 
 
 async def delete_entry(request: Request) -> Response:
-    settings: GuestbookSettings = get_settings(request, "guestbook")
+    settings: GuestbookSettings = get_ctx(request).settings("guestbook")
     presented = request.headers.get("x-moderator-key", "")
     if not settings.moderator_key or not hmac.compare_digest(presented, settings.moderator_key):
         raise Forbidden("Only a moderator may delete entries")
