@@ -6,16 +6,13 @@ from __future__ import annotations
 
 import contextlib
 import json
-import threading
 import time
 import uuid
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
-import uvicorn
 
 from core.app import create_app, prepare
 from core.cli import main
@@ -25,6 +22,7 @@ from plugins.internal_iam.client import SigV4Signer
 from plugins.internal_token.client import HmacTokenSigner
 from plugins.video.transcoder_command import api_url, client_auth
 from tests.internal_auth.strategies import HmacToken, SigV4Static
+from tests.support.server import serving_in_thread
 from tests.support.services import free_port
 from tests.support.stand_ins import StandInUserAuthPlugin
 from tests.video import workflow
@@ -66,24 +64,10 @@ def write_config(path: Path, *, strategy: str, port: int, db_url: str, moto_endp
     return path
 
 
-@contextlib.contextmanager
-def serving(path: Path, port: int) -> Iterator[httpx.Client]:
-    """The API on a real uvicorn server (in a thread), configured from the TOML file."""
+def serving(path: Path, port: int) -> contextlib.AbstractContextManager[httpx.Client]:
+    """The API on a real uvicorn server, configured from the TOML file."""
     app = create_app(load_config(path, environ={}), plugins=[StandInUserAuthPlugin()])
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_config=None,
-                                           lifespan="on"))
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 20
-    while not server.started:
-        assert thread.is_alive() and time.monotonic() < deadline, "the server did not start"
-        time.sleep(0.02)
-    try:
-        with httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=10) as client:
-            yield client
-    finally:
-        server.should_exit = True
-        thread.join(timeout=10)
+    return serving_in_thread(app, port)
 
 
 @pytest.fixture

@@ -5,8 +5,6 @@ queue on the moto server, so other tests' uploads never reach it."""
 from __future__ import annotations
 
 import json
-import threading
-import time
 import uuid
 from pathlib import Path
 from typing import Any
@@ -14,7 +12,6 @@ from typing import Any
 import boto3
 import httpx
 import pytest
-import uvicorn
 from botocore.config import Config as BotoConfig
 
 from core.app import create_app
@@ -24,6 +21,7 @@ from plugins.internal_iam.client import SigV4Signer
 from plugins.internal_iam.config import DEVELOPMENT_ACCESS_KEY_ID, DEVELOPMENT_SECRET_ACCESS_KEY
 from plugins.video.transcoder import EMPTY_UPLOAD, TranscoderExample
 from tests.internal_auth.strategies import SigV4Static
+from tests.support.server import serving_in_thread
 from tests.support.services import free_port
 from tests.support.stand_ins import StandInUserAuthPlugin
 from tests.video import workflow
@@ -150,20 +148,8 @@ def served(tmp_path: Path, db_url: str, moto_endpoint: str) -> Any:
     path = write_config(tmp_path / "itube.toml", db_url=db_url, port=port,
                         moto_endpoint=moto_endpoint, resources=own_resources(moto_endpoint))
     app = create_app(load_config(path, environ={}), plugins=[StandInUserAuthPlugin()])
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_config=None,
-                                           lifespan="on"))
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 20
-    while not server.started:
-        assert thread.is_alive() and time.monotonic() < deadline, "the server did not start"
-        time.sleep(0.02)
-    try:
-        with httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=10) as client:
-            yield path, client
-    finally:
-        server.should_exit = True
-        thread.join(timeout=10)
+    with serving_in_thread(app, port) as client:
+        yield path, client
 
 
 def test_the_command_completes_a_real_upload(served: Any, capsys: Any,

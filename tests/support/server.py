@@ -1,17 +1,22 @@
-"""The API in a uvicorn process of its own (`uvicorn core.asgi:app`, config from a file),
-on a free port, its JSON log in a file the test reads."""
+"""The API on a real uvicorn server: in a process of its own (`uvicorn core.asgi:app`,
+config from a file, its JSON log in a file the test reads), or in a thread of the test's
+process when the app carries plugin objects made by the test."""
 
 from __future__ import annotations
 
+import contextlib
 import os
 import subprocess
 import sys
+import threading
 import time
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import httpx
 import orjson
+import uvicorn
 
 from tests.support.services import free_port
 
@@ -74,3 +79,23 @@ class UvicornProcess:
             self.process.kill()
             self.process.wait()
         self._log_file.close()
+
+
+@contextlib.contextmanager
+def serving_in_thread(app: Any, port: int, timeout: float = 20) -> Iterator[httpx.Client]:
+    """`app` on uvicorn in a thread, listening on `port`; a client of it while it runs."""
+    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_config=None,
+                                           lifespan="on"))
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + timeout
+    while not server.started:
+        if not thread.is_alive() or time.monotonic() > deadline:
+            raise ServerFailed("the server did not start")
+        time.sleep(0.02)
+    try:
+        with httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=10) as client:
+            yield client
+    finally:
+        server.should_exit = True
+        thread.join(timeout=10)
