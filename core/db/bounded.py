@@ -1,0 +1,180 @@
+"""Piccolo's PostgreSQL and SQLite engines, and their transactions, with every wait bounded
+and every fault leaving as `ServiceUnavailable`."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from piccolo.engine.postgres import PostgresEngine, PostgresTransaction
+from piccolo.engine.sqlite import SQLiteEngine, SQLiteTransaction, TransactionType
+from piccolo.querystring import QueryString
+
+from core.db.faults import FaultGuard, left_unanswered
+
+
+class BoundedPostgresEngine(PostgresEngine):
+    """Piccolo's PostgreSQL engine with every wait bounded: a pooled connection within
+    `acquire_timeout`, statements within asyncpg's `command_timeout`. A connection left
+    waiting for an answer is dropped, never reset: a reset would wait on the same silent
+    server. Faults leave as `ServiceUnavailable`."""
+
+    def __init__(self, config: dict[str, Any], *, acquire_timeout: float) -> None:
+        self.acquire_timeout = acquire_timeout
+        self.guard = FaultGuard()
+        # Callers waiting for a pooled connection now (the pool-waiting metric).
+        self.waiting = 0
+        super().__init__(config=config, log_queries=False)
+
+    async def connection(self) -> Any:
+        """A pooled connection (a new one when no pool runs), within the acquire timeout."""
+        if self.pool is None:
+            return await self.get_new_connection()
+        self.waiting += 1
+        try:
+            return await self.pool.acquire(timeout=self.acquire_timeout)
+        finally:
+            self.waiting -= 1
+
+    async def release(self, connection: Any) -> None:
+        if self.pool is None:
+            await connection.close(timeout=self.acquire_timeout)
+        else:
+            await self.pool.release(connection)
+
+    @staticmethod
+    def drop(connection: Any) -> None:
+        """Close at once; a pooled connection's slot goes back to the pool, to reconnect.
+        Closing rolls back whatever transaction the server had open on it."""
+        connection.terminate()
+
+    async def _run_in_pool(self, query: str, args: Sequence[Any] | None = None) -> Any:
+        connection = await self.connection()
+        try:
+            result = await connection.fetch(query, *(args or ()))
+        except BaseException as error:
+            if left_unanswered(error):
+                self.drop(connection)
+            else:
+                await self.release(connection)
+            raise
+        await self.release(connection)
+        return result
+
+    async def run_querystring(self, querystring: QueryString, in_pool: bool = True) -> Any:
+        with self.guard.translating():
+            return await super().run_querystring(querystring, in_pool)
+
+    async def run_ddl(self, ddl: str, in_pool: bool = True) -> Any:
+        with self.guard.translating():
+            return await super().run_ddl(ddl, in_pool)
+
+    def transaction(self, allow_nested: bool = True) -> PostgresTransaction:
+        return _BoundedPostgresTransaction(engine=self, allow_nested=allow_nested)
+
+
+class _BoundedPostgresTransaction(PostgresTransaction):
+    """Piccolo's transaction on the bounded engine. Unlike Piccolo's, a failed BEGIN or
+    COMMIT gives the connection back, so faults cannot drain the pool."""
+
+    engine: BoundedPostgresEngine
+
+    async def __aenter__(self) -> PostgresTransaction:
+        if self._parent is not None:
+            return self._parent
+        with self.engine.guard.translating():
+            self.connection = await self.engine.connection()
+            try:
+                self.transaction = self.connection.transaction()
+                await self.begin()
+            except BaseException:
+                self.engine.drop(self.connection)
+                raise
+        self.context = self.engine.current_transaction.set(self)
+        return self
+
+    async def __aexit__(self, exc_type: Any, error: BaseException | None, tb: Any) -> bool:
+        if self._parent is not None:
+            return error is None
+        try:
+            with self.engine.guard.translating():
+                await self._finish(error)
+        finally:
+            self.engine.current_transaction.reset(self.context)
+        return error is None
+
+    async def _finish(self, error: BaseException | None) -> None:
+        if error is not None and left_unanswered(error):
+            self.engine.drop(self.connection)
+            return
+        try:
+            if error is not None and not self._rolled_back:
+                await self.rollback()
+            elif error is None and not (self._committed or self._rolled_back):
+                await self.commit()
+        except BaseException:
+            self.engine.drop(self.connection)
+            raise
+        await self.engine.release(self.connection)
+
+
+class BoundedSQLiteEngine(SQLiteEngine):
+    """Piccolo's SQLite engine whose faults ("database is locked" once the lock wait is
+    over) leave as `ServiceUnavailable`."""
+
+    def __init__(self, path: str, **connection_kwargs: Any) -> None:
+        self.guard = FaultGuard()
+        super().__init__(path=path, **connection_kwargs)
+
+    async def run_querystring(self, querystring: QueryString, in_pool: bool = False) -> Any:
+        with self.guard.translating():
+            return await super().run_querystring(querystring, in_pool)
+
+    async def run_ddl(self, ddl: str, in_pool: bool = False) -> Any:
+        with self.guard.translating():
+            return await super().run_ddl(ddl, in_pool)
+
+    def transaction(
+        self,
+        transaction_type: TransactionType = TransactionType.deferred,
+        allow_nested: bool = True,
+    ) -> SQLiteTransaction:
+        return _GuardedSQLiteTransaction(
+            engine=self, transaction_type=transaction_type, allow_nested=allow_nested
+        )
+
+
+class _GuardedSQLiteTransaction(SQLiteTransaction):
+    """Piccolo's transaction on the guarded engine. Unlike Piccolo's, a BEGIN or COMMIT
+    refused for a lock closes the connection instead of leaving it open."""
+
+    engine: BoundedSQLiteEngine
+
+    async def __aenter__(self) -> SQLiteTransaction:
+        if self._parent is not None:
+            return self._parent
+        with self.engine.guard.translating():
+            self.connection = await self.get_connection()
+            try:
+                await self.begin()
+            except BaseException:
+                await self.connection.close()
+                raise
+        self.context = self.engine.current_transaction.set(self)
+        return self
+
+    async def __aexit__(self, exc_type: Any, error: BaseException | None, tb: Any) -> bool:
+        if self._parent is not None:
+            return error is None
+        try:
+            with self.engine.guard.translating():
+                try:
+                    if error is not None and not self._rolled_back:
+                        await self.rollback()
+                    elif error is None and not (self._committed or self._rolled_back):
+                        await self.commit()
+                finally:
+                    await self.connection.close()
+        finally:
+            self.engine.current_transaction.reset(self.context)
+        return error is None

@@ -1,0 +1,134 @@
+"""Bounded request heads: uvicorn's httptools protocol refusing, with a 431, a head too
+large or with too many header fields before it is gathered."""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from typing import Any
+
+import httptools
+import orjson
+import uvicorn
+from uvicorn.protocols.http.httptools_impl import STATUS_LINE, HttpToolsProtocol
+
+from core.config import ServerSection
+from core.problems import PROBLEM_JSON, problem_body
+
+log = logging.getLogger("itube.server")
+
+# How long a refused request head's connection is drained before it is closed, so the
+# client, still sending, reads the 431 instead of a reset connection.
+LINGER_SECONDS = 5.0
+DEFAULTS = ServerSection()
+
+
+class HeadTooLarge(Exception):
+    """Raised inside the parser to stop it: the request has too many header fields."""
+
+
+class BoundedHttpToolsProtocol(HttpToolsProtocol):
+    """uvicorn's httptools protocol with bounded request heads (431 beyond).
+
+    httptools has no limit of its own, and it gathers a header's pieces by copying them
+    again for every read: a 64 MiB header held the event loop, and every other request,
+    for seconds. While a head is incomplete it is fed to the parser at most the bytes left
+    under `max_header_bytes`, so an oversized head is refused before it is gathered. (A
+    pipelined head that begins in the read that ends the previous request is counted from
+    the next read on: the bound holds within one read.)
+    """
+
+    def __init__(self, config: uvicorn.Config, *args: Any, **kwargs: Any) -> None:
+        super().__init__(config, *args, **kwargs)
+        self.max_header_bytes: int = getattr(config, "max_header_bytes",
+                                             DEFAULTS.max_header_bytes)
+        self.max_headers: int = getattr(config, "max_headers", DEFAULTS.max_headers)
+        self._in_head = True  # from a message's first byte until its headers are complete
+        self._head_bytes = 0
+        self._header_count = 0
+        self._refused = False
+
+    def data_received(self, data: bytes) -> None:
+        if self._refused:
+            return  # draining what the client still sends after its 431
+        self._unset_keepalive_if_required()
+        while data and not self._refused and not self.transport.is_closing():
+            if not self._in_head:
+                self._feed(data)
+                return
+            room = self.max_header_bytes - self._head_bytes
+            if room <= 0:
+                self._refuse_head(f"The request head exceeds {self.max_header_bytes} bytes")
+                return
+            piece, data = data[:room], data[room:]
+            self._head_bytes += len(piece)
+            self._feed(piece)
+
+    def _feed(self, data: bytes) -> None:
+        # What uvicorn's data_received does, plus telling our refusal from a parse error.
+        try:
+            self.parser.feed_data(data)
+        except httptools.HttpParserCallbackError as exc:
+            if isinstance(exc.__context__, HeadTooLarge):
+                self._refuse_head(str(exc.__context__))
+            else:
+                self._bad_request()
+        except httptools.HttpParserError:
+            self._bad_request()
+        except httptools.HttpParserUpgrade:
+            if self._should_upgrade():
+                self.handle_websocket_upgrade()
+            else:
+                self._unsupported_upgrade_warning()
+
+    def _bad_request(self) -> None:
+        message = "Invalid HTTP request received."
+        self.logger.warning(message)
+        self.send_400_response(message)
+
+    def on_message_begin(self) -> None:
+        self._header_count = 0
+        super().on_message_begin()
+
+    def on_header(self, name: bytes, value: bytes) -> None:
+        self._header_count += 1
+        if self._header_count > self.max_headers:
+            raise HeadTooLarge(f"The request has more than {self.max_headers} header fields")
+        super().on_header(name, value)
+
+    def on_headers_complete(self) -> None:
+        self._in_head = False
+        self._head_bytes = 0
+        super().on_headers_complete()
+
+    def on_message_complete(self) -> None:
+        self._in_head = True
+        super().on_message_complete()
+
+    def _refuse_head(self, detail: str) -> None:
+        self._refused = True
+        request_id = uuid.uuid4().hex
+        log.info("request head refused", extra={"reason": detail, "request_id": request_id})
+        if self.cycle is not None and not self.cycle.response_complete:
+            # An earlier request on this connection is still being answered: a 431 now
+            # would land inside its response.
+            self.transport.close()
+            return
+        self.transport.write(self._refusal(detail, request_id))
+        if self.transport.can_write_eof():
+            self.transport.write_eof()
+        self.loop.call_later(LINGER_SECONDS, self.transport.close)
+
+    def _refusal(self, detail: str, request_id: str) -> bytes:
+        body = orjson.dumps(problem_body(
+            431, detail, title="Request Header Fields Too Large", request_id=request_id
+        ))
+        headers = [
+            *self.server_state.default_headers,
+            (b"content-type", PROBLEM_JSON.encode()),
+            (b"content-length", str(len(body)).encode()),
+            (b"x-request-id", request_id.encode()),
+            (b"connection", b"close"),
+        ]
+        head = b"".join(name + b": " + value + b"\r\n" for name, value in headers)
+        return STATUS_LINE[431] + head + b"\r\n" + body
