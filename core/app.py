@@ -27,7 +27,7 @@ from core.context import AppContext
 from core.errors import ConfigError
 from core.health import ReadinessCheck
 from core.metrics_endpoint import metrics_routes
-from core.middleware import BodyLimitMiddleware, OriginCheckMiddleware, RequestContextMiddleware
+from core.middleware import RequestContextMiddleware, RequestGuardMiddleware
 from core.plugins import (
     KERNEL_PLUGINS,
     call_in_order,
@@ -191,8 +191,8 @@ def _middleware(ctx: AppContext) -> list[Middleware]:
             allow_headers=["content-type", "x-request-id"],
             expose_headers=["link", "x-request-id", "retry-after"],
         ))
-    stack.append(Middleware(OriginCheckMiddleware, allowed_origins=http.cors_origins))
-    stack.append(Middleware(BodyLimitMiddleware, max_body_bytes=http.max_body_bytes))
+    stack.append(Middleware(RequestGuardMiddleware, max_body_bytes=http.max_body_bytes,
+                            allowed_origins=http.cors_origins))
     return stack + flatten(ctx.pm.hook.register_middleware(ctx=ctx))
 
 

@@ -36,7 +36,9 @@ class AppContext:
     service_authenticators: list[ServiceAuthenticator] = attrs.Factory(list)
     readiness: list[ReadinessCheck] = attrs.Factory(list)
     # This app's Prometheus registry and the kernel's metric families (core.metrics).
-    metrics: Metrics = attrs.Factory(Metrics)
+    metrics: Metrics = attrs.Factory(
+        lambda self: Metrics(enabled=self.config.metrics.enabled), takes_self=True
+    )
     clients: ClientAddresses = attrs.Factory(
         lambda self: ClientAddresses(self.config.http.trusted_proxies,
                                      self.config.http.client_address_header),

@@ -1,11 +1,22 @@
-"""Structured JSON logs. Every line carries the request id of the request it belongs to."""
+"""Structured JSON logs. Every line carries the request id of the request it belongs to.
+
+Lines are formatted and written by a thread of their own (`LogWriter`), fed through a
+queue: a request only hands its records over. The thread writes whatever has queued up
+in one write, and drains the queue when the process stops, so a clean stop loses nothing.
+"""
 
 from __future__ import annotations
 
+import atexit
+import collections
 import contextvars
 import logging
+import os
+import random
 import sys
+import threading
 import time
+from typing import TextIO
 
 import orjson
 
@@ -16,8 +27,14 @@ request_id_var: contextvars.ContextVar[str | None] = contextvars.ContextVar(
 # LogRecord attributes that are not extra fields.
 # uvicorn's `color_message` repeats `msg` with terminal colour codes.
 _RESERVED = set(vars(logging.makeLogRecord({}))) | {
-    "message", "asctime", "taskName", "color_message",
+    "message", "asctime", "taskName", "color_message", "request_id",
 }
+
+
+def new_request_id() -> str:
+    """32 random hex digits. A label, not a secret: no system call (which would hand the
+    interpreter to another thread mid-request)."""
+    return f"{random.getrandbits(128):032x}"  # noqa: S311
 
 
 class JsonFormatter(logging.Formatter):
@@ -29,7 +46,8 @@ class JsonFormatter(logging.Formatter):
             "logger": record.name,
             "msg": record.getMessage(),
         }
-        request_id = request_id_var.get()
+        # Taken when the record was queued (`QueuedJsonHandler`), else now.
+        request_id = getattr(record, "request_id", None) or request_id_var.get()
         if request_id:
             line["request_id"] = request_id
         for key, value in vars(record).items():
@@ -37,11 +55,13 @@ class JsonFormatter(logging.Formatter):
                 line[key] = value
         if record.exc_info:
             line["exc"] = self.formatException(record.exc_info)
+        elif record.exc_text:
+            line["exc"] = record.exc_text
         return orjson.dumps(line, default=str).decode()
 
 
 class JsonHandler(logging.StreamHandler):  # type: ignore[type-arg]
-    """The process's one log handler: JSON lines on stderr."""
+    """JSON lines on stderr, written by the thread that logs."""
 
     def __init__(self) -> None:
         super().__init__(sys.stderr)
@@ -53,13 +73,124 @@ class JsonHandler(logging.StreamHandler):  # type: ignore[type-arg]
         super().emit(record)
 
 
+class QueuedJsonHandler(JsonHandler):
+    """The process's one log handler: hands each record to the `LogWriter` thread, with
+    what only the logging thread knows (its request id, its message, its traceback)."""
+
+    def __init__(self, writer: LogWriter) -> None:
+        super().__init__()
+        self.writer = writer
+        self.json = JsonFormatter()
+
+    def emit(self, record: logging.LogRecord) -> None:
+        try:
+            self.writer.put(self._prepared(record))
+        except Exception:
+            self.handleError(record)
+
+    def _prepared(self, record: logging.LogRecord) -> logging.LogRecord:
+        exc_info = record.exc_info
+        if exc_info:
+            # Another handler may still want the traceback object: format a copy.
+            record = logging.makeLogRecord(vars(record))
+            record.exc_text = self.json.formatException(exc_info)
+            record.exc_info = None
+        record.request_id = record.__dict__.get("request_id") or request_id_var.get()
+        # The arguments may change after this call returns: the message is made now.
+        record.msg = record.getMessage()
+        record.args = None
+        return record
+
+
+class LogWriter:
+    """The thread that formats queued records as JSON lines and writes them to stderr:
+    every `interval` seconds, whatever has queued up, in one write. It wakes on a timer,
+    never per record: a record handed over costs the request an append, not a switch
+    of threads."""
+
+    def __init__(self, interval: float = 0.05) -> None:
+        self.interval = interval
+        self.formatter = JsonFormatter()
+        # Each record with the stderr of its moment (a test runner swaps it).
+        self.records: collections.deque[tuple[logging.LogRecord, TextIO]] = collections.deque()
+        self.stopping = threading.Event()
+        self.thread = threading.Thread(target=self._run, name="itube-log-writer", daemon=True)
+        self.thread.start()
+
+    def put(self, record: logging.LogRecord) -> None:
+        self.records.append((record, sys.stderr))
+
+    def stop(self) -> None:
+        """Write every line queued so far, then end the thread (idempotent)."""
+        self.stopping.set()
+        if self.thread.is_alive():
+            self.thread.join()
+
+    def _run(self) -> None:
+        while not self.stopping.wait(self.interval):
+            self._write_queued()
+        self._write_queued()
+
+    def _write_queued(self) -> None:
+        lines: dict[TextIO, list[str]] = {}
+        while self.records:
+            record, stream = self.records.popleft()
+            try:
+                lines.setdefault(stream, []).append(self.formatter.format(record) + "\n")
+            except Exception:
+                logging.Handler().handleError(record)
+        for stream, text in lines.items():
+            try:
+                stream.write("".join(text))
+                stream.flush()
+            except (OSError, ValueError):
+                pass  # stderr is gone (closed by a test runner): nowhere left to write
+
+
+_writer: LogWriter | None = None
+
+
+def _start_writer() -> LogWriter:
+    global _writer
+    if _writer is None:
+        _writer = LogWriter()
+    return _writer
+
+
+def stop_logging() -> None:
+    """Write every queued line and end the writer thread; logging afterwards starts a
+    new one (`configure_logging`). Runs at exit."""
+    global _writer
+    writer, _writer = _writer, None
+    if writer is not None:
+        writer.stop()
+    root = logging.getLogger()
+    root.handlers[:] = [h for h in root.handlers if not isinstance(h, QueuedJsonHandler)]
+
+
+def _after_fork_in_child() -> None:
+    # The writer thread does not survive a fork: the child writes through its own.
+    global _writer
+    if _writer is not None:
+        _writer = None
+        writer = _start_writer()
+        for handler in logging.getLogger().handlers:
+            if isinstance(handler, QueuedJsonHandler):
+                handler.writer = writer
+
+
+atexit.register(stop_logging)
+os.register_at_fork(after_in_child=_after_fork_in_child)
+
+
 # Libraries whose own loggers would otherwise print plain text through their handlers.
 _THIRD_PARTY = ("uvicorn", "uvicorn.error", "piccolo", "asyncpg", "botocore", "moto")
 
 
 def configure_logging(level: str = "INFO") -> None:
     """Send every log line, ours and the libraries' (uvicorn, Piccolo, moto, boto3), and
-    Python's warnings, to stderr as JSON lines (idempotent).
+    Python's warnings, to stderr as JSON lines, written off the logging thread
+    (idempotent; `stop_logging` writes what is queued, and runs at exit).
 
     One handler on the root logger: a library's logger reaches it by propagation, so a
     library never prints plain text beside our JSON.
@@ -67,7 +198,7 @@ def configure_logging(level: str = "INFO") -> None:
     root = logging.getLogger()
     # Handlers others installed (a test runner's capture) stay; ours is replaced.
     root.handlers[:] = [h for h in root.handlers if not isinstance(h, JsonHandler)]
-    root.addHandler(JsonHandler())
+    root.addHandler(QueuedJsonHandler(_start_writer()))
     root.setLevel(level.upper())
     for name in ("itube", *_THIRD_PARTY):
         logger = logging.getLogger(name)

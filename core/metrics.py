@@ -5,6 +5,9 @@ apps in one process count apart. Code that runs inside a request records through
 module functions (`record_cache_lookup`, `record_auth_failure`, ...): they find the
 metrics of the app serving the request (set by `RequestContextMiddleware`, the way the
 request id is) and do nothing outside a request.
+
+`enabled` is `[metrics] enabled`: when nothing can scrape the registry, requests are not
+counted at all.
 """
 
 from __future__ import annotations
@@ -12,7 +15,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from contextvars import ContextVar
+from contextvars import ContextVar, Token
 from functools import lru_cache
 from typing import Any
 
@@ -29,7 +32,8 @@ _current: ContextVar[Metrics | None] = ContextVar("itube_metrics", default=None)
 class Metrics:
     """The kernel's metric families, registered in a registry of their own."""
 
-    def __init__(self) -> None:
+    def __init__(self, *, enabled: bool = True) -> None:
+        self.enabled = enabled
         self.registry = CollectorRegistry()
         registry = self.registry
         self.requests = Counter(
@@ -68,23 +72,41 @@ class Metrics:
               registry=registry).set_function(lambda: self.pool_usage()[0])
         Gauge("itube_db_pool_waiting", "Callers waiting for a pooled database connection.",
               registry=registry).set_function(lambda: self.pool_usage()[1])
+        # The (counter, histogram) children of each (method, route, status) seen: `.labels()`
+        # validates and hashes its arguments on every call.
+        self._request_children: dict[tuple[str, str | None, int], tuple[Any, Any]] = {}
 
     @contextmanager
     def serving(self) -> Iterator[None]:
         """While a request is answered: count it in flight, and route the recorders here."""
-        token = _current.set(self)
-        self.in_flight.inc()
+        token = self.request_started()
         try:
             yield
         finally:
-            self.in_flight.dec()
-            _current.reset(token)
+            self.request_ended(token)
+
+    def request_started(self) -> Token[Metrics | None]:
+        """A request is being answered: count it in flight, and route the recorders here
+        until `request_ended` is given the token returned."""
+        token = _current.set(self)
+        self.in_flight.inc()
+        return token
+
+    def request_ended(self, token: Token[Metrics | None]) -> None:
+        self.in_flight.dec()
+        _current.reset(token)
 
     def observe_request(self, method: str, route: str | None, status: int,
                         seconds: float) -> None:
-        labels = (method, route_label(route), str(status))
-        self.requests.labels(*labels).inc()
-        self.request_seconds.labels(*labels).observe(seconds)
+        key = (method, route, status)
+        children = self._request_children.get(key)
+        if children is None:
+            labels = (method, route_label(route), str(status))
+            children = (self.requests.labels(*labels), self.request_seconds.labels(*labels))
+            self._request_children[key] = children
+        counter, histogram = children
+        counter.inc()
+        histogram.observe(seconds)
 
 
 @lru_cache(maxsize=1024)

@@ -10,7 +10,7 @@ from core.sessions.cookies import (
 )
 from core.sessions.forms import ConfirmRequest, LoginRequest, RegisterRequest, UserProfile
 from core.sessions.policy import AuthRateLimits, PasswordPolicy, SessionPolicy
-from core.sessions.provider import CookieAuthenticator, SessionProvider
+from core.sessions.provider import CookieAuthenticator, SessionProvider, session_authenticator
 from core.sessions.routes import session_routes
 from core.sessions.validation import (
     check_confirmation,
@@ -21,6 +21,7 @@ from core.sessions.validation import (
     password_problem,
     register_request_class,
 )
+from core.sessions.verified import VerifiedSessions
 
 __all__ = [
     "ACCESS_COOKIE",
@@ -36,6 +37,7 @@ __all__ = [
     "SessionProvider",
     "SessionTokens",
     "UserProfile",
+    "VerifiedSessions",
     "check_confirmation",
     "check_login",
     "check_registration",
@@ -43,6 +45,7 @@ __all__ = [
     "name_problem",
     "password_problem",
     "register_request_class",
+    "session_authenticator",
     "session_routes",
     "set_session_cookies",
 ]

@@ -9,6 +9,9 @@ import attrs
 from core.ratelimit import Limit
 
 MAX_PASSWORD_LENGTH = 256
+DEFAULT_RECHECK_SECONDS = 1.0
+# A sign-out must reach every process soon: a longer bound is refused at start-up.
+MAX_RECHECK_SECONDS = 60.0
 # Cognito's password character classes (basic Latin letters, ASCII digits, its symbols), so
 # a password this API accepts is one the pool accepts too.
 SYMBOLS = "^$*.[]{}()?\"!@#%&/\\,><':;|_~`=+- "
@@ -112,19 +115,26 @@ class SessionPolicy:
     secure_cookies: bool
     password: PasswordPolicy = attrs.Factory(PasswordPolicy)
     rate_limits: AuthRateLimits = attrs.Factory(AuthRateLimits)
+    # How long a process answers a verified session from memory before asking the
+    # provider again: the longest another process may accept a session signed out.
+    recheck_seconds: float = DEFAULT_RECHECK_SECONDS
 
     @classmethod
     def of(cls, settings: Any) -> SessionPolicy:
-        """From a provider's settings, which name these `secure_cookies`, `password_policy`
-        and `rate_limits`."""
+        """From a provider's settings, which name these `secure_cookies`, `password_policy`,
+        `rate_limits` and `session_recheck_seconds`."""
         return cls(secure_cookies=settings.secure_cookies, password=settings.password_policy,
-                   rate_limits=settings.rate_limits)
+                   rate_limits=settings.rate_limits,
+                   recheck_seconds=settings.session_recheck_seconds)
 
     def problems(self, prefix: str, *, production: bool) -> list[str]:
         """Messages for the provider's `config_problems`: limits that do not parse, a
         password policy nothing meets, cookies without Secure in production."""
         problems = [*self.rate_limits.problems(f"{prefix}.rate_limits"),
                     *self.password.problems(f"{prefix}.password_policy")]
+        if not 0 <= self.recheck_seconds <= MAX_RECHECK_SECONDS:
+            problems.append(f"{prefix}.session_recheck_seconds: expected 0 to "
+                            f"{MAX_RECHECK_SECONDS}, got {self.recheck_seconds}")
         if production and not self.secure_cookies:
             problems.append(f"{prefix}.secure_cookies = false is for local development only; "
                             "production cookies must be Secure")

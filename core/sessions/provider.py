@@ -7,8 +7,11 @@ from typing import Protocol, runtime_checkable
 from starlette.requests import Request
 
 from core.auth import Actor
+from core.context import AppContext
 from core.sessions.cookies import SessionTokens, access_token_of
 from core.sessions.forms import LoginRequest, RegisterRequest, UserProfile
+from core.sessions.policy import SessionPolicy
+from core.sessions.verified import VerifiedSessions, verified_state_key
 
 
 @runtime_checkable
@@ -27,22 +30,51 @@ class SessionProvider(Protocol):
 
     async def refresh(self, refresh_token: str) -> tuple[UserProfile, SessionTokens]: ...
 
-    async def logout(self, access_token: str | None, refresh_token: str | None) -> None: ...
+    async def logout(self, access_token: str | None, refresh_token: str | None) -> str | None:
+        """End every session of the user the cookies name; the user's id, None when the
+        cookies named no live session."""
+        ...
 
     async def profile(self, actor: Actor) -> UserProfile: ...
 
     async def actor_for(self, access_token: str) -> Actor | None:
-        """The actor an access cookie stands for; None when it is invalid or revoked."""
+        """The actor an access cookie stands for; None when it is invalid or revoked. Its
+        `claims["exp"]` (epoch seconds) is the token's expiry: without it the answer is
+        not kept between requests."""
         ...
 
 
 class CookieAuthenticator:
-    """The `UserAuthenticator` of a session provider: the access cookie names the actor."""
+    """The `UserAuthenticator` of a session provider: the access cookie names the actor,
+    as the provider last said within the policy's `recheck_seconds`."""
 
-    def __init__(self, provider: SessionProvider) -> None:
+    def __init__(self, provider: SessionProvider, verified: VerifiedSessions) -> None:
         self.provider = provider
+        self.verified = verified
         self.name = provider.name
 
     async def authenticate(self, request: Request) -> Actor | None:
         token = access_token_of(request)
-        return None if token is None else await self.provider.actor_for(token)
+        if token is None:
+            return None
+        return await self.verified.actor(token, self.provider.actor_for)
+
+
+def verified_sessions(state: dict[str, object], state_key: str,
+                      policy: SessionPolicy) -> VerifiedSessions:
+    """The verified sessions of the provider in `state[state_key]`, shared by its
+    authenticator and its routes."""
+    key = verified_state_key(state_key)
+    verified = state.get(key)
+    if not isinstance(verified, VerifiedSessions):
+        verified = state[key] = VerifiedSessions(policy.recheck_seconds)
+    return verified
+
+
+def session_authenticator(ctx: AppContext, state_key: str,
+                          policy: SessionPolicy) -> CookieAuthenticator:
+    """The authenticator of the provider in `ctx.state[state_key]` (each app start begins
+    with no session verified)."""
+    ctx.state.pop(verified_state_key(state_key), None)
+    return CookieAuthenticator(ctx.state[state_key],
+                               verified_sessions(ctx.state, state_key, policy))

@@ -32,7 +32,7 @@ from core.sessions.forms import (
 )
 from core.sessions.limits import AuthLimiter
 from core.sessions.policy import SessionPolicy
-from core.sessions.provider import SessionProvider
+from core.sessions.provider import SessionProvider, verified_sessions
 from core.sessions.validation import (
     check_confirmation,
     check_login,
@@ -40,6 +40,7 @@ from core.sessions.validation import (
     check_resend_request,
     register_request_class,
 )
+from core.sessions.verified import VerifiedSessions
 
 
 class SessionRoutes:
@@ -53,6 +54,9 @@ class SessionRoutes:
 
     def _provider(self, request: Request) -> SessionProvider:
         return get_ctx(request).state[self.state_key]
+
+    def _verified(self, request: Request) -> VerifiedSessions:
+        return verified_sessions(get_ctx(request).state, self.state_key, self.policy)
 
     async def register(self, request: Request) -> Response:
         await self.limiter.hit(request, "register")
@@ -92,17 +96,29 @@ class SessionRoutes:
         if token is None:
             raise Unauthorized("No refresh cookie; sign in again")
         user, tokens = await self._provider(request).refresh(token)
+        access = access_token_of(request)
+        if access is not None:  # replaced: shown again, it is checked again
+            self._verified(request).forget(access)
         return self._session_response(user, tokens)
 
     async def logout(self, request: Request) -> Response:
         await self.limiter.hit(request, "logout")
-        await self._provider(request).logout(access_token_of(request), refresh_token_of(request))
+        provider = self._provider(request)
+        user_id = await provider.logout(access_token_of(request), refresh_token_of(request))
+        if user_id is not None:
+            self._verified(request).forget_user(provider.name, user_id)
         response = Response(status_code=204)
         clear_session_cookies(response, secure=self.policy.secure_cookies)
         return response
 
     async def me(self, request: Request) -> Response:
-        return respond(await self._provider(request).profile(await current_actor(request)))
+        actor = await current_actor(request)
+        verified, token = self._verified(request), access_token_of(request) or ""
+        profile = verified.profile(token, actor)
+        if profile is None:
+            profile = await self._provider(request).profile(actor)
+            verified.keep_profile(token, actor, profile)
+        return respond(profile)
 
     def _session_response(self, user: UserProfile, tokens: SessionTokens) -> Response:
         response = respond(SessionInfo(user=user, expires_in=tokens.access_max_age))

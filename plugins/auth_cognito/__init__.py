@@ -19,7 +19,12 @@ from core.config import Config
 from core.context import AppContext
 from core.health import ReadinessCheck
 from core.plugins import hookimpl
-from core.sessions import CookieAuthenticator, SessionPolicy, session_routes
+from core.sessions import (
+    CookieAuthenticator,
+    SessionPolicy,
+    session_authenticator,
+    session_routes,
+)
 from plugins.auth_cognito.attempts import CodeAttempts
 from plugins.auth_cognito.config import CognitoSettings, resolve_pool
 from plugins.auth_cognito.gateway import CognitoGateway, cognito_client
@@ -99,7 +104,7 @@ def shutdown(ctx: AppContext) -> Any:
 
 @hookimpl
 def user_authenticator(ctx: AppContext) -> CookieAuthenticator:
-    return CookieAuthenticator(ctx.state[NAME])
+    return session_authenticator(ctx, NAME, SessionPolicy.of(ctx.settings(NAME)))
 
 
 @hookimpl

@@ -14,6 +14,7 @@ from core.aws import AwsClients
 from core.config import secret
 from core.errors import ConfigError
 from core.sessions import AuthRateLimits, PasswordPolicy
+from core.sessions.policy import DEFAULT_RECHECK_SECONDS
 
 
 @attrs.define
@@ -34,6 +35,10 @@ class CognitoSettings:
     auto_confirm_sign_ups: bool = False
     # Mark the session cookies Secure. Only a local development config may turn this off.
     secure_cookies: bool = True
+    # How long a process trusts a session it verified before checking it again: a
+    # sign-out is refused at once by the process that handled it and by every other
+    # process within this many seconds. 0 checks every request; at most 60.
+    session_recheck_seconds: float = DEFAULT_RECHECK_SECONDS
     # Refresh cookie lifetime; keep it equal to the app client's refresh-token expiration.
     refresh_token_days: int = 30
     # The longest access-token lifetime the app client issues: a global sign-out is

@@ -146,17 +146,18 @@ class CognitoSessions:
         rotated = auth.get("RefreshToken")
         return profile, self._tokens(auth, pack_refresh(username, rotated) if rotated else None)
 
-    async def logout(self, access_token: str | None, refresh_token: str | None) -> None:
+    async def logout(self, access_token: str | None, refresh_token: str | None) -> str | None:
         """Global sign-out at Cognito, then the session on the deny-list. Without a valid
         access token, the refresh cookie is traded for one first."""
         claims = await self._claims_or_none(access_token) if access_token else None
         if claims is None and refresh_token:
             access_token, claims = await self._access_from_refresh(refresh_token)
         if claims is None or access_token is None:
-            return
+            return None
         with contextlib.suppress(CognitoError):  # signed out already
             await self.gateway.global_sign_out(access_token)
         await self.revocations.revoke(claims)
+        return str(claims["sub"])
 
     async def profile(self, actor: Actor) -> UserProfile:
         if actor.provider != PROVIDER:

@@ -14,7 +14,12 @@ from core.config import Config
 from core.context import AppContext
 from core.errors import ConfigError
 from core.plugins import hookimpl, resolve_all
-from core.sessions import CookieAuthenticator, SessionPolicy, session_routes
+from core.sessions import (
+    CookieAuthenticator,
+    SessionPolicy,
+    session_authenticator,
+    session_routes,
+)
 from plugins.auth_local import hookspecs
 from plugins.auth_local.config import LocalAuthSettings
 from plugins.auth_local.passwords import Passwords
@@ -85,4 +90,4 @@ def startup(ctx: AppContext) -> None:
 
 @hookimpl
 def user_authenticator(ctx: AppContext) -> CookieAuthenticator:
-    return CookieAuthenticator(ctx.state[NAME])
+    return session_authenticator(ctx, NAME, SessionPolicy.of(ctx.settings(NAME)))

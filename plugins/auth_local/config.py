@@ -7,12 +7,17 @@ from typing import Literal
 import attrs
 
 from core.sessions import AuthRateLimits, PasswordPolicy
+from core.sessions.policy import DEFAULT_RECHECK_SECONDS
 
 
 @attrs.define
 class LocalAuthSettings:
     # Mark the session cookies Secure. Only a local development config may turn this off.
     secure_cookies: bool = True
+    # How long a process trusts a session it verified before checking it again: a
+    # sign-out is refused at once by the process that handled it and by every other
+    # process within this many seconds. 0 checks every request; at most 60.
+    session_recheck_seconds: float = DEFAULT_RECHECK_SECONDS
     # Lifetime of an access token (and its cookie).
     access_token_seconds: int = 3600
     # Lifetime of a refresh token (and its cookie); each refresh issues a new one.

@@ -124,12 +124,13 @@ class LocalSessions:
             raise Unauthorized(SESSION_ENDED)
         return _profile(user), SessionTokens(access, access_ttl, refresh, refresh_ttl)
 
-    async def logout(self, access_token: str | None, refresh_token: str | None) -> None:
+    async def logout(self, access_token: str | None, refresh_token: str | None) -> str | None:
         for token, kind in ((access_token, "access"), (refresh_token, "refresh")):
             session = await store.live_session(token, kind) if token else None
             if session is not None:
                 await store.end_all_sessions(session["user_id"])
-                return
+                return str(session["user_id"])
+        return None
 
     async def profile(self, actor: Actor) -> UserProfile:
         user = await store.user_by_id(actor.id) if actor.provider == PROVIDER else None
@@ -146,7 +147,8 @@ class LocalSessions:
             provider=PROVIDER,
             email=session["email"],
             name=session["name"],
-            claims={"session_id": str(session["session_id"])},
+            claims={"session_id": str(session["session_id"]),
+                    "exp": store.utc(session["expires_at"]).timestamp()},
         )
 
     async def _new_tokens(self, user_id: uuid.UUID, session_id: uuid.UUID) -> SessionTokens:

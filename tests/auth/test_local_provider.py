@@ -72,7 +72,10 @@ def test_session_tokens_are_stored_only_as_their_sha256(client):
     assert len(access) >= 43 and access != refresh
 
 
-def test_an_expired_access_token_is_refused(client):
+def test_an_expired_access_token_is_refused(local_harness):
+    # The row's expiry is moved behind the app's back: checked on every request, the
+    # app sees it at once (a real expiry ends a kept session too: test_verified_sessions).
+    client = local_harness.start(session_recheck_seconds=0)
     signed_in(client)
     assert client.get(f"{AUTH_PATH}/me").status_code == 200
     past = dt.datetime.now(dt.UTC) - dt.timedelta(seconds=1)

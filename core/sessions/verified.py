@@ -1,0 +1,133 @@
+"""Sessions this process verified lately, so a request with a known access cookie costs a
+dictionary lookup instead of a signature check, a deny-list read or a session query.
+
+An entry is keyed by the sha256 of the access token (the token itself is never kept) and
+holds the actor the provider found, and the profile once `/me` loaded it. It is trusted
+until the earlier of `recheck_seconds` after the check and the token's own expiry (the
+provider's `claims["exp"]`, epoch seconds; without it nothing is kept), so a cached
+decision never outlives its token and every other process refuses a revoked session
+within `recheck_seconds`. A sign-out drops the user's entries in the process that handled
+it at once (`forget_user`). At most `max_entries` are kept, the oldest dropped first.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import time
+from collections.abc import Awaitable, Callable, Iterator
+
+import attrs
+
+from core.auth import Actor
+from core.cache import SingleFlight
+from core.sessions.forms import UserProfile
+
+MAX_ENTRIES = 10_000
+# Asks the provider about a token it has not vouched for lately.
+Check = Callable[[str], Awaitable[Actor | None]]
+
+
+def token_key(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def expiry_of(actor: Actor) -> float | None:
+    exp = actor.claims.get("exp")
+    return float(exp) if isinstance(exp, int | float) else None
+
+
+@attrs.define
+class Entry:
+    actor: Actor
+    until: float
+    profile: UserProfile | None = None
+
+
+class VerifiedSessions:
+    def __init__(self, recheck_seconds: float, *, max_entries: int = MAX_ENTRIES,
+                 clock: Callable[[], float] = time.time) -> None:
+        self.recheck_seconds = recheck_seconds
+        self.max_entries = max_entries
+        self.clock = clock
+        self._entries: dict[str, Entry] = {}
+        self._by_user: dict[tuple[str, str], set[str]] = {}
+        # Counts sign-outs: a check that started before one may have read the state it
+        # ended, so its answer is used but not kept.
+        self._sign_outs = 0
+        self._flight = SingleFlight()
+
+    def __len__(self) -> int:
+        return len(self._entries)
+
+    def keys(self) -> Iterator[str]:
+        return iter(list(self._entries))
+
+    async def actor(self, token: str, check: Check) -> Actor | None:
+        """The actor of `token`: the one kept for it, else `check(token)`'s answer (one
+        check per token at a time), kept when it names an expiry."""
+        key = token_key(token)
+        entry = self._live(key)
+        if entry is not None:
+            return entry.actor
+        return await self._flight.run(key, lambda: self._check(key, token, check))
+
+    def profile(self, token: str, actor: Actor) -> UserProfile | None:
+        """The profile kept beside `actor` (the very actor this cache answered)."""
+        entry = self._live(token_key(token))
+        return entry.profile if entry is not None and entry.actor is actor else None
+
+    def keep_profile(self, token: str, actor: Actor, profile: UserProfile) -> None:
+        entry = self._live(token_key(token))
+        if entry is not None and entry.actor is actor:
+            entry.profile = profile
+
+    def forget(self, token: str) -> None:
+        self._drop(token_key(token))
+
+    def forget_user(self, provider: str, user_id: str) -> None:
+        """A sign-out: no session of the user is answered from here any more."""
+        self._sign_outs += 1
+        for key in list(self._by_user.get((provider, user_id), ())):
+            self._drop(key)
+
+    async def _check(self, key: str, token: str, check: Check) -> Actor | None:
+        sign_outs = self._sign_outs
+        actor = await check(token)
+        if actor is not None and sign_outs == self._sign_outs:
+            self._keep(key, actor)
+        return actor
+
+    def _live(self, key: str) -> Entry | None:
+        entry = self._entries.get(key)
+        if entry is not None and entry.until <= self.clock():
+            self._drop(key)
+            return None
+        return entry
+
+    def _keep(self, key: str, actor: Actor) -> None:
+        expiry = expiry_of(actor)
+        if expiry is None or self.recheck_seconds <= 0:
+            return
+        until = min(self.clock() + self.recheck_seconds, expiry)
+        if until <= self.clock():
+            return
+        self._drop(key)
+        self._entries[key] = Entry(actor, until)
+        self._by_user.setdefault((actor.provider, actor.id), set()).add(key)
+        while len(self._entries) > self.max_entries:
+            self._drop(next(iter(self._entries)))
+
+    def _drop(self, key: str) -> None:
+        entry = self._entries.pop(key, None)
+        if entry is None:
+            return
+        user = (entry.actor.provider, entry.actor.id)
+        keys = self._by_user.get(user)
+        if keys is not None:
+            keys.discard(key)
+            if not keys:
+                del self._by_user[user]
+
+
+def verified_state_key(state_key: str) -> str:
+    return f"{state_key}:verified"
