@@ -16,7 +16,13 @@ from core.metrics import record_auth_failure
 
 
 def get_ctx(request: Request) -> AppContext:
-    return request.state.ctx
+    """The app's context, which the lifespan left in the request's state. Read from the
+    scope: `request.state` makes a `State` object for every request."""
+    try:
+        ctx: AppContext = request.scope["state"]["ctx"]
+    except KeyError:
+        return request.state.ctx  # fails as it always did when the lifespan has not run
+    return ctx
 
 
 def client_address(request: Request) -> str:
