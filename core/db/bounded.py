@@ -3,14 +3,34 @@ and every fault leaving as `ServiceUnavailable`."""
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Sequence
 from typing import Any
 
+import asyncpg
 from piccolo.engine.postgres import PostgresEngine, PostgresTransaction
 from piccolo.engine.sqlite import SQLiteEngine, SQLiteTransaction, TransactionType
 from piccolo.querystring import QueryString
 
 from core.db.faults import FaultGuard, left_unanswered
+
+# asyncpg's own default, for a pool started without `max_size`.
+DEFAULT_POOL_MAX_SIZE = 10
+
+
+class PooledConnection(asyncpg.Connection):  # type: ignore[misc]
+    """An asyncpg connection given back to the pool without asyncpg's reset statement.
+
+    asyncpg sends `SELECT pg_advisory_unlock_all(); CLOSE ALL; UNLISTEN *; RESET ALL`
+    on every release: a second round trip for a one-statement read, during which the
+    connection is neither serving nor back in the pool. itube leaves none of that state on
+    a pooled connection: no session-level SET (settings come with the connection), no
+    LISTEN, no advisory lock (the migration lock holds a connection of its own and closes
+    it), no cursor outside a transaction. A transaction left open is still rolled back:
+    asyncpg does that before the reset statement, whatever the statement is."""
+
+    def get_reset_query(self) -> str:
+        return ""
 
 
 class BoundedPostgresEngine(PostgresEngine):
@@ -24,29 +44,51 @@ class BoundedPostgresEngine(PostgresEngine):
         self.guard = FaultGuard()
         # Callers waiting for a pooled connection now (the pool-waiting metric).
         self.waiting = 0
+        self._turns = asyncio.Semaphore(DEFAULT_POOL_MAX_SIZE)
         super().__init__(config=config, log_queries=False)
 
+    async def start_connection_pool(self, **kwargs: Any) -> None:
+        if self.pool is None:
+            self._turns = asyncio.Semaphore(kwargs.get("max_size", DEFAULT_POOL_MAX_SIZE))
+        await super().start_connection_pool(connection_class=PooledConnection, **kwargs)
+
     async def connection(self) -> Any:
-        """A pooled connection (a new one when no pool runs), within the acquire timeout."""
+        """A pooled connection (a new one when no pool runs), within the acquire timeout.
+
+        Callers take turns first come, first served: asyncpg's pool hands a released
+        connection to whichever caller asks next, so under load a newcomer overtakes the
+        caller woken for it, and that one queues again at the back: its wait has no bound
+        but the acquire timeout. A FIFO semaphore of the pool's size in front of the pool
+        keeps the order (a turn always finds a connection free)."""
         if self.pool is None:
             return await self.get_new_connection()
         self.waiting += 1
         try:
-            return await self.pool.acquire(timeout=self.acquire_timeout)
+            async with asyncio.timeout(self.acquire_timeout):
+                await self._turns.acquire()
+                try:
+                    return await self.pool.acquire()
+                except BaseException:
+                    self._turns.release()
+                    raise
         finally:
             self.waiting -= 1
 
     async def release(self, connection: Any) -> None:
         if self.pool is None:
             await connection.close(timeout=self.acquire_timeout)
-        else:
+            return
+        try:
             await self.pool.release(connection)
+        finally:
+            self._turns.release()
 
-    @staticmethod
-    def drop(connection: Any) -> None:
+    def drop(self, connection: Any) -> None:
         """Close at once; a pooled connection's slot goes back to the pool, to reconnect.
         Closing rolls back whatever transaction the server had open on it."""
         connection.terminate()
+        if self.pool is not None:
+            self._turns.release()
 
     async def _run_in_pool(self, query: str, args: Sequence[Any] | None = None) -> Any:
         connection = await self.connection()

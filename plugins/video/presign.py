@@ -17,6 +17,7 @@ from __future__ import annotations
 import functools
 import hashlib
 import hmac
+import re
 from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
@@ -28,6 +29,9 @@ ALGORITHM = "AWS4-HMAC-SHA256"
 UNSIGNED_PAYLOAD = "UNSIGNED-PAYLOAD"
 PROBE_KEY = "probe"
 DEFAULT_PORTS = {"http": 80, "https": 443}
+_NOTHING_TO_ENCODE = re.compile(r"[A-Za-z0-9/_.~-]*")
+# Signers kept for the current second (each kind of URL a second signs: a few).
+SIGNERS_KEPT = 64
 # botocore drops this Content-Type from presigned requests (it is its own default).
 BOTOCORE_DEFAULT_CONTENT_TYPE = "application/x-www-form-urlencoded; charset=utf-8"
 
@@ -75,6 +79,8 @@ def _host_header(scheme: str, hostname: str, port: int | None) -> str:
 
 def encode_key(key: str) -> str:
     """S3's URI encoding of an object key: every byte but unreserved characters and '/'."""
+    if _NOTHING_TO_ENCODE.fullmatch(key):  # the keys itube makes: ids, '/', '.'
+        return key
     return quote(key, safe="/~")
 
 
@@ -90,6 +96,30 @@ class _Signing:
     token: str | None  # URI-encoded session token
 
 
+@attrs.frozen
+class KeySigner:
+    """Presigns one kind of request for any key: per URL, the canonical request is the
+    key's path between a fixed head and tail, then one SHA-256 and one HMAC."""
+
+    # Keyed once; each URL updates a copy (hmac.digest re-keys OpenSSL: ~3x the cost).
+    mac: hmac.HMAC
+    origin: str
+    path_prefix: str
+    query: str
+    request_head: str
+    request_tail: str
+    string_head: str
+
+    def url(self, object_key: str) -> str:
+        path = self.path_prefix + encode_key(object_key)
+        canonical_request = self.request_head + path + self.request_tail
+        string_to_sign = (self.string_head
+                          + hashlib.sha256(canonical_request.encode()).hexdigest())
+        mac = self.mac.copy()
+        mac.update(string_to_sign.encode())
+        return f"{self.origin}{path}?{self.query}{mac.hexdigest()}"
+
+
 class S3Presigner:
     """Presigns S3 GET and PUT URLs with the credentials the S3 client signs with.
 
@@ -102,6 +132,7 @@ class S3Presigner:
         self.credentials = credentials
         self.clock = clock
         self._cached: tuple[tuple[Any, ...], _Signing] | None = None
+        self._signers: dict[tuple[Any, ...], KeySigner] = {}
 
     def refresh_due(self) -> bool:
         """True when reading the credentials may fetch new ones (network I/O)."""
@@ -121,8 +152,41 @@ class S3Presigner:
     ) -> str:
         """A presigned URL for `method` on `key`, bound to the headers given
         (`if_none_match="*"`: S3 refuses the PUT when the key already holds an object)."""
+        return self.signer(endpoint, expires_in, method=method, content_type=content_type,
+                           content_length=content_length, if_none_match=if_none_match).url(key)
+
+    def signer(
+        self,
+        endpoint: BucketEndpoint,
+        expires_in: int,
+        *,
+        method: str = "GET",
+        content_type: str | None = None,
+        content_length: int | None = None,
+        if_none_match: str | None = None,
+    ) -> KeySigner:
+        """Signs URLs of one kind for any key, at this instant: what every URL of a page
+        shares (credentials, timestamp, query string, canonical headers) is made once, and
+        kept for the rest of the second (the timestamp's resolution)."""
         frozen = self.credentials.get_frozen_credentials()
-        timestamp = self.clock().astimezone(UTC).strftime("%Y%m%dT%H%M%SZ")
+        now = self.clock()
+        kept_as = (int(now.timestamp()), frozen.access_key, frozen.secret_key, frozen.token,
+                   endpoint, expires_in, method, content_type, content_length, if_none_match)
+        signer = self._signers.get(kept_as)
+        if signer is None:
+            signer = self._new_signer(frozen, now, endpoint, expires_in, method, content_type,
+                                      content_length, if_none_match)
+            if len(self._signers) >= SIGNERS_KEPT:
+                self._signers.clear()
+            self._signers[kept_as] = signer
+        return signer
+
+    def _new_signer(
+        self, frozen: Any, now: datetime, endpoint: BucketEndpoint, expires_in: int,
+        method: str, content_type: str | None, content_length: int | None,
+        if_none_match: str | None,
+    ) -> KeySigner:
+        timestamp = now.astimezone(UTC).strftime("%Y%m%dT%H%M%SZ")
         signing = self._signing(frozen, timestamp[:8], endpoint.region)
         headers = self._signed_headers(endpoint.host, content_type, content_length,
                                        if_none_match)
@@ -138,19 +202,18 @@ class S3Presigner:
         if signing.token is not None:
             params.append(("X-Amz-Security-Token", signing.token))
         pairs = [f"{name}={value}" for name, value in params]
-        path = f"{endpoint.path_prefix}/{encode_key(key)}"
         canonical_headers = "".join(f"{name}:{value}\n" for name, value in headers)
-        canonical_request = "\n".join(
-            (method, path, "&".join(sorted(pairs)), canonical_headers, signed_names,
-             UNSIGNED_PAYLOAD)
+        return KeySigner(
+            mac=hmac.new(signing.key, digestmod=hashlib.sha256),
+            origin=endpoint.origin,
+            path_prefix=f"{endpoint.path_prefix}/",
+            # botocore's order in the URL: parameters as inserted, the signature last
+            query=f"{'&'.join(pairs)}&X-Amz-Signature=",
+            request_head=f"{method}\n",
+            request_tail=(f"\n{'&'.join(sorted(pairs))}\n{canonical_headers}\n{signed_names}\n"
+                          f"{UNSIGNED_PAYLOAD}"),
+            string_head=f"{ALGORITHM}\n{timestamp}\n{signing.scope}\n",
         )
-        string_to_sign = "\n".join(
-            (ALGORITHM, timestamp, signing.scope,
-             hashlib.sha256(canonical_request.encode()).hexdigest())
-        )
-        signature = hmac.new(signing.key, string_to_sign.encode(), hashlib.sha256).hexdigest()
-        # botocore's order in the URL: parameters as inserted, the signature last
-        return f"{endpoint.origin}{path}?{'&'.join(pairs)}&X-Amz-Signature={signature}"
 
     @staticmethod
     def _signed_headers(

@@ -12,8 +12,9 @@ bench/bench_presign.py measures both presigners and the threading choices.
 
 from __future__ import annotations
 
+import contextlib
 import logging
-from collections.abc import Sequence
+from collections.abc import Callable, Iterator, Sequence
 from functools import partial
 from typing import Any
 from urllib.parse import quote
@@ -128,16 +129,15 @@ class VideoStorage:
         return await anyio.to_thread.run_sync(sign, limiter=self._signing)
 
     def _presign(self, bucket: str, key: str, expires_in: int, **request: Any) -> str:
+        return self._signer(bucket, expires_in, **request)(key)
+
+    def _signer(self, bucket: str, expires_in: int, **request: Any) -> Callable[[str], str]:
+        """Signs `request` for any key of `bucket`, at this instant."""
         endpoint = self.endpoints.get(bucket)
-        try:
+        with _signing_faults(bucket):
             if self.presigner is not None and endpoint is not None:
-                return self.presigner.presign(endpoint, key, expires_in, **request)
-            return botocore_presign(self.s3, bucket, key, expires_in, **request)
-        except CREDENTIAL_FAULTS as exc:  # signing's only I/O is refreshing credentials
-            log.warning("AWS credentials unavailable", extra={
-                "bucket": bucket, "error": type(exc).__name__, "reason": str(exc)})
-            raise ServiceUnavailable("Object storage cannot sign URLs right now; try again") \
-                from None
+                return self.presigner.signer(endpoint, expires_in, **request).url
+        return lambda key: _botocore_url(self.s3, bucket, key, expires_in, request)
 
     async def head(self, bucket: str, key: str) -> StoredObject | None:
         """The object's size and type, or None when there is no such object."""
@@ -166,10 +166,22 @@ class VideoStorage:
             return [NO_URLS for _ in records]
         signed = self._buckets_to_sign(completed)
         if not signed or self._signs_inline(signed):
-            return [self._urls(record) for record in records]  # microseconds a URL
-        return await anyio.to_thread.run_sync(
-            lambda: [self._urls(record) for record in records], limiter=self._signing
-        )
+            return self._batch_urls(records)  # microseconds a URL
+        return await anyio.to_thread.run_sync(self._batch_urls, records, limiter=self._signing)
+
+    def _batch_urls(self, records: Sequence[VideoRecord]) -> list[MediaUrls]:
+        """Every URL of the batch signed at one instant: one signer per bucket, made on first
+        use, so what all its URLs share (timestamp, scope, query string) is made once."""
+        signers: dict[str, Callable[[str], str]] = {}
+
+        def sign(bucket: str, key: str) -> str:
+            signer = signers.get(bucket)
+            if signer is None:
+                signer = signers[bucket] = self._signer(
+                    bucket, self.settings.playback_url_ttl_seconds)
+            return signer(key)
+
+        return [self._urls(record, sign) for record in records]
 
     def _buckets_to_sign(self, completed: Sequence[VideoRecord]) -> list[str]:
         """The buckets whose URLs these videos need presigned (not served by a CDN)."""
@@ -189,23 +201,42 @@ class VideoStorage:
         URL never expires, so only public videos get one."""
         return base_url if record.visibility is Visibility.PUBLIC else ""
 
-    def _urls(self, record: VideoRecord) -> MediaUrls:
+    def _urls(self, record: VideoRecord, sign: Callable[[str, str], str]) -> MediaUrls:
         if record.processing_status is not Status.COMPLETED:
             return NO_URLS
         playback_key = self.settings.playback_key_template.format(key=record.video_s3_key)
         playback = self._url(
             self._cdn_base(self.settings.playback_base_url, record), self.buckets.processed,
-            playback_key,
+            playback_key, sign,
         )
         thumbnail = None
         if record.thumbnail_s3_key:
             thumbnail = self._url(
                 self._cdn_base(self.settings.thumbnail_base_url, record),
-                self.buckets.thumbnails, record.thumbnail_s3_key,
+                self.buckets.thumbnails, record.thumbnail_s3_key, sign,
             )
         return MediaUrls(playback_url=playback, thumbnail_url=thumbnail)
 
-    def _url(self, base_url: str, bucket: str, key: str) -> str:
+    @staticmethod
+    def _url(base_url: str, bucket: str, key: str, sign: Callable[[str, str], str]) -> str:
         if base_url:
             return f"{base_url.rstrip('/')}/{quote(key)}"
-        return self._presign(bucket, key, self.settings.playback_url_ttl_seconds)
+        return sign(bucket, key)
+
+
+def _botocore_url(s3: Any, bucket: str, key: str, expires_in: int,
+                  request: dict[str, Any]) -> str:
+    with _signing_faults(bucket):
+        return botocore_presign(s3, bucket, key, expires_in, **request)
+
+
+@contextlib.contextmanager
+def _signing_faults(bucket: str) -> Iterator[None]:
+    """Signing's only I/O is refreshing credentials: its faults are a 503."""
+    try:
+        yield
+    except CREDENTIAL_FAULTS as exc:
+        log.warning("AWS credentials unavailable", extra={
+            "bucket": bucket, "error": type(exc).__name__, "reason": str(exc)})
+        raise ServiceUnavailable("Object storage cannot sign URLs right now; try again") \
+            from None

@@ -9,7 +9,7 @@ from typing import Any
 
 from starlette.testclient import TestClient
 
-from plugins.video.tables import Video
+from plugins.video.tables import Video, VideoStatusHistory
 from tests.video.workflow import Credentials
 
 TRANSCODER = Credentials(headers={"X-Test-Service": "transcoder"})
@@ -54,3 +54,18 @@ def insert_video(client: TestClient, **fields: Any) -> Any:
     }
     run_in_app(client, lambda: Video.insert(Video(**row)).run())
     return video_id
+
+
+async def status_history(video_id: uuid.UUID) -> list[dict[str, Any]]:
+    """Every transition of a video, oldest first (read on the app's loop: `run_in_app`)."""
+    return await (
+        VideoStatusHistory.select(
+            VideoStatusHistory.from_status,
+            VideoStatusHistory.to_status,
+            VideoStatusHistory.changed_at,
+            VideoStatusHistory.changed_by,
+            VideoStatusHistory.reason,
+        )
+        .where(VideoStatusHistory.video == video_id)
+        .order_by(VideoStatusHistory._meta.primary_key)
+    )

@@ -1,4 +1,4 @@
-"""The listing and by-key queries use the indexes the migrations create (both engines)."""
+"""The listing, by-key and by-id statements use the indexes the migrations create (both engines)."""
 
 from __future__ import annotations
 
@@ -6,8 +6,8 @@ import datetime as dt
 import uuid
 
 from core.db import engine_kind
-from plugins.video import queries
-from plugins.video.pagination import Cursor
+from plugins.video import statements
+from plugins.video.statements import Statement
 from plugins.video.tables import Video
 from tests.video.support import run_in_app
 
@@ -35,21 +35,24 @@ async def _fill_and_analyze() -> None:
     await Video._meta.db.run_ddl("ANALYZE")
 
 
-async def _plan(query) -> str:
-    engine = Video._meta.db
-    prefix = "EXPLAIN" if engine_kind(engine) == "postgres" else "EXPLAIN QUERY PLAN"
-    rows = await Video.raw(f"{prefix} {query}")
-    return "\n".join(str(list(row.values())[-1]) for row in rows)
+async def _plan(statement: Statement, args: tuple) -> str:
+    """The plan of `statement` run with `args` (bound as when the app runs it)."""
+    kind = engine_kind(Video._meta.db)
+    prefix = "EXPLAIN" if kind == "postgres" else "EXPLAIN QUERY PLAN"
+    explain = Statement(f"{prefix} {statement.sql['postgres']}")
+    rows = await explain.fetch(*args)
+    return "\n".join(str(list(dict(row).values())[-1]) for row in rows)
 
 
 def _plans():
-    cursor = Cursor(created_at=T0 + dt.timedelta(seconds=500), id=uuid.uuid4())
+    after, last_id = T0 + dt.timedelta(seconds=500), uuid.uuid4()
     return {
-        "public first page": queries.page_query(queries.public_filter(), 21, None),
-        "public next page": queries.page_query(queries.public_filter(), 21, cursor),
-        "owner first page": queries.page_query(queries.owner_filter("user7"), 21, None),
-        "owner next page": queries.page_query(queries.owner_filter("user7"), 21, cursor),
-        "by key": queries.id_for_key_query("videos/user1/x"),
+        "public first page": (statements.PUBLIC_FIRST, (21,)),
+        "public next page": (statements.PUBLIC_AFTER, (after, last_id, 21)),
+        "owner first page": (statements.OWNER_FIRST, ("user7", 21)),
+        "owner next page": (statements.OWNER_AFTER, (after, last_id, "user7", 21)),
+        "by key": (statements.ID_BY_KEY, ("videos/user1/x",)),
+        "by id": (statements.BY_ID, (uuid.uuid4(),)),
     }
 
 
@@ -60,14 +63,17 @@ EXPECTED_INDEX = {
     "owner next page": "videos_owner_listing_idx",
     "by key": "video_s3_key",
 }
+# The primary key's index, as each engine names it: what "by id" uses.
+PRIMARY_KEY = {"postgres": "videos_pkey", "sqlite": "sqlite_autoindex_videos_1"}
 
 
 def test_every_listing_query_uses_its_index(client):
     run_in_app(client, _fill_and_analyze)
     kind = engine_kind(Video._meta.db)
-    for name, query in _plans().items():
-        plan = run_in_app(client, lambda q=query: _plan(q))
-        assert EXPECTED_INDEX[name] in plan, f"{name} on {kind}:\n{plan}"
+    for name, (statement, args) in _plans().items():
+        plan = run_in_app(client, lambda s=statement, a=args: _plan(s, a))
+        expected = PRIMARY_KEY[kind] if name == "by id" else EXPECTED_INDEX[name]
+        assert expected in plan, f"{name} on {kind}:\n{plan}"
         if name.startswith("public"):
             # No sort step: the index already yields newest first. (An owner's few rows
             # may be fetched through the index and sorted: the planner's fair choice.)

@@ -12,7 +12,7 @@ import pytest
 from plugins.video import queries
 from tests.video import workflow
 from tests.video.events import FailingListenerPlugin, RecordingPlugin
-from tests.video.support import TRANSCODER, insert_video, run_in_app, user
+from tests.video.support import TRANSCODER, insert_video, run_in_app, status_history, user
 
 ALICE, BOB = user("alice"), user("bob")
 
@@ -40,7 +40,7 @@ def test_creates_the_video_in_progress_with_a_history_row_and_an_event(make_vide
     video_id = uuid.UUID(video["id"])
     record = run_in_app(client, lambda: queries.fetch(video_id))
     assert (record.size_bytes, record.content_type, record.version) == (321, "video/mp4", 1)
-    history = run_in_app(client, lambda: queries.status_history(video_id))
+    history = run_in_app(client, lambda: status_history(video_id))
     assert [(row["from_status"], row["to_status"], row["changed_by"]) for row in history] == [
         (None, "IN_PROGRESS", "user:alice")]
     assert [created.id for created in recorder.created] == [video_id]

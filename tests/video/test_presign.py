@@ -127,6 +127,35 @@ def test_the_signing_key_is_derived_once_a_day_and_rotates_at_midnight():
         assert after_midnight == botocore_presign(s3, "raw", "k", 60)
 
 
+def test_a_signer_serves_its_second_and_never_outlives_the_credentials():
+    s3 = make_s3("http://127.0.0.1:4566", "us-east-1")
+    endpoint = bucket_endpoint(s3, "raw")
+    moment = [dt.datetime(2026, 11, 24, 12, 0, 0, 100, tzinfo=dt.UTC)]
+    credentials = Credentials("AKIDFIRST", "secret-first")
+    presigner = S3Presigner(credentials, clock=lambda: moment[0])
+    first = presigner.signer(endpoint, 60)
+    moment[0] = moment[0].replace(microsecond=999_999)
+    assert presigner.signer(endpoint, 60) is first
+    assert presigner.signer(endpoint, 61) is not first
+    credentials.access_key, credentials.secret_key = "AKIDSECOND", "secret-second"
+    rotated = presigner.presign(endpoint, "k", 60)
+    assert "X-Amz-Credential=AKIDSECOND%2F" in rotated
+    with mock.patch("botocore.auth.get_current_datetime",
+                    return_value=dt.datetime(2026, 11, 24, 12, 0, 0)):
+        assert rotated == botocore_presign(
+            make_s3_with("AKIDSECOND", "secret-second"), "raw", "k", 60)
+    moment[0] = dt.datetime(2026, 11, 24, 12, 0, 1, tzinfo=dt.UTC)
+    assert "X-Amz-Date=20261124T120001Z" in presigner.presign(endpoint, "k", 60)
+
+
+def make_s3_with(access_key: str, secret_key: str) -> Any:
+    return boto3.client(
+        "s3", endpoint_url="http://127.0.0.1:4566", region_name="us-east-1",
+        aws_access_key_id=access_key, aws_secret_access_key=secret_key,
+        config=BotoConfig(signature_version="s3v4"),
+    )
+
+
 def test_refreshed_role_credentials_are_used_as_soon_as_botocore_has_them():
     generation = iter(["first", "second"])
 

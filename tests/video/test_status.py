@@ -9,7 +9,7 @@ from plugins.video import queries
 from plugins.video.states import Status
 from tests.video import workflow
 from tests.video.events import RecordingPlugin
-from tests.video.support import TRANSCODER, insert_video, run_in_app, user
+from tests.video.support import TRANSCODER, insert_video, run_in_app, status_history, user
 
 ALICE = user("alice")
 
@@ -22,7 +22,7 @@ def _new_video(client, owner=ALICE):
 
 
 def _history(client, video_id):
-    rows = run_in_app(client, lambda: queries.status_history(uuid.UUID(video_id)))
+    rows = run_in_app(client, lambda: status_history(uuid.UUID(video_id)))
     return [(row["from_status"], row["to_status"]) for row in rows]
 
 
@@ -118,7 +118,7 @@ def test_json_form_carries_failure_reason_and_duration(client):
     done = workflow.set_status(client, TRANSCODER, video["id"], "COMPLETED", form="json",
                                duration_seconds=12.5)
     assert done.json()["duration_seconds"] == 12.5
-    rows = run_in_app(client, lambda: queries.status_history(uuid.UUID(video["id"])))
+    rows = run_in_app(client, lambda: status_history(uuid.UUID(video["id"])))
     assert [(row["to_status"], row["reason"], row["changed_by"]) for row in rows] == [
         ("IN_PROGRESS", None, "user:alice"),
         ("FAILED", "codec not supported", "service:transcoder"),
