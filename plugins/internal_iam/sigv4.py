@@ -2,7 +2,8 @@
 
 The canonical request is rebuilt from the received method, Host header, raw path, raw
 query string, the headers the client says it signed (with the values we received) and
-the body; botocore's `SigV4Auth` recomputes the signature, compared in constant time.
+the body, exactly as botocore's `SigV4Auth` would build it; the signature is recomputed
+with the day's signing key (cached per secret and scope) and compared in constant time.
 The query is tried as sent and, when different, as AWS canonicalises it (see
 `aws_canonical_query`). Nothing here imports a web framework: `ReceivedRequest` is built by
 the caller.
@@ -11,23 +12,22 @@ the caller.
 from __future__ import annotations
 
 import calendar
+import datetime
+import functools
 import hashlib
 import hmac
 import re
-import time
 from collections.abc import Sequence
-from urllib.parse import quote, unquote_to_bytes
+from urllib.parse import quote, unquote_to_bytes, urlsplit
 
 import attrs
-from botocore.auth import SIGNED_HEADERS_BLACKLIST, SigV4Auth
-from botocore.awsrequest import AWSRequest
+from botocore.auth import SIGNED_HEADERS_BLACKLIST
 from botocore.credentials import Credentials
 from botocore.utils import normalize_url_path
 
 from core.auth import AuthenticationFailed
 
 ALGORITHM = "AWS4-HMAC-SHA256"
-AMZ_DATE_FORMAT = "%Y%m%dT%H%M%SZ"
 _AUTHORIZATION = re.compile(
     r"^AWS4-HMAC-SHA256\s+Credential=(?P<credential>[^,\s]+)\s*,\s*"
     r"SignedHeaders=(?P<signed>[a-z0-9\-;]+)\s*,\s*Signature=(?P<signature>[0-9a-f]{64})$"
@@ -96,7 +96,16 @@ def sha256_hex(data: bytes) -> str:
 
 
 def amz_date_epoch(amz_date: str) -> int:
-    return calendar.timegm(time.strptime(amz_date, AMZ_DATE_FORMAT))
+    """Epoch seconds of a `YYYYMMDDTHHMMSSZ` stamp, read by position (`time.strptime` costs
+    a tenth of a verification); ValueError for what `time.strptime` refuses: an impossible
+    date, hour or minute (it allows seconds up to 61)."""
+    if not _AMZ_DATE.match(amz_date):
+        raise ValueError(f"not an X-Amz-Date: {amz_date!r}")
+    day = datetime.date(int(amz_date[0:4]), int(amz_date[4:6]), int(amz_date[6:8]))
+    hour, minute, second = int(amz_date[9:11]), int(amz_date[11:13]), int(amz_date[13:15])
+    if hour > 23 or minute > 59 or second > 61:
+        raise ValueError(f"not a time of day: {amz_date!r}")
+    return calendar.timegm((day.year, day.month, day.day, hour, minute, second))
 
 
 def check_freshness(amz_date: str | None, *, now: float, max_skew: int) -> int:
@@ -182,25 +191,70 @@ def expected_signatures(
     when that differs, over the query as AWS canonicalises it. Both forms mean the same
     query to our routes, so neither opens a request the signer did not make (raw non-ASCII
     bytes aside, which Starlette reads as Latin-1 and uvicorn refuses with a 400)."""
-    signer = SigV4Auth(credentials, auth.service, auth.region)
     queries = dict.fromkeys([received.raw_query, aws_canonical_query(received.raw_query)])
-    candidates = [_aws_request(received, auth, query) for query in queries]
-    # botocore sorts the pairs itself: a query sent sorted and encoded is one form, not two.
-    canonicals = dict.fromkeys(signer.canonical_request(request) for request in candidates)
-    first = candidates[0]
-    return [signer.signature(signer.string_to_sign(first, canonical), first)
-            for canonical in canonicals]
+    # The pairs are sorted again: a query sent sorted and encoded is one form, not two.
+    canonicals = dict.fromkeys(canonical_request(received, auth, query) for query in queries)
+    timestamp = received.header("x-amz-date") or ""
+    scope = f"{timestamp[0:8]}/{auth.region}/{auth.service}/aws4_request"
+    key = signing_key(credentials.secret_key, timestamp[0:8], auth.region, auth.service)
+    return [_hmac(key, f"{ALGORITHM}\n{timestamp}\n{scope}\n{sha256_hex(canonical.encode())}")
+            .hexdigest() for canonical in canonicals]
 
 
-def _aws_request(received: ReceivedRequest, auth: SigV4Authorization, query: str) -> AWSRequest:
+def canonical_request(received: ReceivedRequest, auth: SigV4Authorization, query: str) -> str:
+    """The canonical request botocore's `SigV4Auth` builds for this request with `query`,
+    byte for byte (tests/internal_auth/test_canonical_request.py holds the two equal): the
+    URL it would read, split the same way; the signed headers with their values trimmed."""
     host = received.header("host") or ""
-    url = f"https://{host}{received.raw_path}" + (f"?{query}" if query else "")
-    request = AWSRequest(method=received.method.upper(), url=url, data=received.body)
-    for name in auth.signed_headers:
-        for value in received.header_values(name):
-            request.headers[name] = value  # HTTPHeaders appends: repeated headers stay repeated
-    request.context["timestamp"] = received.header("x-amz-date")
-    return request
+    url = urlsplit(f"https://{host}{received.raw_path}" + (f"?{query}" if query else ""))
+    headers = _signed_header_values(received, auth)
+    if "host" not in headers:
+        raise AuthenticationFailed("header host must be signed")
+    payload = headers.get("x-amz-content-sha256")
+    return "\n".join([
+        received.method.upper(),
+        quote(normalize_url_path(url.path), safe="/~"),
+        _sorted_query(url.query),
+        "".join(f"{name}:{_trimmed(values)}\n" for name, values in sorted(headers.items())),
+        ";".join(sorted(headers)),
+        payload[0] if payload else sha256_hex(received.body),
+    ])
+
+
+def _signed_header_values(
+    received: ReceivedRequest, auth: SigV4Authorization
+) -> dict[str, list[str]]:
+    values: dict[str, list[str]] = {
+        name: [] for name in auth.signed_headers if name not in SIGNED_HEADERS_BLACKLIST
+    }
+    for name, value in received.headers:
+        if name in values:
+            values[name].append(value)
+    return {name: found for name, found in values.items() if found}
+
+
+def _trimmed(values: list[str]) -> str:
+    return ",".join(" ".join(value.split()) for value in values)
+
+
+def _sorted_query(query: str) -> str:
+    if not query:
+        return ""
+    pairs = [pair.partition("=") for pair in query.split("&")]
+    return "&".join(f"{name}={value}" for name, value in sorted((n, v) for n, _, v in pairs))
+
+
+@functools.lru_cache(maxsize=1024)
+def signing_key(secret_key: str, date: str, region: str, service: str) -> bytes:
+    """The day's key for one scope: four HMACs a client's every request in that day shares."""
+    key = f"AWS4{secret_key}".encode()
+    for part in (date, region, service, "aws4_request"):
+        key = _hmac(key, part).digest()
+    return key
+
+
+def _hmac(key: bytes, message: str) -> hmac.HMAC:
+    return hmac.new(key, message.encode(), hashlib.sha256)
 
 
 def verify_signature(
