@@ -64,6 +64,8 @@ def test_after_a_redis_restart_no_request_reopens_the_breaker(
 
     redis_server.start()  # the same port, a fresh Redis
     assert wait_until(lambda: readiness(server.url) == "ok")
+    # Log lines reach the file from the writer thread, a moment after they are logged.
+    assert wait_until(lambda: "redis answers again; using it" in server.log_messages())
     seen = len(server.log_messages())
     for _ in range(4):
         assert flood(server.url) == {200}
