@@ -1,15 +1,19 @@
-"""Run every benchmark module, or those named on the command line."""
+"""Run every benchmark module, or those named on the command line; options (`--quick`)
+go to the modules whose `main` takes them."""
 
 from __future__ import annotations
 
 import importlib
+import inspect
 import pkgutil
 import sys
 
 import bench
 
 
-def main(names: list[str]) -> int:
+def main(argv: list[str]) -> int:
+    names = [arg for arg in argv if not arg.startswith("-")]
+    options = [arg for arg in argv if arg.startswith("-")]
     available = sorted(
         module.name.removeprefix("bench_")
         for module in pkgutil.iter_modules(bench.__path__)
@@ -22,7 +26,8 @@ def main(names: list[str]) -> int:
         return 2
     for name in chosen:
         print(f"== {name}")
-        importlib.import_module(f"bench.bench_{name}").main()
+        run = importlib.import_module(f"bench.bench_{name}").main
+        run(options) if inspect.signature(run).parameters else run()
     return 0
 
 

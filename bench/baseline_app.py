@@ -1,4 +1,5 @@
 """The baselines of `bench_load`: bare Starlette handlers, no itube code, served by uvicorn.
+Each does the irreducible work of the itube route it stands beside, and nothing else.
 
     uvicorn bench.baseline_app:create_app --factory
 
@@ -7,7 +8,9 @@ Settings come from the environment (bench_load sets them):
 - ITUBE_BENCH_BODY_FILE: the JSON body `/fixed` returns (itube's get-by-id answer);
 - ITUBE_BENCH_DATABASE_URL: the PostgreSQL database `/row/{id}` and `/page` read;
 - ITUBE_BENCH_DATABASE_POOL: the pool's upper bound (itube's `pool_max_size`);
-- ITUBE_BENCH_REDIS_URL and ITUBE_BENCH_REDIS_KEY: where `/redis` reads its body.
+- ITUBE_BENCH_REDIS_URL and ITUBE_BENCH_REDIS_KEY: where `/redis` reads its body;
+- ITUBE_BENCH_S3_ENDPOINT: the S3 endpoint `/presign` signs upload URLs for;
+- ITUBE_BENCH_SIGV4_KEY_ID and ITUBE_BENCH_SIGV4_SECRET: the key pair `/by-key/...` accepts.
 """
 
 from __future__ import annotations
@@ -21,15 +24,21 @@ from pathlib import Path
 from typing import Any
 
 import asyncpg
+import boto3
 import orjson
 import redis.asyncio as aioredis
+from botocore.config import Config as BotoConfig
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
+from bench.sigv4 import verify
+
 EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
 ROW = "SELECT * FROM videos WHERE id = $1"
+ID_BY_KEY = "SELECT id FROM videos WHERE video_s3_key = $1"
+BY_KEY_PREFIX = "/api/v1/upload/videos/by-key/"
 # The public listing's keyset query, as itube's index expects it.
 PAGE = (
     "SELECT * FROM videos "
@@ -75,6 +84,39 @@ async def from_redis(request: Request) -> Response:
     return _json(await request.state.redis.get(request.state.redis_key))
 
 
+async def presign(request: Request) -> Response:
+    """(d) An upload URL signed by boto3, as JSON (no auth, no body read)."""
+    url = request.state.s3.generate_presigned_url(
+        "put_object",
+        Params={"Bucket": "itube-raw-videos", "Key": f"videos/anyone/{uuid.uuid4()}",
+                "ContentType": "video/mp4"},
+        ExpiresIn=900, HttpMethod="PUT",
+    )
+    return _json(orjson.dumps({"url": url}))
+
+
+async def by_key(request: Request) -> Response:
+    """(e) A lean SigV4 check, then the id of the video at an S3 key through asyncpg."""
+    scope = request.scope
+    path = scope["raw_path"].decode("latin-1")
+    signer = verify(request.method, path, scope["query_string"].decode("latin-1"),
+                    request.headers, request.state.sigv4_secrets)
+    if signer is None:
+        return Response(status_code=401)
+    video_id = await request.state.pool.fetchval(ID_BY_KEY, path.removeprefix(BY_KEY_PREFIX))
+    if video_id is None:
+        return Response(status_code=404)
+    return _json(orjson.dumps({"video_id": str(video_id)}))
+
+
+def _s3_client(endpoint: str) -> Any:
+    return boto3.client(
+        "s3", region_name="us-east-1", endpoint_url=endpoint,
+        aws_access_key_id="bench", aws_secret_access_key="bench",
+        config=BotoConfig(signature_version="s3v4"),
+    )
+
+
 @asynccontextmanager
 async def lifespan(app: Starlette) -> AsyncIterator[dict[str, Any]]:
     environ = os.environ
@@ -89,6 +131,9 @@ async def lifespan(app: Starlette) -> AsyncIterator[dict[str, Any]]:
             "pool": pool,
             "redis": redis,
             "redis_key": environ["ITUBE_BENCH_REDIS_KEY"],
+            "s3": _s3_client(environ.get("ITUBE_BENCH_S3_ENDPOINT", "http://127.0.0.1:4566")),
+            "sigv4_secrets": {environ.get("ITUBE_BENCH_SIGV4_KEY_ID", ""):
+                              environ.get("ITUBE_BENCH_SIGV4_SECRET", "")},
         }
     finally:
         await redis.aclose()
@@ -102,6 +147,8 @@ def create_app() -> Starlette:
             Route("/row/{video_id:uuid}", row),
             Route("/page", page),
             Route("/redis", from_redis),
+            Route("/presign", presign, methods=["POST"]),
+            Route(BY_KEY_PREFIX + "{s3_key:path}", by_key),
         ],
         lifespan=lifespan,
     )

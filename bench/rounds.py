@@ -1,0 +1,139 @@
+"""Interleaved rounds: every target driven by wrk once per round, in alternating order,
+so a row's two figures always come from the same stretch of time.
+
+Within a round the itube servers run one at a time (beside the baseline): each holds a
+database pool, and the shared PostgreSQL has connections for a few pools only."""
+
+from __future__ import annotations
+
+import contextlib
+import itertools
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import attrs
+import httpx
+
+from bench.processes import Server
+from bench.scenarios import TARGETS, Target
+from bench.servers import SIGV4_KEY_ID, SIGV4_REGION, SIGV4_SECRET
+from bench.sigv4 import signed_headers
+from bench.wrk import Load, method_script, walk_script, wrk
+
+WALK_TARGETS = sum(target.walk for target in TARGETS)
+
+
+@attrs.frozen
+class Options:
+    videos: int
+    small_videos: int
+    rounds: int
+    seconds: float
+    warmup_seconds: float
+    connections: int
+    deep_page: int
+    quick: bool
+
+
+@attrs.define
+class Stage:
+    """What the targets need: where each server listens, the session cookies, the values
+    of the path placeholders and the ids no request asked for yet."""
+
+    options: Options
+    folder: Path
+    bases: dict[str, str]
+    cookies: dict[str, str]
+    values: dict[str, str]
+    fresh_ids: Iterator[list[str]] = attrs.field(repr=False)
+    walked: dict[str, list[tuple[int, int]]] = attrs.Factory(dict)  # requests, ids
+
+
+def id_slices(ids: list[str], runs: int) -> Iterator[list[str]]:
+    """`runs` disjoint slices of `ids`, as long as they can be."""
+    size = max(len(ids) // runs, 1)
+    return (ids[start:start + size] for start in itertools.cycle(range(0, size * runs, size)))
+
+
+def drive(stage: Stage, target: Target) -> Load:
+    """Warm up, then measure: a fresh wrk run each time (and fresh signatures)."""
+    if target.walk:
+        return _walk(stage, target)
+    options = stage.options
+    url = stage.bases[target.server] + target.path.format(**stage.values)
+    headers = credentials(stage, target, url)
+    script = method_script(stage.folder, target.method) if target.method != "GET" else None
+    wrk(url, options.warmup_seconds, options.connections, script, headers)
+    return wrk(url, options.seconds, options.connections, script, headers)
+
+
+def credentials(stage: Stage, target: Target, url: str) -> dict[str, str]:
+    """The headers that authenticate `target`'s request to `url`: signed now, for SigV4."""
+    if target.auth == "cookie":
+        return {"Cookie": f"access_token={stage.cookies[target.server]}"}
+    if target.auth == "sigv4":
+        return signed_headers(url, SIGV4_KEY_ID, SIGV4_SECRET, SIGV4_REGION)
+    return {}
+
+
+def _walk(stage: Stage, target: Target) -> Load:
+    """Warm up on some ids, measure on others: each requested once while they last."""
+    options = stage.options
+    ids = next(stage.fresh_ids)
+    share = options.warmup_seconds / (options.warmup_seconds + options.seconds)
+    warm, measured = ids[:int(len(ids) * share)], ids[int(len(ids) * share):]
+    base = stage.bases[target.server]
+    wrk(base, options.warmup_seconds, options.connections,
+        walk_script(stage.folder, "warm", [target.walk_prefix + i for i in warm]))
+    load = wrk(base, options.seconds, options.connections,
+               walk_script(stage.folder, "measured", [target.walk_prefix + i for i in measured]))
+    stage.walked.setdefault(target.name, []).append((load.requests, len(measured)))
+    return load
+
+
+Starter = Callable[[str], contextlib.AbstractContextManager[Server]]
+
+
+@attrs.frozen
+class Rounds:
+    loads: list[dict[str, Load]]  # one dict per round
+    rss_mib: dict[str, list[float]]  # per server, read after its targets in the last round
+
+
+def run_rounds(stage: Stage, start: Starter) -> Rounds:
+    """Odd rounds go through the servers, and each server's targets, backwards.
+    `start(server)` runs a server (its cookies set in the stage) until the block ends."""
+    servers = list(dict.fromkeys(target.server for target in TARGETS))
+    result = Rounds(loads=[], rss_mib={})
+    for number in range(stage.options.rounds):
+        backwards = number % 2 == 1
+        loads: dict[str, Load] = {}
+        for name in servers[::-1] if backwards else servers:
+            targets = [target for target in TARGETS if target.server == name]
+            with start(name) as server:
+                stage.bases[name] = server.base
+                for target in targets[::-1] if backwards else targets:
+                    check(stage, target)
+                    loads[target.name] = drive(stage, target)
+                    _show(number, target, loads[target.name])
+                result.rss_mib[name] = server.rss_per_worker_mib()
+        result.loads.append(loads)
+    return result
+
+
+def _show(number: int, target: Target, load: Load) -> None:
+    failed = f", {load.failures} failed" if load.failures else ""
+    print(f"  round {number + 1}: {target.name:42s} {load.per_second:8.0f} req/s, "
+          f"p99 {load.p99_ms:7.1f} ms{failed}", flush=True)
+
+
+def check(stage: Stage, target: Target) -> None:
+    """One request before wrk: a broken setup fails here, with the answer."""
+    path = (target.walk_prefix + stage.values["video"] if target.walk
+            else target.path.format(**stage.values))
+    url = stage.bases[target.server] + path
+    answer = httpx.request(target.method, url, headers=credentials(stage, target, url),
+                           timeout=30)
+    if not answer.is_success:
+        raise RuntimeError(f"{target.name}: {target.method} {url} answered "
+                           f"{answer.status_code}: {answer.text[:300]}")

@@ -1,0 +1,131 @@
+"""Running wrk and reading what it prints.
+
+wrk runs pinned to its own core (`taskset -c WRK_CPU`) when taskset exists, so the server
+under test keeps the other core to itself.
+"""
+
+from __future__ import annotations
+
+import re
+import shutil
+import subprocess
+from pathlib import Path
+
+import attrs
+
+WRK_CPU = "1"
+THREADS = 2
+TIMEOUT_SECONDS = 5  # a request waiting longer counts as a wrk timeout
+
+
+@attrs.frozen
+class Load:
+    """One wrk run: throughput, latency (ms) and what went wrong."""
+
+    requests: int
+    per_second: float
+    p50_ms: float
+    p99_ms: float
+    max_ms: float
+    non_2xx: int
+    socket_errors: int
+    timeouts: int
+
+    @property
+    def failures(self) -> int:
+        """Answers that make the figure not count: non-2xx, socket errors and timeouts."""
+        return self.non_2xx + self.socket_errors + self.timeouts
+
+    @property
+    def counts(self) -> bool:
+        return self.requests > 0 and self.failures == 0
+
+
+UNIT_MS = {"us": 1e-3, "ms": 1.0, "s": 1e3, "m": 60e3, "h": 3600e3}
+
+
+def _ms(text: str) -> float:
+    match = re.fullmatch(r"([\d.]+)(us|ms|s|m|h)", text)
+    if match is None:
+        raise ValueError(f"not a wrk duration: {text!r}")
+    return float(match[1]) * UNIT_MS[match[2]]
+
+
+def parse_wrk(output: str) -> Load:
+    def find(pattern: str, default: str = "0") -> str:
+        match = re.search(pattern, output, re.MULTILINE)
+        return match[1] if match else default
+
+    errors = re.search(r"Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)",
+                       output)
+    counts = [int(n) for n in errors.groups()] if errors else [0, 0, 0, 0]
+    return Load(
+        requests=int(find(r"^\s*(\d+) requests in")),
+        per_second=float(find(r"^Requests/sec:\s*([\d.]+)")),
+        p50_ms=_ms(find(r"^\s*50%\s+(\S+)", "0ms")),
+        p99_ms=_ms(find(r"^\s*99%\s+(\S+)", "0ms")),
+        max_ms=_ms(find(r"^\s*Latency\s+\S+\s+\S+\s+(\S+)", "0ms")),
+        non_2xx=int(find(r"Non-2xx or 3xx responses:\s*(\d+)")),
+        socket_errors=sum(counts[:3]),
+        timeouts=counts[3],
+    )
+
+
+def pinned(command: list[str], cpus: str) -> list[str]:
+    """`command` run on the given CPUs only, where taskset exists."""
+    return ["taskset", "-c", cpus, *command] if shutil.which("taskset") else command
+
+
+def wrk(url: str, seconds: float, connections: int, script: Path | None = None,
+        headers: dict[str, str] | None = None) -> Load:
+    command = ["wrk", f"-t{THREADS}", f"-c{connections}", f"-d{seconds:g}s",
+               f"--timeout={TIMEOUT_SECONDS}s", "--latency"]
+    for name, value in (headers or {}).items():
+        command += ["-H", f"{name}: {value}"]
+    if script is not None:
+        command += ["-s", str(script)]
+    done = subprocess.run(pinned([*command, url], WRK_CPU), capture_output=True, text=True,
+                          timeout=seconds + 60, check=True)
+    return parse_wrk(done.stdout)
+
+
+# Each wrk thread walks its own share of the paths in order: no path twice until all are
+# used, so every answer is a cache miss while requests <= paths.
+WALK_SCRIPT = """
+local paths = {}
+for line in io.lines("%(paths)s") do paths[#paths + 1] = line end
+local started = 0
+function setup(thread)
+  thread:set("first", started)
+  started = started + 1
+end
+function init(args)
+  position = first
+end
+function request()
+  position = position + %(threads)d
+  return wrk.format("GET", paths[position %% #paths + 1])
+end
+"""
+
+METHOD_SCRIPT = """
+wrk.method = "%(method)s"
+wrk.body = "%(body)s"
+"""
+
+
+def walk_script(folder: Path, name: str, paths: list[str]) -> Path:
+    listing = folder / f"{name}.paths"
+    listing.write_text("\n".join(paths) + "\n", encoding="utf-8")
+    script = folder / f"{name}.lua"
+    script.write_text(WALK_SCRIPT % {"paths": listing, "threads": THREADS}, encoding="utf-8")
+    return script
+
+
+def method_script(folder: Path, method: str, body: str = "") -> Path:
+    """A script sending `method` with `body` (no quotes or backslashes in it)."""
+    if '"' in body or "\\" in body:
+        raise ValueError("the body must not hold quotes or backslashes")
+    script = folder / f"{method.lower()}.lua"
+    script.write_text(METHOD_SCRIPT % {"method": method, "body": body}, encoding="utf-8")
+    return script

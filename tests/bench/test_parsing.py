@@ -1,0 +1,86 @@
+"""The pure parts of bench/: reading wrk's output, the profile summary, and the
+baseline's lean SigV4 check against requests botocore signed."""
+
+from __future__ import annotations
+
+import pytest
+
+from bench.profile import top_functions
+from bench.sigv4 import signed_headers, verify
+from bench.wrk import parse_wrk
+
+WRK_OUTPUT = """Running 8s test @ http://127.0.0.1:40000/fixed
+  2 threads and 64 connections
+  Thread Stats   Avg      Stdev     Max   +/- Stdev
+    Latency     4.10ms    1.20ms   1.02s    90.00%
+    Req/Sec     7.80k   300.00     8.40k    70.00%
+  Latency Distribution
+     50%    3.90ms
+     75%    4.50ms
+     90%    5.20ms
+     99%  850.00us
+  124800 requests in 8.00s, 60.00MB read
+  Socket errors: connect 0, read 2, write 1, timeout 3
+  Non-2xx or 3xx responses: 5
+Requests/sec:  15600.00
+Transfer/sec:      7.50MB
+"""
+
+
+def test_parse_wrk_reads_throughput_latency_and_failures():
+    load = parse_wrk(WRK_OUTPUT)
+    assert (load.requests, load.per_second) == (124800, 15600.0)
+    assert (load.p50_ms, load.p99_ms, load.max_ms) == (3.9, 0.85, 1020.0)
+    assert (load.non_2xx, load.socket_errors, load.timeouts) == (5, 3, 3)
+    assert load.failures == 11 and not load.counts
+
+
+def test_parse_wrk_without_errors_counts():
+    clean = "\n".join(line for line in WRK_OUTPUT.splitlines()
+                      if not line.lstrip().startswith(("Socket errors", "Non-2xx")))
+    load = parse_wrk(clean)
+    assert load.failures == 0 and load.counts
+
+
+def test_parse_wrk_refuses_an_unknown_duration():
+    with pytest.raises(ValueError, match="not a wrk duration"):
+        parse_wrk(WRK_OUTPUT.replace("3.90ms", "3.90 lightyears"))
+
+
+URL = "http://127.0.0.1:8000/api/v1/upload/videos/by-key/videos/user-1/a.mp4"
+PATH = "/api/v1/upload/videos/by-key/videos/user-1/a.mp4"
+SECRETS = {"AKIDBENCH": "secret"}
+
+
+def received(headers: dict[str, str]) -> dict[str, str]:
+    return {"host": "127.0.0.1:8000", **{name.lower(): value for name, value in headers.items()}}
+
+
+def test_lean_check_accepts_what_botocore_signed():
+    headers = received(signed_headers(URL, "AKIDBENCH", "secret", "us-east-1"))
+    assert verify("GET", PATH, "", headers, SECRETS) == "AKIDBENCH"
+
+
+@pytest.mark.parametrize("change", ["path", "host", "secret", "method"])
+def test_lean_check_refuses_a_changed_request(change):
+    secret = "other" if change == "secret" else "secret"
+    headers = received(signed_headers(URL, "AKIDBENCH", secret, "us-east-1"))
+    if change == "host":
+        headers["host"] = "127.0.0.1:8001"
+    path = PATH.replace("a.mp4", "b.mp4") if change == "path" else PATH
+    method = "POST" if change == "method" else "GET"
+    assert verify(method, path, "", headers, SECRETS) is None
+
+
+def test_the_profile_summary_counts_own_and_total_samples_per_function():
+    collapsed = "\n".join([
+        "main (a.py:1);handle (b.py:2);verify (c.py:3) 6",
+        "main (a.py:1);handle (b.py:2) 3",
+        "main (a.py:1);handle (b.py:2);handle (b.py:2) 1",
+        "a line py-spy never writes",
+    ])
+    assert top_functions(collapsed, 2) == [
+        ("verify (c.py:3)", 60.0, 60.0),
+        ("handle (b.py:2)", 40.0, 100.0),
+    ]
+    assert top_functions("", 5) == []
