@@ -157,11 +157,10 @@ def markdown(run: Run) -> str:
         machine + ".",
         "",
         f"Load average (1, 5, 15 min) before the run: {run.load_before}; after: "
-        f"{run.load_after}. The machine is shared with other people's test runs, which "
-        "ran on both cores during this run (hence a load average above the 2 cores this "
-        "run keeps busy): absolute req/s vary from run to run and are lower than on a "
-        "quiet machine. Read the ratios, measured side by side in the same rounds, and "
-        "their spread per round.",
+        f"{run.load_after} (this run keeps about 2 busy: a server and wrk; more means "
+        "other work shared the cores). Absolute req/s vary from run to run and from "
+        "machine to machine: read the ratios, measured side by side in the same rounds, "
+        "and their spread per round.",
         "",
     ]
     return "\n".join(parts)
