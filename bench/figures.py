@@ -13,31 +13,10 @@ from bench.wrk import Load
 
 
 @attrs.frozen
-class Figure:
-    """One target over every round."""
+class Figure(Load):
+    """One target over every round: medians of the rates and latencies, sums of the counts."""
 
     name: str
-    per_second: float
-    p50_ms: float
-    p99_ms: float
-    requests: int
-    non_2xx: int
-    socket_errors: int
-    timeouts: int
-
-    @property
-    def failures(self) -> int:
-        return self.non_2xx + self.socket_errors + self.timeouts
-
-    @property
-    def counts(self) -> bool:
-        return self.failures == 0 and self.requests > 0
-
-    def failure_text(self) -> str:
-        """What went wrong, e.g. "3 non-2xx, 35 timeouts"; "" when nothing did."""
-        kinds = {"non-2xx": self.non_2xx, "socket errors": self.socket_errors,
-                 "timeouts": self.timeouts}
-        return ", ".join(f"{count} {kind}" for kind, count in kinds.items() if count)
 
 
 @attrs.frozen
@@ -60,6 +39,7 @@ def figure(name: str, rounds: list[dict[str, Load]]) -> Figure:
         per_second=statistics.median(load.per_second for load in loads),
         p50_ms=statistics.median(load.p50_ms for load in loads),
         p99_ms=statistics.median(load.p99_ms for load in loads),
+        max_ms=max(load.max_ms for load in loads),
         requests=sum(load.requests for load in loads),
         non_2xx=sum(load.non_2xx for load in loads),
         socket_errors=sum(load.socket_errors for load in loads),

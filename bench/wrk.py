@@ -40,6 +40,12 @@ class Load:
     def counts(self) -> bool:
         return self.requests > 0 and self.failures == 0
 
+    def failure_text(self) -> str:
+        """What went wrong, e.g. "3 non-2xx, 35 timeouts"; "" when nothing did."""
+        kinds = {"non-2xx": self.non_2xx, "socket errors": self.socket_errors,
+                 "timeouts": self.timeouts}
+        return ", ".join(f"{count} {kind}" for kind, count in kinds.items() if count)
+
 
 UNIT_MS = {"us": 1e-3, "ms": 1.0, "s": 1e3, "m": 60e3, "h": 3600e3}
 

@@ -5,9 +5,10 @@ from __future__ import annotations
 
 import pytest
 
+from bench.figures import figure
 from bench.profile import top_functions
 from bench.sigv4 import signed_headers, verify
-from bench.wrk import parse_wrk
+from bench.wrk import Load, parse_wrk
 
 WRK_OUTPUT = """Running 8s test @ http://127.0.0.1:40000/fixed
   2 threads and 64 connections
@@ -84,3 +85,15 @@ def test_the_profile_summary_counts_own_and_total_samples_per_function():
         ("handle (b.py:2)", 40.0, 100.0),
     ]
     assert top_functions("", 5) == []
+
+
+def test_a_figure_is_the_median_of_its_rounds_and_fails_with_any_failed_answer():
+    def load(per_second: float, non_2xx: int = 0, timeouts: int = 0) -> Load:
+        return Load(requests=10, per_second=per_second, p50_ms=1.0, p99_ms=per_second / 10,
+                    max_ms=per_second, non_2xx=non_2xx, socket_errors=0, timeouts=timeouts)
+
+    clean = figure("x", [{"x": load(100)}, {"x": load(300)}, {"x": load(200)}])
+    assert (clean.per_second, clean.p99_ms, clean.max_ms, clean.requests) == (200, 20, 300, 30)
+    assert clean.counts and clean.failure_text() == ""
+    failed = figure("x", [{"x": load(100)}, {"x": load(100, non_2xx=1, timeouts=2)}])
+    assert not failed.counts and failed.failure_text() == "1 non-2xx, 2 timeouts"
