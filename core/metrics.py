@@ -101,12 +101,22 @@ class Metrics:
         key = (method, route, status)
         children = self._request_children.get(key)
         if children is None:
-            labels = (method, route_label(route), str(status))
+            labels = (method_label(method), route_label(route), str(status))
             children = (self.requests.labels(*labels), self.request_seconds.labels(*labels))
             self._request_children[key] = children
         counter, histogram = children
         counter.inc()
         histogram.observe(seconds)
+
+
+# The methods counted by name; any other a client sends counts as OTHER_METHOD, so
+# clients cannot mint new series.
+STANDARD_METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"})
+OTHER_METHOD = "other"
+
+
+def method_label(method: str) -> str:
+    return method if method in STANDARD_METHODS else OTHER_METHOD
 
 
 @lru_cache(maxsize=1024)

@@ -57,6 +57,15 @@ def test_two_apps_count_apart(make_metrics_client):
                  route="/healthz") is None
 
 
+def test_a_method_outside_the_standard_ones_counts_as_other(make_metrics_client):
+    client = make_metrics_client()
+    for method in ("PROPFIND", "MKCOL", "SEARCH"):
+        client.request(method, "/healthz")
+    samples = scrape(client)["itube_http_requests"]
+    assert value(samples, "itube_http_requests_total", route="/healthz", method="other") == 3
+    assert {sample.labels["method"] for sample in samples} <= {"GET", "other"}
+
+
 class JobsPlugin:
     """A plugin with a metric family of its own, counted by its route."""
 
