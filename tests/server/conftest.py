@@ -14,9 +14,9 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
-import orjson
 import pytest
 
+from tests.support.server import json_lines
 from tests.support.services import free_port
 
 REPO = Path(__file__).resolve().parents[2]
@@ -39,14 +39,7 @@ class Served:
         return self.log_path.read_text(errors="replace")
 
     def log_lines(self) -> list[dict[str, Any]]:
-        """The JSON log lines; anything else as `{"raw": line}`."""
-        lines = []
-        for line in self.log_text().splitlines():
-            try:
-                lines.append(orjson.loads(line))
-            except orjson.JSONDecodeError:
-                lines.append({"raw": line})
-        return lines
+        return json_lines(self.log_text())
 
     def assert_running(self) -> None:
         code = self.process.poll()

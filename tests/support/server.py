@@ -23,6 +23,17 @@ from tests.support.services import free_port
 ROOT = Path(__file__).resolve().parents[2]
 
 
+def json_lines(text: str) -> list[dict[str, Any]]:
+    """A server's JSON log lines; anything else (a bare traceback) as `{"raw": line}`."""
+    lines = []
+    for line in text.splitlines():
+        try:
+            lines.append(orjson.loads(line))
+        except orjson.JSONDecodeError:
+            lines.append({"raw": line})
+    return lines
+
+
 class ServerFailed(RuntimeError):
     """The server exited, or was not ready in time; the message holds its log."""
 
@@ -59,14 +70,7 @@ class UvicornProcess:
         return self.log.read_text(encoding="utf-8", errors="replace")
 
     def log_lines(self) -> list[dict[str, Any]]:
-        """The JSON log lines; anything else (a bare traceback) as `{"raw": line}`."""
-        lines = []
-        for line in self.log_text().splitlines():
-            try:
-                lines.append(orjson.loads(line))
-            except orjson.JSONDecodeError:
-                lines.append({"raw": line})
-        return lines
+        return json_lines(self.log_text())
 
     def log_messages(self) -> list[str]:
         return [str(line.get("msg", line.get("raw", ""))) for line in self.log_lines()]
