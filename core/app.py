@@ -8,6 +8,7 @@ from functools import partial
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
 from starlette.middleware.cors import CORSMiddleware
+from starlette.types import ASGIApp
 
 from core.config import Config
 from core.context import AppContext
@@ -30,11 +31,24 @@ __all__ = [
 ]
 
 
+class KernelApp(Starlette):
+    """Starlette with the kernel's middleware as its outermost layers: Starlette's own two
+    (`ServerErrorMiddleware`, `ExceptionMiddleware`) are left out, because
+    `RequestContextMiddleware` does their work (a problem 500 for an uncaught exception,
+    the exception handlers for the rest) and a layer costs every request a frame."""
+
+    def build_middleware_stack(self) -> ASGIApp:
+        app: ASGIApp = self.router
+        for cls, args, kwargs in reversed(self.user_middleware):
+            app = cls(app, *args, **kwargs)
+        return app
+
+
 def create_app(config: Config, *, plugins: Iterable[object] = ()) -> Starlette:
     """Build an app from `config`; `plugins` are extra plugin objects (tests use them)."""
     ctx = prepare(config, plugins)
     ctx.pm.hook.register_metrics(ctx=ctx, registry=ctx.metrics.registry)
-    app = Starlette(middleware=_middleware(ctx), exception_handlers=dict(EXCEPTION_HANDLERS))
+    app = KernelApp(middleware=_middleware(ctx))
     app.router = IndexedRouter(collect_routes(ctx), lifespan=partial(lifespan, ctx))
     app.state.ctx = ctx
     return app
@@ -43,7 +57,7 @@ def create_app(config: Config, *, plugins: Iterable[object] = ()) -> Starlette:
 def _middleware(ctx: AppContext) -> list[Middleware]:
     http = ctx.config.http
     stack = [Middleware(RequestContextMiddleware, access_log_enabled=ctx.config.logging.access_log,
-                        metrics=ctx.metrics)]
+                        metrics=ctx.metrics, exception_handlers=EXCEPTION_HANDLERS)]
     if http.cors_origins:
         stack.append(Middleware(
             CORSMiddleware,

@@ -1,5 +1,5 @@
-"""The kernel's ASGI middleware: request context, metrics and access log; body limit and
-origin check."""
+"""The kernel's ASGI middleware: request context, errors, metrics and access log; body
+limit and origin check."""
 
 from __future__ import annotations
 
@@ -7,42 +7,53 @@ import asyncio
 import logging
 import re
 import time
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
+from typing import Any
 
-from starlette.datastructures import Headers
 from starlette.requests import ClientDisconnect
 from starlette.responses import Response
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
+from starlette.types import ASGIApp, ExceptionHandler, Message, Receive, Scope, Send
 
 from core.errors import PayloadTooLarge
-from core.log import new_request_id, request_id_var
+from core.log import log_fields, new_request_id, request_id_var
 from core.metrics import Metrics
-from core.problems import internal_error_response, problem_response
+from core.problems import answer_exception, internal_error_response, problem_response
 
 access_log = logging.getLogger("itube.access")
 error_log = logging.getLogger("itube.errors")
 request_log = logging.getLogger("itube.requests")
 _SANE_REQUEST_ID = re.compile(r"^[A-Za-z0-9._:-]{1,128}$")
 UNSAFE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
+HTTP1 = frozenset({"1.0", "1.1"})
 # The access log's status for a request its client abandoned (nginx's convention).
 CLIENT_CLOSED_REQUEST = 499
 
 
 class RequestContextMiddleware:
     """Outermost: assigns the request id, counts the request (core.metrics), logs one line
-    per request, turns any uncaught exception into a problem 500 (the traceback goes to
-    the log, never to the client). One layer for all of it: each pure-ASGI layer costs
-    a frame and a closure on every request."""
+    per request, hands `exception_handlers` to the routes and the router (which answer
+    their own exceptions with them), answers with them a problem a middleware raised, and
+    turns any other uncaught exception into a problem 500 (the traceback goes to the log,
+    never to the client).
+
+    One layer for all of it, in place of Starlette's own outer two (`core.app.KernelApp`):
+    each pure-ASGI layer costs a frame and a closure on every request."""
 
     def __init__(self, app: ASGIApp, *, access_log_enabled: bool = True,
-                 metrics: Metrics | None = None) -> None:
+                 metrics: Metrics | None = None,
+                 exception_handlers: Mapping[Any, ExceptionHandler] | None = None) -> None:
         self.app = app
         self.access_log_enabled = access_log_enabled
         self.metrics = metrics if metrics is not None else Metrics()
+        self.handlers = dict(exception_handlers or {})
+        # What Starlette's ExceptionMiddleware leaves in the scope for each route's handling.
+        self._route_handlers: tuple[dict[Any, ExceptionHandler], dict[int, ExceptionHandler]] = (
+            self.handlers, {})
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             return await self.app(scope, receive, send)
+        scope["starlette.exception_handlers"] = self._route_handlers
         request_id = _request_id(scope)
         header = (b"x-request-id", request_id.encode())
         token = request_id_var.set(request_id)
@@ -74,10 +85,12 @@ class RequestContextMiddleware:
             if not response_started:
                 await _stopping_response()(scope, receive, send_with_id)
             raise
-        except Exception:
-            error_log.exception("unhandled error", extra={"path": scope.get("path")})
-            if not response_started:
-                await internal_error_response()(scope, receive, send_with_id)
+        except Exception as exc:
+            if response_started or not await answer_exception(exc, scope, receive,
+                                                              send_with_id):
+                error_log.exception("unhandled error", extra={"path": scope.get("path")})
+                if not response_started:
+                    await internal_error_response()(scope, receive, send_with_id)
         finally:
             seconds = time.perf_counter() - started
             route = getattr(scope.get("route"), "path", None)
@@ -101,19 +114,14 @@ def _request_id(scope: Scope) -> str:
 
 
 def _log_access(scope: Scope, route: str | None, status: int, seconds: float) -> None:
-    if not access_log.isEnabledFor(logging.INFO):
-        return
     state = scope.get("state") or {}
-    fields = {
+    log_fields(access_log, "request", {
         "method": scope.get("method"),
         "route": route or "(unmatched)",
         "status": status,
         "duration_ms": round(seconds * 1000, 2),
         "principal": state.get("principal_id"),
-    }
-    # Made directly: `Logger.info` would walk the stack to find its caller on every request.
-    access_log.handle(access_log.makeRecord(access_log.name, logging.INFO, __file__, 0,
-                                            "request", (), None, extra=fields))
+    })
 
 
 def _stopping_response() -> Response:
@@ -127,6 +135,10 @@ class RequestGuardMiddleware:
     - cross-site request forgery guard: a cookie-carrying unsafe request whose `Origin`
       is present comes from this host or an allowed origin (else a 403 problem);
     - its body fits `max_body_bytes`, whether declared or streamed (else a 413 problem).
+
+    In HTTP/1 a request's body is exactly its declared `Content-Length` (none declared: no
+    body), which the server's parser holds it to; only a streamed body (`Transfer-Encoding`),
+    an unreadable declaration or another protocol's body is counted as it arrives.
     """
 
     def __init__(self, app: ASGIApp, *, max_body_bytes: int,
@@ -138,9 +150,13 @@ class RequestGuardMiddleware:
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             return await self.app(scope, receive, send)
-        refusal = self._refusal(scope)
+        head = _Head(scope["headers"])
+        refusal = self._refusal(scope["method"], head)
         if refusal is not None:
             return await refusal(scope, receive, send)
+        if scope.get("http_version") in HTTP1 and not head.streamed and (
+                head.length is None or head.length.isdigit()):
+            return await self.app(scope, receive, send)
         received = 0
 
         async def receive_with_limit() -> Message:
@@ -153,15 +169,14 @@ class RequestGuardMiddleware:
 
         await self.app(scope, receive_with_limit, send)
 
-    def _refusal(self, scope: Scope) -> Response | None:
-        headers = Headers(scope=scope)
-        if scope["method"] in UNSAFE_METHODS:
-            origin = headers.get("origin")
-            if origin and "cookie" in headers and not self._allowed(origin, headers):
+    def _refusal(self, method: str, head: _Head) -> Response | None:
+        if method in UNSAFE_METHODS and head.origin and head.cookie:
+            origin = head.origin.decode("latin-1")
+            if not self._allowed(origin, head.host.decode("latin-1")):
                 return problem_response(
                     403, f"Origin {origin} is not allowed to send authenticated requests"
                 )
-        declared = headers.get("content-length")
+        declared = head.length
         if declared and declared.isdigit() and int(declared) > self.max_body_bytes:
             return problem_response(413, self._too_large())
         return None
@@ -169,8 +184,35 @@ class RequestGuardMiddleware:
     def _too_large(self) -> str:
         return f"The request body exceeds {self.max_body_bytes} bytes"
 
-    def _allowed(self, origin: str, headers: Headers) -> bool:
+    def _allowed(self, origin: str, host: str) -> bool:
         origin = origin.rstrip("/")
-        host = headers.get("host", "")
         same_origin = origin.split("://", 1)[-1] == host
         return same_origin or origin in self.allowed
+
+
+class _Head:
+    """The request headers the guard reads, in one pass (the first of each, as
+    Starlette's `Headers.get` answers)."""
+
+    __slots__ = ("cookie", "host", "length", "origin", "streamed")
+
+    def __init__(self, headers: Iterable[tuple[bytes, bytes]]) -> None:
+        self.origin: bytes | None = None
+        self.cookie = False
+        self.host = b""
+        self.length: bytes | None = None
+        self.streamed = False
+        seen_host = False
+        for name, value in headers:
+            if name == b"content-length":
+                if self.length is None:
+                    self.length = value
+            elif name == b"transfer-encoding":
+                self.streamed = True
+            elif name == b"origin":
+                if self.origin is None:
+                    self.origin = value
+            elif name == b"cookie":
+                self.cookie = True
+            elif name == b"host" and not seen_host:
+                self.host, seen_host = value, True

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Mapping
 from typing import Any
 
 import orjson
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import Response
+from starlette.types import ExceptionHandler, Receive, Scope, Send
 
 from core.errors import Problem
 from core.log import request_id_var
@@ -95,4 +97,27 @@ def internal_error_response() -> Response:
     return problem_response(500, "The server failed to handle this request; it has been logged.")
 
 
-EXCEPTION_HANDLERS = {Problem: handle_problem, HTTPException: handle_http_exception}
+EXCEPTION_HANDLERS: dict[Any, ExceptionHandler] = {
+    Problem: handle_problem, HTTPException: handle_http_exception,
+}
+
+
+def handler_for(exc: Exception,
+                handlers: Mapping[Any, ExceptionHandler]) -> ExceptionHandler | None:
+    """The handler of `exc`'s nearest class in `handlers`, as Starlette looks it up."""
+    for cls in type(exc).__mro__:
+        if cls in handlers:
+            return handlers[cls]
+    return None
+
+
+async def answer_exception(exc: Exception, scope: Scope, receive: Receive, send: Send) -> bool:
+    """Answer `exc` with the app's handler for it (the handlers `RequestContextMiddleware`
+    left in the scope); False when it has none."""
+    handlers = scope.get("starlette.exception_handlers", ({}, {}))[0]
+    handler = handler_for(exc, handlers)
+    if handler is None:
+        return False
+    response = await handler(Request(scope, receive), exc)  # type: ignore[arg-type,misc]
+    await response(scope, receive, send)
+    return True

@@ -17,6 +17,8 @@ from starlette.responses import RedirectResponse
 from starlette.routing import BaseRoute, Match, Mount, Route, Router, WebSocketRoute
 from starlette.types import Receive, Scope, Send
 
+from core.problems import answer_exception
+
 
 class RouteIndex:
     """The routes a path could match. A route without parameters matches its own path only
@@ -105,7 +107,9 @@ def _leading_segments(path: str) -> list[str]:
 
 
 class IndexedRouter(Router):
-    """Starlette's `Router` asking only the candidate routes; the rest is Starlette's."""
+    """Starlette's `Router` asking only the candidate routes; the rest is Starlette's. It
+    answers its own exceptions (a 404, a 405) with the app's handlers, as Starlette's
+    `ExceptionMiddleware` did from just outside it (`core.app.KernelApp` has none)."""
 
     _index: RouteIndex | None = None
 
@@ -113,6 +117,13 @@ class IndexedRouter(Router):
         if scope["type"] == "lifespan":
             await super().app(scope, receive, send)
             return
+        try:
+            await self._dispatch(scope, receive, send)
+        except Exception as exc:
+            if not await answer_exception(exc, scope, receive, send):
+                raise
+
+    async def _dispatch(self, scope: Scope, receive: Receive, send: Send) -> None:
         if "router" not in scope:
             scope["router"] = self
         route_path = get_route_path(scope)

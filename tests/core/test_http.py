@@ -394,3 +394,30 @@ def test_plugin_middleware_runs_inside_the_kernels(make_client, kernel_config):
     assert client.get("/nowhere", headers={"x-request-id": "r-10"}).headers["x-stamp"] == (
         "127.0.0.1:r-10"
     )
+
+
+class RefusingMiddleware:
+    """Refuses every request with a problem, before the router sees it."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http":
+            raise NotFound("refused by a middleware")
+        await self.app(scope, receive, send)
+
+
+class RefusingPlugin:
+    @hookimpl
+    def register_middleware(self, ctx: AppContext) -> list[Middleware]:
+        return [Middleware(RefusingMiddleware)]
+
+
+def test_a_problem_a_middleware_raises_is_answered_as_that_problem(make_client, kernel_config):
+    client = make_client(kernel_config(), plugins=[RefusingPlugin()])
+    refused = client.get("/healthz", headers={"x-request-id": "r-11"})
+    assert refused.status_code == 404
+    assert refused.headers["content-type"] == "application/problem+json"
+    assert refused.json()["detail"] == "refused by a middleware"
+    assert refused.headers["x-request-id"] == "r-11"
