@@ -3,6 +3,8 @@
 Lines are formatted and written by a thread of their own (`LogWriter`), fed through a
 queue: a request only hands its records over. The thread writes whatever has queued up
 in one write, and drains the queue when the process stops, so a clean stop loses nothing.
+A line whose logger reaches no handler but ours skips the `LogRecord` (`log_fields`): the
+access log writes one per request.
 """
 
 from __future__ import annotations
@@ -16,9 +18,11 @@ import random
 import sys
 import threading
 import time
-from typing import TextIO
+from typing import Any, TextIO
 
 import orjson
+
+Fields = dict[str, Any]
 
 request_id_var: contextvars.ContextVar[str | None] = contextvars.ContextVar(
     "itube_request_id", default=None
@@ -37,11 +41,25 @@ def new_request_id() -> str:
     return f"{random.getrandbits(128):032x}"  # noqa: S311
 
 
+# The last second written and its text: most lines share their second with the last one.
+_last_second: tuple[int, str] = (-1, "")
+
+
+def timestamp(created: float) -> str:
+    """ISO 8601 UTC to the millisecond, as every line carries it."""
+    global _last_second
+    second = int(created)
+    last, text = _last_second
+    if second != last:
+        text = time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(second))
+        _last_second = (second, text)
+    return f"{text}.{int((created - second) * 1000):03d}Z"
+
+
 class JsonFormatter(logging.Formatter):
     def format(self, record: logging.LogRecord) -> str:
         line = {
-            "ts": time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(record.created))
-            + f".{int(record.msecs):03d}Z",
+            "ts": timestamp(record.created),
             "level": record.levelname,
             "logger": record.name,
             "msg": record.getMessage(),
@@ -106,19 +124,24 @@ class LogWriter:
     """The thread that formats queued records as JSON lines and writes them to stderr:
     every `interval` seconds, whatever has queued up, in one write. It wakes on a timer,
     never per record: a record handed over costs the request an append, not a switch
-    of threads."""
+    of threads. A queued dict (`put_fields`) is a line already shaped but for its time."""
 
     def __init__(self, interval: float = 0.05) -> None:
         self.interval = interval
         self.formatter = JsonFormatter()
         # Each record with the stderr of its moment (a test runner swaps it).
-        self.records: collections.deque[tuple[logging.LogRecord, TextIO]] = collections.deque()
+        self.records: collections.deque[tuple[logging.LogRecord | Fields, TextIO]] = (
+            collections.deque())
         self.stopping = threading.Event()
         self.thread = threading.Thread(target=self._run, name="itube-log-writer", daemon=True)
         self.thread.start()
 
     def put(self, record: logging.LogRecord) -> None:
         self.records.append((record, sys.stderr))
+
+    def put_fields(self, fields: Fields) -> None:
+        """A line's fields, "ts" holding `time.time()` until the line is written."""
+        self.records.append((fields, sys.stderr))
 
     def stop(self) -> None:
         """Write every line queued so far, then end the thread (idempotent)."""
@@ -136,9 +159,10 @@ class LogWriter:
         while self.records:
             record, stream = self.records.popleft()
             try:
-                lines.setdefault(stream, []).append(self.formatter.format(record) + "\n")
+                lines.setdefault(stream, []).append(self._line(record) + "\n")
             except Exception:
-                logging.Handler().handleError(record)
+                if isinstance(record, logging.LogRecord):
+                    logging.Handler().handleError(record)
         for stream, text in lines.items():
             try:
                 stream.write("".join(text))
@@ -147,7 +171,48 @@ class LogWriter:
                 pass  # stderr is gone (closed by a test runner): nowhere left to write
 
 
+    def _line(self, record: logging.LogRecord | Fields) -> str:
+        if isinstance(record, logging.LogRecord):
+            return self.formatter.format(record)
+        record["ts"] = timestamp(record["ts"])
+        return orjson.dumps(record, default=str).decode()
+
+
 _writer: LogWriter | None = None
+
+
+def log_fields(logger: logging.Logger, message: str, fields: Fields) -> None:
+    """`logger.info(message, extra=fields)`, made cheaply when the line can only reach
+    our handler: no `LogRecord`, the line's dict queued as it is. Any other handler or
+    filter on the way (a test's capture, an operator's configuration) gets a record."""
+    if not logger.isEnabledFor(logging.INFO):
+        return
+    writer = _only_writer(logger)
+    if writer is None:
+        # Made directly: `Logger.info` would walk the stack to find its caller.
+        logger.handle(logger.makeRecord(logger.name, logging.INFO, __file__, 0, message,
+                                        (), None, extra=fields))
+        return
+    writer.put_fields({"ts": time.time(), "level": "INFO", "logger": logger.name,
+                       "msg": message, "request_id": request_id_var.get(), **fields})
+
+
+def _only_writer(logger: logging.Logger) -> LogWriter | None:
+    """The writer of the one handler `logger`'s lines reach, when that handler is ours and
+    nothing on the way filters them; else None."""
+    found: QueuedJsonHandler | None = None
+    current: logging.Logger | None = logger
+    while current is not None:
+        if current.filters or current.disabled:
+            return None
+        for handler in current.handlers:
+            if found is not None or not isinstance(handler, QueuedJsonHandler):
+                return None
+            found = handler
+        current = current.parent if current.propagate else None
+    if found is None or found.filters or found.level > logging.INFO:
+        return None
+    return found.writer
 
 
 def _start_writer() -> LogWriter:

@@ -90,3 +90,45 @@ def test_lines_keep_their_thread_request_and_message_and_tracebacks_survive():
     failed = lines[-1]
     assert failed["msg"] == "failed" and "ValueError: boom" in failed["exc"]
     assert "request_id" not in failed or failed["request_id"] is None
+
+
+ONE_LINE_BOTH_WAYS = """
+import io, logging
+from core.log import JsonFormatter, configure_logging, log_fields, request_id_var
+configure_logging("INFO")
+made = []
+plain_factory = logging.getLogRecordFactory()
+def counting_factory(*args, **kwargs):
+    made.append(args[0])
+    return plain_factory(*args, **kwargs)
+logging.setLogRecordFactory(counting_factory)
+access = logging.getLogger("itube.access")
+request_id_var.set("req-1")
+fields = {"method": "GET", "route": "/things", "status": 200, "duration_ms": 1.5,
+          "principal": None}
+log_fields(access, "request", fields)
+assert made == [], made  # only our handler on the way: no record
+captured = io.StringIO()
+capture = logging.StreamHandler(captured)
+capture.setFormatter(JsonFormatter())
+access.addHandler(capture)
+log_fields(access, "request", fields)
+assert made == ["itube.access"], made  # another handler on the way: a record
+access.removeHandler(capture)
+access.addFilter(lambda record: False)
+log_fields(access, "request", fields)  # a filter on the way: a record, which it drops
+assert made == ["itube.access"] * 2, made
+logging.getLogger("captured").warning(captured.getvalue().strip())
+"""
+
+
+def test_an_access_line_without_a_record_is_the_line_a_record_makes():
+    direct, through_record, captured = run(ONE_LINE_BOTH_WAYS)  # not the filtered one
+    recorded = orjson.loads(captured["msg"])
+    for line in (direct, through_record, recorded):
+        assert line.pop("ts").endswith("Z")
+    assert direct == through_record == recorded == {
+        "level": "INFO", "logger": "itube.access", "msg": "request", "request_id": "req-1",
+        "method": "GET", "route": "/things", "status": 200, "duration_ms": 1.5,
+        "principal": None,
+    }
