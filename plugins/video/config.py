@@ -11,6 +11,8 @@ from plugins.video.keys import MediaKind
 
 GIB = 1024**3
 MIB = 1024**2
+# The longest X-Amz-Expires S3 accepts on a presigned URL: 7 days.
+S3_MAX_EXPIRES_SECONDS = 7 * 24 * 3600
 
 COMMON_VIDEO_TYPES = [
     "video/mp4",
@@ -35,8 +37,13 @@ class VideoSettings:
     processed_bucket: str = ""
     # How long a presigned upload URL stays valid, in seconds (15 minutes).
     upload_url_ttl_seconds: int = 900
-    # How long a presigned playback or thumbnail URL stays valid; keep it above the cache TTL.
+    # How long a presigned playback or thumbnail URL stays valid at least, from when it is
+    # handed out (at most this plus media_url_window_seconds); keep it above the cache TTL.
     playback_url_ttl_seconds: int = 3600
+    # Playback and thumbnail URLs are signed once per window of this many seconds and
+    # handed out unchanged within it (browsers can cache them); 0 signs each second.
+    # At most playback_url_ttl_seconds, and the two add up to at most 7 days.
+    media_url_window_seconds: int = 60
     # Public base URL (a CDN) for processed videos; "" means presigned GETs on the bucket.
     playback_base_url: str = ""
     # Public base URL for thumbnails; "" means presigned GETs on the thumbnails bucket.
@@ -77,8 +84,9 @@ def settings_problems(settings: VideoSettings, *, production: bool = False) -> l
                 "cache_invalidation_hold_seconds", "max_video_bytes", "max_thumbnail_bytes"):
         if getattr(settings, key) <= 0:
             problems.append(f"plugins.video.{key}: must be positive")
-    if settings.upload_url_ttl_seconds > 7 * 24 * 3600:
+    if settings.upload_url_ttl_seconds > S3_MAX_EXPIRES_SECONDS:
         problems.append("plugins.video.upload_url_ttl_seconds: S3 allows at most 7 days")
+    problems += media_url_window_problems(settings)
     if settings.playback_url_ttl_seconds <= settings.cache_ttl_seconds:
         problems.append(
             "plugins.video.playback_url_ttl_seconds: must exceed cache_ttl_seconds, or cached "
@@ -92,6 +100,21 @@ def settings_problems(settings: VideoSettings, *, production: bool = False) -> l
     if not settings.allowed_image_types:
         problems.append("plugins.video.allowed_image_types: list at least one type")
     return problems
+
+
+def media_url_window_problems(settings: VideoSettings) -> list[str]:
+    """A media URL is signed for TTL + window seconds: the window may not be negative nor
+    outlast the TTL, and the sum must stay within what S3 accepts."""
+    window, ttl = settings.media_url_window_seconds, settings.playback_url_ttl_seconds
+    if window < 0:
+        return ["plugins.video.media_url_window_seconds: must not be negative"]
+    if window > ttl:
+        return ["plugins.video.media_url_window_seconds: must not exceed "
+                "playback_url_ttl_seconds"]
+    if ttl + window > S3_MAX_EXPIRES_SECONDS:
+        return ["plugins.video.playback_url_ttl_seconds: with media_url_window_seconds, "
+                "S3 allows at most 7 days"]
+    return []
 
 
 def key_template_problem(template: str) -> str | None:

@@ -6,8 +6,10 @@ event handlers, and derives the signing key for every URL. Here a bucket's URL b
 generated for that bucket, so path-style (an `endpoint_url` such as the moto emulator)
 and virtual-host style (real AWS) come out exactly as the configured client makes them;
 the signing key is derived once per (secret key, date, region); each URL then costs two
-SHA-256 hashes and one HMAC. `matches_botocore` checks a bucket byte for byte against
-botocore before the fast path is trusted with it.
+SHA-256 hashes and one HMAC. Media GETs are signed once per window (`window_signer`): a
+key asked for again in the same window gets the URL already made, from a dict.
+`matches_botocore` checks a bucket byte for byte against botocore before the fast path is
+trusted with it.
 
 See "Authenticating Requests: Using Query Parameters (AWS Signature Version 4)".
 """
@@ -19,7 +21,7 @@ import hashlib
 import hmac
 import re
 from collections.abc import Callable
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 from urllib.parse import parse_qs, quote, urlsplit
 
@@ -32,6 +34,8 @@ DEFAULT_PORTS = {"http": 80, "https": 443}
 _NOTHING_TO_ENCODE = re.compile(r"[A-Za-z0-9/_.~-]*")
 # Signers kept for the current second (each kind of URL a second signs: a few).
 SIGNERS_KEPT = 64
+# GET URLs a bucket's window keeps; when full they are dropped and signed again as asked.
+URLS_KEPT_PER_WINDOW = 10_000
 # botocore drops this Content-Type from presigned requests (it is its own default).
 BOTOCORE_DEFAULT_CONTENT_TYPE = "application/x-www-form-urlencoded; charset=utf-8"
 
@@ -120,6 +124,31 @@ class KeySigner:
         return f"{self.origin}{path}?{self.query}{mac.hexdigest()}"
 
 
+def window_start(moment: datetime, window_seconds: int) -> int:
+    """The Unix second `moment`'s signing window starts at. Windows are aligned on the
+    epoch, so every process signs a key at the same instant; a window of 0 is one second
+    (X-Amz-Date's resolution)."""
+    second = int(moment.timestamp())
+    return second - second % max(window_seconds, 1)
+
+
+@attrs.frozen
+class _WindowUrls:
+    """One window's GET signer for a bucket, and the URLs it made, by object key."""
+
+    kept_as: tuple[Any, ...]
+    signer: KeySigner
+    urls: dict[str, str] = attrs.Factory(dict)
+
+    def url(self, object_key: str) -> str:
+        url = self.urls.get(object_key)
+        if url is None:
+            if len(self.urls) >= URLS_KEPT_PER_WINDOW:
+                self.urls.clear()
+            url = self.urls[object_key] = self.signer.url(object_key)
+        return url
+
+
 class S3Presigner:
     """Presigns S3 GET and PUT URLs with the credentials the S3 client signs with.
 
@@ -133,6 +162,7 @@ class S3Presigner:
         self.clock = clock
         self._cached: tuple[tuple[Any, ...], _Signing] | None = None
         self._signers: dict[tuple[Any, ...], KeySigner] = {}
+        self._windows: dict[BucketEndpoint, _WindowUrls] = {}
 
     def refresh_due(self) -> bool:
         """True when reading the credentials may fetch new ones (network I/O)."""
@@ -180,6 +210,25 @@ class S3Presigner:
                 self._signers.clear()
             self._signers[kept_as] = signer
         return signer
+
+    def window_signer(
+        self, endpoint: BucketEndpoint, ttl_seconds: int, window_seconds: int
+    ) -> Callable[[str], str]:
+        """Signs GETs of any key once per window: at the window's start, expiring
+        `ttl_seconds + window_seconds` later, so a URL handed out at any moment of the
+        window is valid for at least `ttl_seconds` and at most ttl + window. A key asked for
+        again in the window gets the URL already made; new credentials start a new window
+        at once. A window of 0 signs at each second, as `signer` does."""
+        frozen = self.credentials.get_frozen_credentials()
+        start = window_start(self.clock(), window_seconds)
+        kept_as = (start, frozen.access_key, frozen.secret_key, frozen.token, ttl_seconds,
+                   window_seconds)
+        window = self._windows.get(endpoint)
+        if window is None or window.kept_as != kept_as:
+            signer = self._new_signer(frozen, datetime.fromtimestamp(start, UTC), endpoint,
+                                      ttl_seconds + window_seconds, "GET", None, None, None)
+            window = self._windows[endpoint] = _WindowUrls(kept_as, signer)
+        return window.url
 
     def _new_signer(
         self, frozen: Any, now: datetime, endpoint: BucketEndpoint, expires_in: int,
@@ -288,26 +337,38 @@ def signed_at(url: str) -> datetime:
     return datetime.strptime(stamp, "%Y%m%dT%H%M%SZ").replace(tzinfo=UTC)
 
 
+def expires_at(url: str) -> datetime:
+    """The instant a presigned URL stops working: its X-Amz-Date plus X-Amz-Expires."""
+    expires = int(parse_qs(urlsplit(url).query)["X-Amz-Expires"][0])
+    return signed_at(url) + timedelta(seconds=expires)
+
+
 def matches_botocore(
     s3: Any, presigner: S3Presigner, endpoint: BucketEndpoint, bucket: str
 ) -> bool:
-    """Whether our URLs for `bucket` equal botocore's byte for byte (GET, and PUTs bound
-    to the headers an upload URL signs).
+    """Whether our URLs for `bucket` equal botocore's byte for byte (GET, also through a
+    window's memo, and PUTs bound to the headers an upload URL signs).
 
     Each botocore URL is recomputed at the X-Amz-Date botocore signed it at, so the
     check needs no clock patching and cannot race a second boundary.
     """
+    key = "check/a b+c~d=e%f/ü.mp4"
+
+    def at_its_date(url: str) -> S3Presigner:
+        return type(presigner)(presigner.credentials, clock=functools.partial(signed_at, url))
+
+    expected = botocore_presign(s3, bucket, key, 900)
+    # a window of 0 starts at the second botocore signed in
+    if at_its_date(expected).window_signer(endpoint, 900, 0)(key) != expected:
+        return False
     cases: list[dict[str, Any]] = [
         {"method": "GET"},
         {"method": "PUT", "content_type": "video/mp4", "if_none_match": "*"},
         {"method": "PUT", "content_type": "image/jpeg", "content_length": 1234,
          "if_none_match": "*"},
     ]
-    key = "check/a b+c~d=e%f/ü.mp4"
     for case in cases:
         expected = botocore_presign(s3, bucket, key, 900, **case)
-        ours = type(presigner)(presigner.credentials,
-                               clock=functools.partial(signed_at, expected))
-        if ours.presign(endpoint, key, 900, **case) != expected:
+        if at_its_date(expected).presign(endpoint, key, 900, **case) != expected:
             return False
     return True

@@ -2,8 +2,11 @@
 
 boto3 is synchronous. HeadObject is a network round trip: it runs in anyio's worker
 threads. URLs are presigned by plugins/video/presign.py in ~15 us of CPU, inline on the
-event loop (a page of 20 videos signs in well under a millisecond). A bucket whose URLs
-that presigner cannot reproduce byte for byte at start-up is signed by botocore instead
+event loop (a page of 20 videos signs in well under a millisecond). Playback and thumbnail
+URLs are signed once per `media_url_window_seconds` and kept for the rest of the window,
+so a page asked for again costs a dict lookup per URL; upload URLs are one-off, bound to
+a fresh key and to headers, and are signed each time. A bucket whose URLs that presigner
+cannot reproduce byte for byte at start-up is signed by botocore instead
 (0.3-0.7 ms a URL), which runs in at most SIGNING_THREADS threads, as does any signing
 while refreshable credentials are due for a refresh (a network call). A refresh that fails
 is a 503, as any other AWS fault.
@@ -169,16 +172,25 @@ class VideoStorage:
             return self._batch_urls(records)  # microseconds a URL
         return await anyio.to_thread.run_sync(self._batch_urls, records, limiter=self._signing)
 
+    def _media_signer(self, bucket: str) -> Callable[[str], str]:
+        """Signs playback and thumbnail GETs of `bucket`: once a window for each key where
+        our presigner signs, at this instant where botocore does."""
+        ttl = self.settings.playback_url_ttl_seconds
+        endpoint = self.endpoints.get(bucket)
+        if self.presigner is None or endpoint is None:
+            return self._signer(bucket, ttl)
+        with _signing_faults(bucket):
+            return self.presigner.window_signer(endpoint, ttl,
+                                                self.settings.media_url_window_seconds)
+
     def _batch_urls(self, records: Sequence[VideoRecord]) -> list[MediaUrls]:
-        """Every URL of the batch signed at one instant: one signer per bucket, made on first
-        use, so what all its URLs share (timestamp, scope, query string) is made once."""
+        """Every URL of the batch from one signer per bucket, looked up on first use."""
         signers: dict[str, Callable[[str], str]] = {}
 
         def sign(bucket: str, key: str) -> str:
             signer = signers.get(bucket)
             if signer is None:
-                signer = signers[bucket] = self._signer(
-                    bucket, self.settings.playback_url_ttl_seconds)
+                signer = signers[bucket] = self._media_signer(bucket)
             return signer(key)
 
         return [self._urls(record, sign) for record in records]

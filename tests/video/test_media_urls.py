@@ -1,27 +1,34 @@
 """Playback and thumbnail URLs: a CDN's permanent URLs for public videos only; unlisted
-and private videos always get presigned URLs that expire, cached or not."""
+and private videos always get presigned URLs that expire, cached or not. Presigned URLs
+are signed once per window: the same within it, valid for at least the TTL from when
+they are handed out (the presigner's clock is set by the test)."""
 
 from __future__ import annotations
 
+import datetime as dt
 from urllib.parse import parse_qs, unquote, urlsplit
 
 import httpx
 import pytest
 
+from plugins.video.config import VideoSettings, settings_problems
+from plugins.video.presign import expires_at, signed_at
 from tests.video import workflow
 from tests.video.support import insert_video, user
 
 ALICE = user("alice")
+TTL, WINDOW = 300, 60
+SIGNED = {"playback_url_ttl_seconds": TTL, "media_url_window_seconds": WINDOW,
+          "cache_ttl_seconds": 60}
 CDN = {"playback_base_url": "https://cdn.example.com/v",
-       "thumbnail_base_url": "https://cdn.example.com/t",
-       "playback_url_ttl_seconds": 300, "cache_ttl_seconds": 60}
+       "thumbnail_base_url": "https://cdn.example.com/t", **SIGNED}
 
 
 def _presigned_for(url: str, bucket: str, key: str) -> bool:
     parts = urlsplit(url)
     query = parse_qs(parts.query)
     return (unquote(parts.path) == f"/{bucket}/{key}"
-            and query["X-Amz-Expires"] == ["300"] and "X-Amz-Signature" in query)
+            and query["X-Amz-Expires"] == [str(TTL + WINDOW)] and "X-Amz-Signature" in query)
 
 
 def _insert(client, visibility):
@@ -73,3 +80,83 @@ def test_the_presigned_urls_of_a_private_video_work(make_video_client, s3):
     seen = workflow.get_video(client, ALICE, video_id).json()
     assert httpx.get(seen["playback_url"], timeout=10).content == b"playable"
     assert httpx.get(seen["thumbnail_url"], timeout=10).content == b"\xff\xd8 thumb"
+
+
+def _set_clock(client) -> list[dt.datetime]:
+    """The app's presigner reads the moment from the list returned: set its one item."""
+    now = dt.datetime.now(dt.UTC).replace(microsecond=0)
+    moment = [now - dt.timedelta(seconds=int(now.timestamp()) % WINDOW)]
+    client.app.state.ctx.state["video"].storage.presigner.clock = lambda: moment[0]
+    return moment
+
+
+def _my_urls(client) -> tuple[str, str]:
+    (video,) = workflow.list_mine(client, ALICE).json()  # never cached
+    return video["playback_url"], video["thumbnail_url"]
+
+
+def test_requests_in_one_window_get_the_same_urls_and_they_fetch_the_objects(
+    make_video_client, s3,
+):
+    client = make_video_client(SIGNED)
+    _, key, thumb = _insert(client, "PRIVATE")
+    s3.put_object(Bucket="itube-processed-videos", Key=key, Body=b"playable")
+    s3.put_object(Bucket="itube-video-thumbnails", Key=thumb, Body=b"\xff\xd8 thumb")
+    moment = _set_clock(client)
+    window_start = moment[0]
+    moment[0] = window_start + dt.timedelta(seconds=1)
+    first = _my_urls(client)
+    moment[0] = window_start + dt.timedelta(seconds=WINDOW - 1, microseconds=999_999)
+    assert _my_urls(client) == first
+    playback, thumbnail = first
+    assert signed_at(playback) == signed_at(thumbnail) == window_start
+    assert httpx.get(playback, timeout=10).content == b"playable"
+    assert httpx.get(thumbnail, timeout=10).content == b"\xff\xd8 thumb"
+    moment[0] = window_start + dt.timedelta(seconds=WINDOW)
+    assert signed_at(_my_urls(client)[0]) == moment[0]
+
+
+def test_a_url_handed_out_late_in_a_window_is_valid_for_at_least_the_ttl(make_video_client):
+    client = make_video_client(SIGNED)
+    _insert(client, "UNLISTED")
+    moment = _set_clock(client)
+    moment[0] += dt.timedelta(seconds=WINDOW - 1, microseconds=999_999)
+    for url in _my_urls(client):
+        lifetime = expires_at(url) - moment[0]
+        assert dt.timedelta(seconds=TTL) <= lifetime <= dt.timedelta(seconds=TTL + WINDOW)
+
+
+def test_a_window_of_0_signs_each_second_for_the_ttl(make_video_client):
+    client = make_video_client({**SIGNED, "media_url_window_seconds": 0})
+    _insert(client, "PRIVATE")
+    moment = _set_clock(client)
+    first = _my_urls(client)
+    moment[0] += dt.timedelta(seconds=1)
+    next_second = _my_urls(client)
+    for before, after in zip(first, next_second, strict=True):
+        assert signed_at(after) - signed_at(before) == dt.timedelta(seconds=1)
+        assert parse_qs(urlsplit(after).query)["X-Amz-Expires"] == [str(TTL)]
+
+
+WEEK = 7 * 24 * 3600
+
+
+@pytest.mark.parametrize(("changes", "key"), [
+    ({"media_url_window_seconds": -1}, "media_url_window_seconds"),
+    ({"playback_url_ttl_seconds": 300, "media_url_window_seconds": 301},
+     "media_url_window_seconds"),
+    ({"playback_url_ttl_seconds": WEEK, "media_url_window_seconds": 1},
+     "playback_url_ttl_seconds"),
+])
+def test_a_window_outlasting_the_ttl_or_s3s_week_is_refused(changes, key):
+    problems = settings_problems(VideoSettings(**changes))
+    assert any(problem.startswith(f"plugins.video.{key}:") for problem in problems), problems
+
+
+@pytest.mark.parametrize("changes", [
+    {"media_url_window_seconds": 0},
+    {"playback_url_ttl_seconds": 300, "media_url_window_seconds": 300},
+    {"playback_url_ttl_seconds": WEEK - 60, "media_url_window_seconds": 60},
+])
+def test_a_window_up_to_the_ttl_and_s3s_week_is_accepted(changes):
+    assert settings_problems(VideoSettings(**changes)) == []

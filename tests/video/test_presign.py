@@ -3,9 +3,9 @@
 Equality is checked without patching any clock: botocore signs first, and our presigner
 then signs the same request at the X-Amz-Date botocore put in its URL (an injected
 clock). Same credentials, expiry, time and request, so the two strings must be equal,
-whatever second the test runs in. One test also freezes botocore's own clock
+whatever second the test runs in. Some tests also freeze botocore's own clock
 (`botocore.auth.get_current_datetime`, the library, not our code) to compare a URL the
-running app produced.
+running app produced, or one signed at the start of its window.
 """
 
 from __future__ import annotations
@@ -22,9 +22,11 @@ from botocore.config import Config as BotoConfig
 from botocore.credentials import Credentials, RefreshableCredentials
 
 from plugins.video.presign import (
+    URLS_KEPT_PER_WINDOW,
     S3Presigner,
     botocore_presign,
     bucket_endpoint,
+    expires_at,
     matches_botocore,
     signed_at,
 )
@@ -106,6 +108,92 @@ def test_path_style_with_an_endpoint_and_virtual_host_on_aws():
         "https://raw.s3.amazonaws.com", "", "eu-west-1")
 
 
+WINDOW_START = dt.datetime(2026, 11, 24, 12, 0, 0, tzinfo=dt.UTC)
+LAST_MOMENT = WINDOW_START + dt.timedelta(seconds=59, microseconds=999_999)
+
+
+@pytest.mark.parametrize("token", [None, "FQoGZXIvYXdzE+token/with=odd+chars=="])
+@pytest.mark.parametrize(("endpoint_url", "region"), CLIENTS)
+def test_a_windowed_url_equals_botocores_signed_at_the_windows_start(endpoint_url, region,
+                                                                      token):
+    s3 = make_s3(endpoint_url, region, token)
+    endpoint = bucket_endpoint(s3, "itube-processed-videos")
+    presigner = S3Presigner(client_credentials(s3), clock=lambda: LAST_MOMENT)
+    sign = presigner.window_signer(endpoint, 3600, 60)
+    with mock.patch("botocore.auth.get_current_datetime",
+                    return_value=WINDOW_START.replace(tzinfo=None)):
+        for key in KEYS:
+            assert sign(key) == botocore_presign(s3, "itube-processed-videos", key, 3660), key
+
+
+def test_a_key_is_signed_once_a_window_and_again_in_the_next():
+    s3 = make_s3("http://127.0.0.1:4566", "us-east-1")
+    endpoint = bucket_endpoint(s3, "raw")
+    moment = [WINDOW_START + dt.timedelta(seconds=1)]
+    presigner = S3Presigner(client_credentials(s3), clock=lambda: moment[0])
+    first = presigner.window_signer(endpoint, 3600, 60)("k")
+    moment[0] = LAST_MOMENT
+    assert presigner.window_signer(endpoint, 3600, 60)("k") is first
+    moment[0] = WINDOW_START + dt.timedelta(seconds=60)
+    following = presigner.window_signer(endpoint, 3600, 60)("k")
+    assert signed_at(following) == moment[0] and signed_at(first) == WINDOW_START
+
+
+@pytest.mark.parametrize("offset", [0, 0.5, 30, 59, 59.999999])
+def test_a_windowed_url_is_valid_for_the_ttl_to_ttl_plus_window_from_when_it_is_handed_out(
+    offset,
+):
+    s3 = make_s3("http://127.0.0.1:4566", "us-east-1")
+    handed_out = WINDOW_START + dt.timedelta(seconds=offset)
+    presigner = S3Presigner(client_credentials(s3), clock=lambda: handed_out)
+    url = presigner.window_signer(bucket_endpoint(s3, "raw"), 300, 60)("k")
+    assert "X-Amz-Expires=360&" in url
+    lifetime = expires_at(url) - handed_out
+    assert dt.timedelta(seconds=300) <= lifetime <= dt.timedelta(seconds=360)
+
+
+def test_rotated_credentials_sign_a_new_url_at_once_within_the_window():
+    s3 = make_s3("http://127.0.0.1:4566", "us-east-1")
+    endpoint = bucket_endpoint(s3, "raw")
+    credentials = Credentials("AKIDFIRST", "secret-first")
+    presigner = S3Presigner(credentials, clock=lambda: LAST_MOMENT)
+    before = presigner.window_signer(endpoint, 3600, 60)("k")
+    credentials.access_key, credentials.secret_key = "AKIDSECOND", "secret-second"
+    after = presigner.window_signer(endpoint, 3600, 60)("k")
+    assert "X-Amz-Credential=AKIDFIRST%2F" in before
+    assert "X-Amz-Credential=AKIDSECOND%2F" in after
+    with mock.patch("botocore.auth.get_current_datetime",
+                    return_value=WINDOW_START.replace(tzinfo=None)):
+        assert after == botocore_presign(
+            make_s3_with("AKIDSECOND", "secret-second"), "raw", "k", 3660)
+
+
+def test_a_window_of_0_signs_each_second_for_the_ttl():
+    s3 = make_s3("http://127.0.0.1:4566", "us-east-1")
+    endpoint = bucket_endpoint(s3, "raw")
+    moment = [WINDOW_START + dt.timedelta(microseconds=100)]
+    presigner = S3Presigner(client_credentials(s3), clock=lambda: moment[0])
+    first = presigner.window_signer(endpoint, 300, 0)("k")
+    moment[0] = WINDOW_START + dt.timedelta(microseconds=999_999)
+    assert presigner.window_signer(endpoint, 300, 0)("k") == first
+    moment[0] = WINDOW_START + dt.timedelta(seconds=1)
+    next_second = presigner.window_signer(endpoint, 300, 0)("k")
+    assert "X-Amz-Date=20261124T120000Z&X-Amz-Expires=300&" in first
+    assert "X-Amz-Date=20261124T120001Z&X-Amz-Expires=300&" in next_second
+
+
+def test_a_windows_urls_stay_bounded():
+    s3 = make_s3("http://127.0.0.1:4566", "us-east-1")
+    endpoint = bucket_endpoint(s3, "raw")
+    presigner = S3Presigner(client_credentials(s3), clock=lambda: WINDOW_START)
+    sign = presigner.window_signer(endpoint, 3600, 60)
+    first = sign("videos/0")
+    for index in range(URLS_KEPT_PER_WINDOW + 10):
+        sign(f"videos/{index}")
+        assert len(presigner._windows[endpoint].urls) <= URLS_KEPT_PER_WINDOW
+    assert sign("videos/0") == first
+
+
 def test_the_signing_key_is_derived_once_a_day_and_rotates_at_midnight():
     s3 = make_s3("http://127.0.0.1:4566", "us-east-1")
     endpoint = bucket_endpoint(s3, "raw")
@@ -183,6 +271,17 @@ def test_a_presigner_with_other_credentials_fails_the_start_up_check():
     assert matches_botocore(s3, S3Presigner(client_credentials(s3)), endpoint, "raw")
     stranger = S3Presigner(Credentials("AKIDEXAMPLE", "another-secret"))
     assert not matches_botocore(s3, stranger, endpoint, "raw")
+
+
+def test_a_presigner_whose_window_signer_disagrees_fails_the_start_up_check():
+    s3 = make_s3("http://127.0.0.1:4566", "us-east-1")
+    endpoint = bucket_endpoint(s3, "raw")
+
+    class Stale(S3Presigner):
+        def window_signer(self, *args: Any) -> Any:
+            return lambda key: "https://stale.example/" + key
+
+    assert not matches_botocore(s3, Stale(client_credentials(s3)), endpoint, "raw")
 
 
 def test_a_write_once_url_signs_if_none_match_and_s3_refuses_a_second_put(s3):
