@@ -1,7 +1,9 @@
 """`RedisCache`: core's cache protocol on redis.asyncio, failing fast and never failing a
 request. Every call goes through a circuit breaker; get/set/delete/ping raise
 `CacheUnavailable` when Redis fails or the breaker is open, while add/incr/ttl (rate-limit
-counters, replay caches, locks) are answered from a per-process store until Redis is back."""
+counters, replay caches, locks) are answered from a per-process store until Redis is back.
+The commands of calls made in the same turn of the event loop share one pipeline
+(`pipelining.AutoPipeline`)."""
 
 from __future__ import annotations
 
@@ -23,6 +25,7 @@ from redis.maint_notifications import MaintNotificationsConfig
 from core.cache import CacheUnavailable, MemoryCache, is_tombstone
 from plugins.cache_redis.breaker import CircuitBreaker
 from plugins.cache_redis.config import RedisCacheSettings
+from plugins.cache_redis.pipelining import AutoPipeline
 
 T = TypeVar("T")
 log = logging.getLogger("itube.cache_redis")
@@ -85,7 +88,7 @@ class RedisCache:
             if settings.local_fallback_entries
             else None
         )
-        self._client: aioredis.Redis | None = None
+        self._redis: AutoPipeline | None = None
         # Keys (as stored) whose invalidation could not reach Redis, oldest first.
         self._unsent_deletes: dict[str, Unsent] = {}
         self._sending_deletes = asyncio.Lock()
@@ -96,29 +99,30 @@ class RedisCache:
 
     async def open(self) -> None:
         """Create the connection pool; a Redis that is down is reported, not fatal."""
-        if self._client is None:
-            self._client = aioredis.Redis.from_pool(connection_pool(self.settings))
+        if self._redis is None:
+            self._redis = AutoPipeline(aioredis.Redis.from_pool(connection_pool(self.settings)))
         # A failure is logged by the breaker; requests are served from the source of truth.
         with contextlib.suppress(CacheUnavailable):
             await self.ping()
 
     async def close(self) -> None:
-        client, self._client = self._client, None
-        if client is not None:
-            await client.aclose()
+        redis, self._redis = self._redis, None
+        if redis is not None:
+            await redis.close()
+            await redis.client.aclose()
         if self._local is not None:
             await self._local.close()
 
-    async def _run(self, command: Callable[[aioredis.Redis], Awaitable[T]]) -> T:
-        client = self._client
-        if client is None:
+    async def _run(self, command: Callable[[AutoPipeline], Awaitable[T]]) -> T:
+        redis = self._redis
+        if redis is None:
             raise CacheUnavailable("redis cache is not open")
         if not self.breaker.allow():
             raise CacheUnavailable("redis unavailable (circuit open)")
         try:
             if self._unsent_deletes or self._sending_deletes.locked():
-                await self._send_deletes(client)
-            result = await command(client)
+                await self._send_deletes(redis.client)
+            result = await command(redis)
         except UNREACHABLE as exc:
             self.breaker.failed(exc)
             raise CacheUnavailable(f"redis unavailable: {type(exc).__name__}") from exc
@@ -169,12 +173,14 @@ class RedisCache:
     # -- the cache protocol --------------------------------------------------------------
 
     async def get(self, key: str) -> bytes | None:
-        value = await self._run(lambda r: r.get(self.key(key)))
+        value = await self._run(lambda r: r.execute("GET", self.key(key)))
         return cast("bytes | None", value)  # the pool does not decode responses
 
     async def set(self, key: str, value: bytes, ttl: float) -> None:
         try:
-            await self._run(lambda r: r.set(self.key(key), value, px=milliseconds(ttl)))
+            await self._run(
+                lambda r: r.execute("SET", self.key(key), value, "PX", milliseconds(ttl))
+            )
         except CacheUnavailable:
             if is_tombstone(value):  # an invalidation: written once Redis answers
                 self._remember(self.key(key), (value, ttl))
@@ -185,29 +191,29 @@ class RedisCache:
             return
         stored_keys = [self.key(k) for k in keys]
         try:
-            await self._run(lambda r: r.delete(*stored_keys))
+            await self._run(lambda r: r.execute("DEL", *stored_keys))
         except CacheUnavailable:
             self._remember_deletes(stored_keys)
             raise
 
     async def ping(self) -> None:
-        await self._run(lambda r: r.ping())
+        await self._run(lambda r: r.execute("PING"))
 
     async def add(self, key: str, value: bytes, ttl: float) -> bool:
         if self._local is not None and await self._local.get(key) is not None:
             return False  # recorded here while Redis was down: still taken
         try:
             stored = await self._run(
-                lambda r: r.set(self.key(key), value, px=milliseconds(ttl), nx=True)
+                lambda r: r.execute("SET", self.key(key), value, "PX", milliseconds(ttl), "NX")
             )
         except CacheUnavailable:
             return await self._fallback().add(key, value, ttl)
         return bool(stored)
 
     async def incr(self, key: str, ttl: float) -> int:
-        async def count(r: aioredis.Redis) -> int:
+        async def count(r: AutoPipeline) -> int:
             # One round trip, atomic: create the counter with its expiry, then count.
-            async with r.pipeline(transaction=True) as pipe:
+            async with r.client.pipeline(transaction=True) as pipe:
                 pipe.set(self.key(key), 0, px=milliseconds(ttl), nx=True)
                 pipe.incr(self.key(key))
                 _, value = await pipe.execute()
@@ -220,7 +226,7 @@ class RedisCache:
 
     async def ttl(self, key: str) -> float | None:
         try:
-            remaining = await self._run(lambda r: r.pttl(self.key(key)))
+            remaining = await self._run(lambda r: r.execute("PTTL", self.key(key)))
         except CacheUnavailable:
             return await self._fallback().ttl(key)
         if remaining == -2:

@@ -140,6 +140,44 @@ async def test_a_hung_redis_fails_calls_within_the_socket_timeout(silent_server)
 
 
 @on_anyio
+async def test_a_hung_redis_fails_a_batch_of_calls_within_the_socket_timeout(silent_server):
+    backend = RedisCache(redis_settings(silent_server.url))
+    await asyncio.wait_for(backend.open(), HANG)
+    backend.breaker.succeeded()  # the failed ping opened it: let a batch through
+    try:
+        started = time.monotonic()
+        outcomes = await asyncio.wait_for(
+            asyncio.gather(*(backend.get(f"k{n}") for n in range(64)), backend.add("a", b"1", 30),
+                           return_exceptions=True),
+            HANG,
+        )
+        assert time.monotonic() - started < HANG
+        assert all(isinstance(o, CacheUnavailable) for o in outcomes[:64])
+        assert outcomes[64] is True  # answered from the per-process store
+        assert backend.breaker.is_open
+    finally:
+        await backend.close()
+
+
+@on_anyio
+async def test_a_down_redis_fails_a_batch_and_counts_locally(redis_server):
+    backend = RedisCache(redis_settings(redis_server.url))
+    await backend.open()
+    try:
+        redis_server.kill()
+        outcomes = await asyncio.gather(
+            backend.get("k"), backend.set("k", b"v", 30), backend.delete("k"),
+            backend.add("replay:sig", b"1", 30), backend.incr("login", 30),
+            return_exceptions=True,
+        )
+        assert [type(o) for o in outcomes[:3]] == [CacheUnavailable] * 3
+        assert outcomes[3:] == [True, 1]
+        assert backend.breaker.is_open
+    finally:
+        await backend.close()
+
+
+@on_anyio
 async def test_a_down_redis_raises_for_data_and_counts_locally(redis_server):
     backend = RedisCache(redis_settings(redis_server.url))
     await backend.open()

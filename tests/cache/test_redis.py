@@ -1,8 +1,9 @@
-"""The Redis backend beyond the contract: keys, schema versions, sharing, the plugin's
-hooks and settings."""
+"""The Redis backend beyond the contract: keys, schema versions, sharing, auto pipelining,
+the plugin's hooks and settings."""
 
 from __future__ import annotations
 
+import asyncio
 import inspect
 
 import pytest
@@ -11,7 +12,7 @@ from starlette.testclient import TestClient
 
 import plugins.cache_redis as cache_redis_plugin
 from core.app import create_app
-from core.cache import MemoryCache
+from core.cache import CacheUnavailable, MemoryCache
 from core.config import config_from_dict, masked
 from core.errors import ConfigError
 from plugins.cache_redis.backend import RedisCache
@@ -90,9 +91,60 @@ async def test_the_pool_fails_fast(redis_url, redis_prefix):
                                               socket_timeout_seconds=0.3,
                                               connect_timeout_seconds=0.2))
     try:
-        options = backend._client.connection_pool.connection_kwargs
+        options = backend._redis.client.connection_pool.connection_kwargs
         assert options["retry"].get_retries() == 0
         assert (options["socket_timeout"], options["socket_connect_timeout"]) == (0.3, 0.2)
+    finally:
+        await backend.close()
+
+
+def pooled_connections(backend: RedisCache) -> int:
+    pool = backend._redis.client.connection_pool
+    return len(pool._available_connections) + len(pool._in_use_connections)
+
+
+async def test_concurrent_calls_share_one_round_trip(redis_url, redis_prefix):
+    backend = await opened(RedisCacheSettings(url=redis_url, key_prefix=redis_prefix))
+    try:
+        await backend.set("video:1", b"v1", 30)
+        replies = await asyncio.gather(*(backend.get(k) for k in ("video:1", "video:2") * 32))
+        assert replies == [b"v1", None] * 32
+        assert pooled_connections(backend) == 1  # one pipeline, not 64 connections
+    finally:
+        await backend.close()
+
+
+async def test_a_wrong_type_fails_its_own_command_only(redis_url, redis_prefix, raw_redis):
+    raw_redis.rpush(f"{redis_prefix}:v1:a-list", b"item")
+    backend = await opened(RedisCacheSettings(url=redis_url, key_prefix=redis_prefix))
+    try:
+        await backend.set("video:1", b"v1", 30)
+        outcomes = await asyncio.gather(
+            backend.get("a-list"), backend.get("video:1"), backend.add("replay:sig", b"1", 30),
+            backend.set("video:2", b"v2", 30), backend.ttl("video:1"), backend.delete("gone"),
+            return_exceptions=True,
+        )
+        assert isinstance(outcomes[0], CacheUnavailable)
+        assert "WRONGTYPE" in str(outcomes[0])
+        assert outcomes[1:4] == [b"v1", True, None]
+        assert 0 < outcomes[4] <= 30 and outcomes[5] is None
+        assert pooled_connections(backend) == 1  # they were one batch
+        assert not backend.breaker.is_open  # a Redis that answers
+    finally:
+        await backend.close()
+
+
+async def test_cancelled_callers_leave_their_batch_its_answers(redis_url, redis_prefix):
+    backend = await opened(RedisCacheSettings(url=redis_url, key_prefix=redis_prefix))
+    try:
+        await backend.set("video:1", b"v1", 30)
+        calls = [asyncio.ensure_future(backend.get("video:1")) for _ in range(4)]
+        await asyncio.sleep(0)  # the first call leads the batch, the others joined it
+        calls[0].cancel()  # the leader, before the batch is sent
+        calls[1].cancel()
+        assert await asyncio.wait_for(asyncio.gather(*calls[2:]), 5) == [b"v1", b"v1"]
+        assert all(call.cancelled() for call in calls[:2])
+        assert await backend.get("video:1") == b"v1"
     finally:
         await backend.close()
 
@@ -112,7 +164,7 @@ def test_an_app_uses_redis_and_closes_its_pool(make_config, redis_url, redis_pre
         assert ctx.cache is backend and ctx.cache.shared
         ready = client.get("/readyz").json()
         assert ready == {"status": "ok", "checks": {"database": "ok", "cache:redis": "ok"}}
-    assert backend._client is None and "cache_redis" not in ctx.state
+    assert backend._redis is None and "cache_redis" not in ctx.state
 
 
 def test_two_apps_in_one_process_own_their_pools(make_config, make_client, redis_url,
@@ -121,7 +173,7 @@ def test_two_apps_in_one_process_own_their_pools(make_config, make_client, redis
                          plugins={"cache_redis": {"url": redis_url, "key_prefix": redis_prefix}})
     first, second = make_client(config), make_client(config)
     one, other = (c.app.state.ctx.cache for c in (first, second))
-    assert one is not other and one._client is not other._client
+    assert one is not other and one._redis.client is not other._redis.client
     assert first.get("/readyz").status_code == second.get("/readyz").status_code == 200
 
 
