@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import functools
 import hmac
 import time
 from collections.abc import Callable, Sequence
@@ -43,9 +44,17 @@ def received_request(scope: dict[str, Any], body: bytes) -> ReceivedRequest:
     )
 
 
-def check_host(received: ReceivedRequest, expected: ExpectedHosts) -> None:
+HostCheck = Callable[[str | None], bool]
+
+
+def host_check(expected: ExpectedHosts) -> HostCheck:
+    """`expected.allows`, remembered per Host value: a deployment is addressed by a handful."""
+    return functools.lru_cache(maxsize=64)(expected.allows)
+
+
+def check_host(received: ReceivedRequest, allows: HostCheck) -> None:
     """The request names one of our hosts (a signature for another deployment is refused)."""
-    if not expected.allows(received.header("host")):
+    if not allows(received.header("host")):
         raise AuthenticationFailed("request is for another host")
 
 
@@ -75,8 +84,12 @@ class StaticSigV4Authenticator:
         clock: Clock = time.time,
     ) -> None:
         self.keys = keys
+        self.credentials = {
+            key_id: Credentials(key_id, key.secret_access_key, key.session_token or None)
+            for key_id, key in keys.items()
+        }
         self.allowed = list(allowed)
-        self.expected_hosts = expected_hosts
+        self.allows_host = host_check(expected_hosts)
         self.region = region
         self.service = service
         self.max_skew = max_skew
@@ -88,7 +101,7 @@ class StaticSigV4Authenticator:
         auth = parse_authorization(received.header("authorization"))
         if auth is None:
             return None
-        check_host(received, self.expected_hosts)
+        check_host(received, self.allows_host)
         key = self.keys.get(auth.access_key_id)
         if key is None:
             raise AuthenticationFailed("unknown access key")
@@ -97,7 +110,7 @@ class StaticSigV4Authenticator:
         signed_at = verify(
             received,
             auth,
-            Credentials(auth.access_key_id, key.secret_access_key, key.session_token or None),
+            self.credentials[auth.access_key_id],
             region=self.region,
             service=self.service,
             now=now,
@@ -142,7 +155,7 @@ class StsAuthenticator:
     ) -> None:
         self.verifier = verifier
         self.allowed = list(allowed)
-        self.expected_hosts = expected_hosts
+        self.allows_host = host_check(expected_hosts)
         self.replay = replay
         self.clock = clock
 
@@ -151,7 +164,7 @@ class StsAuthenticator:
         encoded = received.header(PROOF_HEADER)
         if encoded is None:
             return None
-        check_host(received, self.expected_hosts)
+        check_host(received, self.allows_host)
         now = self.clock()
         proof = self.verifier.check(received, encoded, now=now)
         arn = await self.verifier.caller_arn(proof, now=now)

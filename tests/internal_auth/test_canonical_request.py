@@ -160,5 +160,6 @@ def test_an_amz_date_at_the_edges():
                   "20240431T000000Z", "20241301T000000Z", "20240101T240000Z", "20240101T006000Z",
                   "20240101T000062Z"]:
         assert epoch(stamp) == strptime_epoch(stamp), stamp
-    for other_form in ["2024-01-01T000000Z", "20240101T000000", "9990101T000000Z"]:
+    for other_form in ["2024-01-01T000000Z", "20240101T000000", "9990101T000000Z",
+                       "20240101T000000Z\n"]:
         assert epoch(other_form) is None

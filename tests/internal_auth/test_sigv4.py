@@ -19,6 +19,8 @@ from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
 from core.auth import AuthenticationFailed
+from core.hosts import ExpectedHosts
+from plugins.internal_iam.authenticator import host_check
 from plugins.internal_iam.client import sign_request
 from plugins.internal_iam.sigv4 import ReceivedRequest, parse_authorization, verify
 from tests.internal_auth.strategies import SigV4Static
@@ -170,18 +172,36 @@ def test_a_path_with_empty_segments_is_refused_over_http(client: Any):
     assert "segments" in detail(response)
 
 
+SCOPE = "AWS4-HMAC-SHA256 Credential=AKIA/20250101/us-east-1/execute-api/aws4_request, "
+
+
 @pytest.mark.parametrize(
-    "header",
+    "header, reason",
     [
-        "AWS4-HMAC-SHA256 Credential=garbage",
-        "AWS4-HMAC-SHA256 Credential=AKIA/20250101/us-east-1/execute-api/aws4_request, "
-        "SignedHeaders=x-amz-date;host, Signature=" + "0" * 64,
+        ("AWS4-HMAC-SHA256 Credential=garbage", "malformed SigV4 Authorization header"),
+        (SCOPE + "SignedHeaders=x-amz-date;host, Signature=" + "0" * 64,
+         "SignedHeaders must be sorted and unique"),
+        (SCOPE + "SignedHeaders=host;host;x-amz-date, Signature=" + "0" * 64,
+         "SignedHeaders must be sorted and unique"),
     ],
-    ids=["garbage", "unsorted-signed-headers"],
+    ids=["garbage", "unsorted-signed-headers", "repeated-signed-header"],
 )
-def test_a_malformed_authorization_header(client: Any, header: str):
-    response = client.get("/internal/objects/a", headers={"Authorization": header})
-    assert response.status_code == 401
+def test_a_malformed_authorization_header(client: Any, header: str, reason: str):
+    for _ in range(2):  # refused every time, not only the first
+        response = client.get("/internal/objects/a", headers={"Authorization": header})
+        assert response.status_code == 401
+        assert detail(response) == reason
+
+
+HOSTS = ["testserver", "TestServer:8000", "api.example:8443", "api.example", "staging.example",
+         "testserver,staging.example", "testserver:", "", None]
+
+
+@given(st.lists(st.sampled_from(HOSTS), max_size=12))
+def test_a_remembered_host_answer_is_the_expected_hosts_answer(hosts: list[str | None]):
+    expected = ExpectedHosts.parse(["testserver", "api.example:8443"])
+    allows = host_check(expected)
+    assert [allows(host) for host in hosts] == [expected.allows(host) for host in hosts]
 
 
 def test_another_scheme_is_not_a_credential(client: Any):
