@@ -64,6 +64,8 @@ TARGETS = [
     Target("bare: fixed JSON", BASELINE, "/fixed"),
     Target("bare: one Redis GET", BASELINE, "/redis"),
     Target("bare: one asyncpg PK select", BASELINE, "", walk=True, walk_prefix="/row/"),
+    Target("bare: Redis GET, PK select, Redis SET NX", BASELINE, "", walk=True,
+           walk_prefix="/row-through-redis/"),
     Target("bare: asyncpg keyset page", BASELINE, "/page?{deep_keyset}"),
     Target("bare: boto3 presign", BASELINE, "/presign", method="POST"),
     Target("bare: lean SigV4 + select", BASELINE, f"{VIDEOS}/by-key/{{key}}", auth="sigv4"),
@@ -103,6 +105,9 @@ ROWS = [
         "cache_redis: warm get-by-id", "bare: one Redis GET", 0.9),
     Row("uncached get-by-id, cache_redis ÷ bare Starlette + one asyncpg PK select",
         "cache_redis: uncached get-by-id", "bare: one asyncpg PK select", 0.8),
+    Row("uncached get-by-id, cache_redis ÷ bare Starlette making the same round trips (a Redis "
+        "GET that misses, the PK select, a Redis SET NX)",
+        "cache_redis: uncached get-by-id", "bare: Redis GET, PK select, Redis SET NX", None),
     Row("uncached get-by-id, in-process cache ÷ bare Starlette + one asyncpg PK select",
         "in-process: uncached get-by-id", "bare: one asyncpg PK select", 0.8),
     Row("a deep listing page (page 1000) ÷ bare asyncpg running the same keyset query",
