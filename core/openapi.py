@@ -72,7 +72,8 @@ DOCUMENT_KEY = "core.openapi"  # where the rendered document is kept in `ctx.sta
 USER_SCHEME = {"type": "apiKey", "in": "cookie", "name": "access_token"}
 _PATH_PARAM = re.compile(r"{([^}:]+)(?::([^}]+))?}")
 # Starlette path convertors and the type each parameter then has.
-CONVERTOR_TYPES: dict[str, Any] = {"int": int, "float": float, "uuid": uuid.UUID}
+CONVERTOR_TYPES: dict[str, Any] = {"int": int, "float": float, "uuid": uuid.UUID,
+                                   "uuid_text": uuid.UUID}
 
 
 def build_document(ctx: AppContext, routes: list[BaseRoute]) -> dict[str, Any]:

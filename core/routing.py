@@ -4,16 +4,36 @@ from __future__ import annotations
 
 import functools
 import inspect
+import uuid
 from collections.abc import Callable, Sequence
 from typing import Any, Literal
 
 import attrs
+from starlette.convertors import Convertor, UUIDConvertor, register_url_convertor
 from starlette.requests import Request
 from starlette.routing import Route
 
 from core.deps import current_actor, current_service
 
 Auth = Literal["user", "optional_user", "service"] | None
+
+
+class UUIDTextConvertor(Convertor[str]):
+    """`{name:uuid_text}`: what Starlette's `uuid` matches, as its canonical text
+    (lowercase, dashed). A route whose answer is cached by id needs the text, not a
+    `uuid.UUID`: building one was a tenth of a cached get."""
+
+    regex = UUIDConvertor.regex
+
+    def convert(self, value: str) -> str:
+        # Thirty-six characters the pattern matched are 32 hex digits and all four dashes.
+        return value.lower() if len(value) == 36 else str(uuid.UUID(value))
+
+    def to_string(self, value: str) -> str:
+        return str(value)
+
+
+register_url_convertor("uuid_text", UUIDTextConvertor())
 
 
 @attrs.frozen

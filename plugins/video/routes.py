@@ -187,7 +187,7 @@ def routes(ctx: AppContext) -> list[BaseRoute]:
         api_route(f"{PREFIX}/by-key/{{s3_key:path}}", video_id_by_key, methods=["GET"],
                   summary="The id of the video stored at an S3 key", response=VideoIdOut,
                   auth="service", errors=[404, 503], tags=INTERNAL_TAGS),
-        api_route(f"{PREFIX}/{{video_id:uuid}}", get_video, methods=["GET"],
+        api_route(f"{PREFIX}/{{video_id:uuid_text}}", get_video, methods=["GET"],
                   summary="A video: completed and public or unlisted, or the caller's own",
                   response=VideoOut, auth=discovery, errors=[404, 503], tags=TAGS),
         api_route(f"{PREFIX}/{{video_id:uuid}}/status", update_status, methods=["PATCH"],

@@ -50,7 +50,8 @@ LIST_GENERATION_KEY = f"{CACHE_PREFIX}public:generation"
 LIST_GENERATION_TTL_SECONDS = 86_400.0
 
 
-def video_cache_key(video_id: uuid.UUID) -> str:
+def video_cache_key(video_id: uuid.UUID | str) -> str:
+    """The key of a video's cached answer, from its id or the id's canonical text."""
     return f"{CACHE_PREFIX}id:{video_id}"
 
 
@@ -212,12 +213,12 @@ class VideoService:
 
     # -- discovery ----------------------------------------------------------------------------
 
-    async def video_json(self, video_id: uuid.UUID, actor: Actor | None) -> bytes:
+    async def video_json(self, video_id: str, actor: Actor | None) -> bytes:
         """The video as JSON if the caller may see it; 404 otherwise (existence stays
-        private)."""
+        private). `video_id` is the id's canonical text: a cached answer needs no more."""
         entry = await get_or_load(
             self.ctx.cache, self.ctx.flight, video_cache_key(video_id),
-            lambda: self._video_entry(video_id), self.settings.cache_ttl_seconds,
+            lambda: self._video_entry(uuid.UUID(video_id)), self.settings.cache_ttl_seconds,
         )
         if entry is not None:
             meta, body = _open_envelope(entry)

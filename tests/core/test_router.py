@@ -21,7 +21,8 @@ from core.router import IndexedRouter, RouteIndex
 REPO = Path(__file__).resolve().parents[2]
 METHODS = ("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS")
 SAMPLES = {"": "abc", ":str": "abc", ":path": "a/b/c.mp4", ":int": "7", ":float": "1.5",
-           ":uuid": "0b6e2f8a-9c1d-4e57-a3f2-5d8c7b1e4f60"}
+           ":uuid": "0b6e2f8a-9c1d-4e57-a3f2-5d8c7b1e4f60",
+           ":uuid_text": "0B6E2F8A-9C1D-4E57-A3F2-5D8C7B1E4F60"}
 PARAMETER = re.compile(r"\{[a-zA-Z_][a-zA-Z0-9_]*(:[a-zA-Z_]+)?\}")
 TRICKY = [
     "", "/", "//", "/nope", "/nope/", "/nope/deeper/still", "/healthz/", "//healthz",
