@@ -1,12 +1,19 @@
-"""docs/benchmarks.md: the load table, the p99 rows, memory, the machine and the chart."""
+"""docs/benchmarks.md: the load table, the p99 rows, memory, the machine and the chart,
+then what the profiles found (kept by hand in bench/findings.md)."""
 
 from __future__ import annotations
+
+from pathlib import Path
 
 import attrs
 
 from bench.figures import Figure, RowResult
 from bench.rounds import Options
 from bench.wrk import THREADS, TIMEOUT_SECONDS
+
+# Each fix with the profile line that motivated it and its row's ratio before and after:
+# written by whoever made the fix, carried into every run's document.
+FINDINGS = Path(__file__).with_name("findings.md")
 
 
 @attrs.frozen
@@ -163,4 +170,6 @@ def markdown(run: Run) -> str:
         "and their spread per round.",
         "",
     ]
+    if FINDINGS.exists():
+        parts += [FINDINGS.read_text(encoding="utf-8").rstrip(), ""]
     return "\n".join(parts)
