@@ -14,8 +14,10 @@ import re
 from collections.abc import Sequence
 from typing import Any
 
+import attrs
 from piccolo.querystring import QueryString
 
+from plugins.video.models import VideoRecord
 from plugins.video.tables import Video
 
 _PARAMETER = re.compile(r"\$(\d+)")
@@ -54,11 +56,8 @@ class CompiledQuery(QueryString):
         return self.statement.sql["postgres"]
 
 
-COLUMNS = (
-    "id, owner_id, title, description, visibility, processing_status, video_s3_key, "
-    "thumbnail_s3_key, size_bytes, content_type, failure_reason, duration_seconds, "
-    "created_at, updated_at, version"
-)
+# In `VideoRecord`'s field order: a row's values are the record's arguments, in turn.
+COLUMNS = ", ".join(field.name for field in attrs.fields(VideoRecord))
 NEWEST_FIRST = "ORDER BY created_at DESC, id DESC"
 # Repeated literally (not as bound parameters) so the planners can use the partial index
 # `videos_public_listing_idx`, whose predicate is exactly this.
