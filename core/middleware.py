@@ -45,10 +45,9 @@ class RequestContextMiddleware:
         self.app = app
         self.access_log_enabled = access_log_enabled
         self.metrics = metrics if metrics is not None else Metrics()
-        self.handlers = dict(exception_handlers or {})
         # What Starlette's ExceptionMiddleware leaves in the scope for each route's handling.
         self._route_handlers: tuple[dict[Any, ExceptionHandler], dict[int, ExceptionHandler]] = (
-            self.handlers, {})
+            dict(exception_handlers or {}), {})
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
