@@ -10,6 +10,7 @@ separated by commas (one environment variable).
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Sequence
 
@@ -19,8 +20,11 @@ _HOST = re.compile(r"^(?P<name>\[[0-9a-f:.]+\]|[a-z0-9_](?:[a-z0-9_.-]*[a-z0-9_]
                    r"(?::(?P<port>\d{1,5}))?$")
 
 
+@functools.lru_cache(maxsize=256)
 def split_host(value: str) -> tuple[str, int | None] | None:
-    """`("api.example.com", 8443)` from `API.example.com:8443`; None when not a host."""
+    """`("api.example.com", 8443)` from `API.example.com:8443`; None when not a host.
+    Remembered: every signed request asks about the Host it came with, and a deployment is
+    addressed by a handful."""
     match = _HOST.match(value.lower())
     if match is None:
         return None

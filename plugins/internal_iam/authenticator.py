@@ -3,7 +3,6 @@
 
 from __future__ import annotations
 
-import functools
 import hmac
 import time
 from collections.abc import Callable, Sequence
@@ -44,17 +43,9 @@ def received_request(scope: dict[str, Any], body: bytes) -> ReceivedRequest:
     )
 
 
-HostCheck = Callable[[str | None], bool]
-
-
-def host_check(expected: ExpectedHosts) -> HostCheck:
-    """`expected.allows`, remembered per Host value: a deployment is addressed by a handful."""
-    return functools.lru_cache(maxsize=64)(expected.allows)
-
-
-def check_host(received: ReceivedRequest, allows: HostCheck) -> None:
+def check_host(received: ReceivedRequest, expected: ExpectedHosts) -> None:
     """The request names one of our hosts (a signature for another deployment is refused)."""
-    if not allows(received.header("host")):
+    if not expected.allows(received.header("host")):
         raise AuthenticationFailed("request is for another host")
 
 
@@ -89,7 +80,7 @@ class StaticSigV4Authenticator:
             for key_id, key in keys.items()
         }
         self.allowed = list(allowed)
-        self.allows_host = host_check(expected_hosts)
+        self.expected_hosts = expected_hosts
         self.region = region
         self.service = service
         self.max_skew = max_skew
@@ -101,7 +92,7 @@ class StaticSigV4Authenticator:
         auth = parse_authorization(received.header("authorization"))
         if auth is None:
             return None
-        check_host(received, self.allows_host)
+        check_host(received, self.expected_hosts)
         key = self.keys.get(auth.access_key_id)
         if key is None:
             raise AuthenticationFailed("unknown access key")
@@ -155,7 +146,7 @@ class StsAuthenticator:
     ) -> None:
         self.verifier = verifier
         self.allowed = list(allowed)
-        self.allows_host = host_check(expected_hosts)
+        self.expected_hosts = expected_hosts
         self.replay = replay
         self.clock = clock
 
@@ -164,7 +155,7 @@ class StsAuthenticator:
         encoded = received.header(PROOF_HEADER)
         if encoded is None:
             return None
-        check_host(received, self.allows_host)
+        check_host(received, self.expected_hosts)
         now = self.clock()
         proof = self.verifier.check(received, encoded, now=now)
         arn = await self.verifier.caller_arn(proof, now=now)

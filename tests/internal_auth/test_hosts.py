@@ -6,6 +6,8 @@ accepted."""
 from __future__ import annotations
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from core import hosts
 
@@ -42,3 +44,17 @@ def test_one_entry_may_hold_several_names():
 def test_what_is_not_a_host_is_refused(entry: str):
     with pytest.raises(ValueError, match="is not a host name"):
         hosts.ExpectedHosts.parse(["api.example.com", entry])
+
+
+HOSTS = ["testserver", "TestServer:8000", "api.example:8443", "api.example", "staging.example",
+         "testserver,staging.example", "testserver:", "", None]
+
+
+@given(st.lists(st.sampled_from(HOSTS), max_size=12))
+def test_a_remembered_host_answer_is_the_expected_hosts_answer(received: list[str | None]):
+    expected = hosts.ExpectedHosts.parse(["testserver", "api.example:8443"])
+    remembered = [expected.allows(host) for host in received]
+    hosts.split_host.cache_clear()
+    assert remembered == [expected.allows(host) for host in received]
+    assert [hosts.split_host(host or "") for host in received] == [
+        hosts.split_host.__wrapped__(host or "") for host in received]

@@ -19,8 +19,6 @@ from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
 from core.auth import AuthenticationFailed
-from core.hosts import ExpectedHosts
-from plugins.internal_iam.authenticator import host_check
 from plugins.internal_iam.client import sign_request
 from plugins.internal_iam.sigv4 import ReceivedRequest, parse_authorization, verify
 from tests.internal_auth.strategies import SigV4Static
@@ -191,17 +189,6 @@ def test_a_malformed_authorization_header(client: Any, header: str, reason: str)
         response = client.get("/internal/objects/a", headers={"Authorization": header})
         assert response.status_code == 401
         assert detail(response) == reason
-
-
-HOSTS = ["testserver", "TestServer:8000", "api.example:8443", "api.example", "staging.example",
-         "testserver,staging.example", "testserver:", "", None]
-
-
-@given(st.lists(st.sampled_from(HOSTS), max_size=12))
-def test_a_remembered_host_answer_is_the_expected_hosts_answer(hosts: list[str | None]):
-    expected = ExpectedHosts.parse(["testserver", "api.example:8443"])
-    allows = host_check(expected)
-    assert [allows(host) for host in hosts] == [expected.allows(host) for host in hosts]
 
 
 def test_another_scheme_is_not_a_credential(client: Any):
