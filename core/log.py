@@ -170,7 +170,6 @@ class LogWriter:
             except (OSError, ValueError):
                 pass  # stderr is gone (closed by a test runner): nowhere left to write
 
-
     def _line(self, record: logging.LogRecord | Fields) -> str:
         if isinstance(record, logging.LogRecord):
             return self.formatter.format(record)

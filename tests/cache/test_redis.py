@@ -134,12 +134,22 @@ async def test_a_wrong_type_fails_its_own_command_only(redis_url, redis_prefix, 
         await backend.close()
 
 
+async def batch_formed(backend: RedisCache, followers: int) -> None:
+    """Until the first call leads a batch the others have joined (each turn of the loop
+    lets every started call take its first step)."""
+    for _ in range(100):
+        if len(backend._redis._forming or ()) == followers:
+            return
+        await asyncio.sleep(0)
+    raise AssertionError("the calls never formed one batch")
+
+
 async def test_cancelled_callers_leave_their_batch_its_answers(redis_url, redis_prefix):
     backend = await opened(RedisCacheSettings(url=redis_url, key_prefix=redis_prefix))
     try:
         await backend.set("video:1", b"v1", 30)
         calls = [asyncio.ensure_future(backend.get("video:1")) for _ in range(4)]
-        await asyncio.sleep(0)  # the first call leads the batch, the others joined it
+        await batch_formed(backend, followers=3)
         calls[0].cancel()  # the leader, before the batch is sent
         calls[1].cancel()
         assert await asyncio.wait_for(asyncio.gather(*calls[2:]), 5) == [b"v1", b"v1"]
