@@ -1,7 +1,7 @@
 """The load table of docs/benchmarks.md: every hot itube route beside a bare baseline
 doing the same irreducible work, with wrk against real server processes.
 
-    make bench BENCH_ARGS=load               # the full run: about 25 minutes
+    make bench BENCH_ARGS=load               # the full run: about 20 minutes
     make bench BENCH_ARGS="load --quick"     # a try in a few minutes (not written to docs/)
 
 Servers pinned to core 0, wrk to core 1; ROUNDS interleaved rounds, medians of same-round
