@@ -99,6 +99,9 @@ class ServerConfig(uvicorn.Config):
             ws="none",  # no route takes a WebSocket
             lifespan="on",
             proxy_headers=False,  # core.clients reads forwarded addresses from trusted proxies
+            # Our middleware writes the access line; uvicorn's own would, even disabled,
+            # build its arguments (client address, quoted path) on every response.
+            access_log=False,
             log_config=None,  # core.log's JSON lines
             timeout_graceful_shutdown=server.graceful_shutdown_seconds,  # type: ignore[arg-type]
         )
