@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import subprocess
 import sys
 from pathlib import Path
 
 import orjson
+
+from core.log import timestamp
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -132,3 +135,12 @@ def test_an_access_line_without_a_record_is_the_line_a_record_makes():
         "method": "GET", "route": "/things", "status": 200, "duration_ms": 1.5,
         "principal": None,
     }
+
+
+def test_a_timestamp_is_the_moment_in_utc_to_the_millisecond():
+    moments = [0.0, 0.999, 1.0, 59.9995, 1_764_633_600.0005, 1_764_633_600.9999,
+               *(1_764_633_600 + step / 997 for step in range(0, 5000, 7))]
+    for moment in moments:
+        exact = dt.datetime.fromtimestamp(moment, dt.UTC)
+        expected = exact.strftime("%Y-%m-%dT%H:%M:%S.") + f"{exact.microsecond // 1000:03d}Z"
+        assert timestamp(moment) == expected, moment
