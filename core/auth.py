@@ -56,11 +56,26 @@ def request_target(scope: Mapping[str, Any]) -> tuple[str, str]:
         raise AuthenticationFailed("the request target is not valid UTF-8") from None
 
 
-def check_allowed(principal: str, patterns: Sequence[str]) -> None:
-    """403 unless `principal` matches one of the allow-list's fnmatch `patterns` (every
-    service-auth strategy holds its callers to one)."""
-    if not any(fnmatch.fnmatchcase(principal, pattern) for pattern in patterns):
-        raise AuthenticationFailed("principal not allowed", status=403)
+class AllowList:
+    """The principals a service-auth strategy lets in (every strategy holds its callers to
+    one): fnmatch patterns. Each principal's answer is remembered, up to `MEMO_SIZE`
+    principals: only callers who proved who they are get this far, and they are few."""
+
+    MEMO_SIZE = 1024
+
+    def __init__(self, patterns: Sequence[str]) -> None:
+        self.patterns = tuple(patterns)
+        self._answers: dict[str, bool] = {}
+
+    def check(self, principal: str) -> None:
+        """403 unless `principal` matches one of the patterns."""
+        allowed = self._answers.get(principal)
+        if allowed is None:
+            allowed = any(fnmatch.fnmatchcase(principal, pattern) for pattern in self.patterns)
+            if len(self._answers) < self.MEMO_SIZE:
+                self._answers[principal] = allowed
+        if not allowed:
+            raise AuthenticationFailed("principal not allowed", status=403)
 
 
 class AuthenticationFailed(Exception):

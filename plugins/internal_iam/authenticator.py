@@ -13,9 +13,9 @@ import httpx
 from botocore.credentials import Credentials
 
 from core.auth import (
+    AllowList,
     AuthenticationFailed,
     ServicePrincipal,
-    check_allowed,
     header_pairs,
     request_target,
 )
@@ -79,7 +79,7 @@ class StaticSigV4Authenticator:
             key_id: Credentials(key_id, key.secret_access_key, key.session_token or None)
             for key_id, key in keys.items()
         }
-        self.allowed = list(allowed)
+        self.allowed = AllowList(allowed)
         self.expected_hosts = expected_hosts
         self.region = region
         self.service = service
@@ -109,7 +109,7 @@ class StaticSigV4Authenticator:
         )
         await self.replay.check(received.method, auth.signature, signed_at + self.max_skew - now)
         principal = key.principal or auth.access_key_id
-        check_allowed(principal, self.allowed)
+        self.allowed.check(principal)
         return ServicePrincipal(id=principal, method="sigv4")
 
     @staticmethod
@@ -145,7 +145,7 @@ class StsAuthenticator:
         clock: Clock = time.time,
     ) -> None:
         self.verifier = verifier
-        self.allowed = list(allowed)
+        self.allowed = AllowList(allowed)
         self.expected_hosts = expected_hosts
         self.replay = replay
         self.clock = clock
@@ -161,7 +161,7 @@ class StsAuthenticator:
         arn = await self.verifier.caller_arn(proof, now=now)
         ttl = proof.signed_at + self.verifier.max_skew - now
         await self.replay.check(received.method, proof.auth.signature, ttl)
-        check_allowed(arn, self.allowed)
+        self.allowed.check(arn)
         return ServicePrincipal(id=arn, method="sts")
 
 
@@ -174,7 +174,7 @@ class GatewayAuthenticator:
 
     def __init__(self, *, verifier: GatewayVerifier, allowed: Sequence[str]) -> None:
         self.verifier = verifier
-        self.allowed = list(allowed)
+        self.allowed = AllowList(allowed)
         self.security_scheme: dict[str, Any] = {
             "type": "apiKey",
             "in": "header",
@@ -188,7 +188,7 @@ class GatewayAuthenticator:
         identity = self.verifier.asserted_identity(received, client[0] if client else None)
         if identity is None:
             return None
-        check_allowed(identity, self.allowed)
+        self.allowed.check(identity)
         return ServicePrincipal(id=identity, method="gateway")
 
 

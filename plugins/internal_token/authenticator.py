@@ -8,9 +8,9 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 from core.auth import (
+    AllowList,
     AuthenticationFailed,
     ServicePrincipal,
-    check_allowed,
     header_pairs,
     joined_header,
     request_target,
@@ -42,7 +42,7 @@ class HmacTokenAuthenticator:
         clock: Callable[[], float] = time.time,
     ) -> None:
         self.keys = keys
-        self.allowed = list(allowed)
+        self.allowed = AllowList(allowed)
         self.expected_hosts = expected_hosts
         self.max_skew = max_skew
         self.replay = replay
@@ -81,6 +81,6 @@ class HmacTokenAuthenticator:
             raise AuthenticationFailed("signature mismatch")
         await self.replay.check(scope["method"], auth.signature,
                                 auth.timestamp + self.max_skew - now)
-        check_allowed(auth.key_id, self.allowed)
+        self.allowed.check(auth.key_id)
         return ServicePrincipal(id=auth.key_id, method="hmac")
 
