@@ -209,7 +209,7 @@ def measure(opts: Options, folder: Path, moto: str, prefix: str) -> Run:
           seeded_database(opts.small_videos, config_for) as small,
           contextlib.ExitStack() as stack):
         print(f"  seeded ({time.perf_counter() - clock:.0f} s)", flush=True)
-        stage = Stage(options=opts, folder=folder, bases={}, cookies={},
+        stage = Stage(options=opts, folder=folder, bases={}, servers={}, cookies={},
                       values=placeholders(large, small, opts.deep_page),
                       fresh_ids=id_slices(large.public_ids[1:], WALK_TARGETS * opts.rounds))
         servers = Servers(folder=folder, code=code, large=backends_for(large.url),

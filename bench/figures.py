@@ -14,9 +14,10 @@ from bench.wrk import Load
 
 @attrs.frozen
 class Figure(Load):
-    """One target over every round: medians of the rates and latencies, sums of the counts."""
+    """One target over every round: medians of the rates, latencies and CPU per answer,
+    sums of the counts."""
 
-    name: str
+    name: str = attrs.field(kw_only=True)
 
 
 @attrs.frozen
@@ -26,6 +27,8 @@ class RowResult:
     baseline: Figure
     ratio: float | None  # None: a failed figure, no ratio
     round_ratios: list[float]
+    # The baseline's server CPU per answer ÷ itube's, median of the rounds (rate rows).
+    cpu_ratio: float | None = None
 
     @property
     def met(self) -> bool | None:
@@ -44,6 +47,7 @@ def figure(name: str, rounds: list[dict[str, Load]]) -> Figure:
         non_2xx=sum(load.non_2xx for load in loads),
         socket_errors=sum(load.socket_errors for load in loads),
         timeouts=sum(load.timeouts for load in loads),
+        cpu_us=statistics.median(load.cpu_us for load in loads),
     )
 
 
@@ -59,4 +63,11 @@ def row_result(row: Row, rounds: list[dict[str, Load]]) -> RowResult:
     counted = itube.counts and baseline.counts
     return RowResult(row=row, itube=itube, baseline=baseline,
                      ratio=statistics.median(ratios) if counted else None,
-                     round_ratios=ratios)
+                     round_ratios=ratios, cpu_ratio=_cpu_ratio(row, rounds) if counted else None)
+
+
+def _cpu_ratio(row: Row, rounds: list[dict[str, Load]]) -> float | None:
+    pairs = [(round_[row.baseline].cpu_us, round_[row.itube].cpu_us) for round_ in rounds]
+    if row.p99 or not all(itube for _, itube in pairs):
+        return None
+    return statistics.median(baseline / itube for baseline, itube in pairs)

@@ -19,6 +19,7 @@ from tests.support.services import free_port
 
 ROOT = Path(__file__).resolve().parents[1]
 SERVER_CPU = "0"
+CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
 READY_SECONDS = 90
 
 
@@ -26,6 +27,10 @@ READY_SECONDS = 90
 class Server:
     base: str
     pid: int
+
+    def cpu_seconds(self) -> float:
+        """CPU time (user + system) spent so far by the process and its workers."""
+        return sum(_cpu_seconds(pid) for pid in [self.pid, *_children(self.pid)])
 
     def rss_per_worker_mib(self) -> list[float]:
         """Resident memory of each process answering requests: the workers under a
@@ -40,6 +45,15 @@ def _children(pid: int) -> list[int]:
         with contextlib.suppress(OSError):
             found += [int(child) for child in (task / "children").read_text().split()]
     return found
+
+
+def _cpu_seconds(pid: int) -> float:
+    try:
+        # Fields after the command's closing parenthesis: utime and stime are 14th and 15th.
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return 0.0  # a worker that has just exited
+    return (int(fields[11]) + int(fields[12])) / CLOCK_TICKS
 
 
 def _is_helper(pid: int) -> bool:

@@ -60,11 +60,19 @@ def _rounds(result: RowResult) -> str:
     return " ".join(f"{ratio:.2f}" for ratio in result.round_ratios)
 
 
+def _cpu(result: RowResult) -> str:
+    if result.cpu_ratio is None:
+        return "—"
+    return (f"{result.itube.cpu_us:,.1f} / {result.baseline.cpu_us:,.1f} µs "
+            f"({result.cpu_ratio:.2f}×)")
+
+
 def table(run: Run) -> list[str]:
-    lines = ["| path | itube req/s | baseline req/s | ratio | target | met | ratio per round |",
-             "|---|---:|---:|---:|---:|---|---|"]
+    lines = ["| path | itube req/s | baseline req/s | ratio | target | met | ratio per round "
+             "| server CPU per answer, itube / baseline (ratio) |",
+             "|---|---:|---:|---:|---:|---|---|---:|"]
     lines += [f"| {r.row.label} | {_rate(r.itube)} | {_rate(r.baseline)} | {_ratio(r)} | "
-              f"{_target(r)} | {_met(r)} | {_rounds(r)} |" for r in run.rows]
+              f"{_target(r)} | {_met(r)} | {_rounds(r)} | {_cpu(r)} |" for r in run.rows]
     return lines
 
 
@@ -77,10 +85,11 @@ def p99_table(run: Run) -> list[str]:
 
 
 def targets_table(run: Run) -> list[str]:
-    lines = ["| target | req/s | p50 | p99 | requests | failed answers |",
-             "|---|---:|---:|---:|---:|---:|"]
+    lines = ["| target | req/s | p50 | p99 | server CPU per answer | requests | failed answers |",
+             "|---|---:|---:|---:|---:|---:|---:|"]
     lines += [f"| {f.name} | {f.per_second:,.0f} | {f.p50_ms:,.1f} ms | {f.p99_ms:,.1f} ms | "
-              f"{f.requests:,} | {f.failure_text() or 0} |" for f in run.figures]
+              f"{f.cpu_us:,.1f} µs | {f.requests:,} | {f.failure_text() or 0} |"
+              for f in run.figures]
     return lines
 
 
@@ -125,7 +134,12 @@ def markdown(run: Run) -> str:
         "(odd rounds in reverse order), a row's ratio is the median of its same-round "
         "ratios, its req/s the median over rounds. A figure counts only if every one of its "
         "runs had 0 non-2xx answers, socket errors and timeouts; otherwise it shows as "
-        "failed with the count and its row has no ratio.",
+        "failed with the count and its row has no ratio. Beside each rate: the server "
+        "process's own CPU time (user + system, read from /proc around each measured run, "
+        "every worker counted) per answer, and the baseline's ÷ itube's, median of the "
+        "rounds. It counts what the server itself spends and leaves out what waits on "
+        "PostgreSQL, Redis or a busy machine, so it is steadier than the rates; it does not "
+        "count the work PostgreSQL or Redis do for the answer.",
         "",
         f"Data: a fresh PostgreSQL database of {options.videos:,} videos (90% public and "
         f"completed), and a small one of {options.small_videos:,}, seeded by COPY and "

@@ -43,6 +43,7 @@ class Stage:
     options: Options
     folder: Path
     bases: dict[str, str]
+    servers: dict[str, Server]
     cookies: dict[str, str]
     values: dict[str, str]
     fresh_ids: Iterator[list[str]] = attrs.field(repr=False)
@@ -64,7 +65,16 @@ def drive(stage: Stage, target: Target) -> Load:
     headers = credentials(stage, target, url)
     script = method_script(stage.folder, target.method) if target.method != "GET" else None
     wrk(url, options.warmup_seconds, options.connections, script, headers)
-    return wrk(url, options.seconds, options.connections, script, headers)
+    return with_cpu(stage.servers[target.server],
+                    lambda: wrk(url, options.seconds, options.connections, script, headers))
+
+
+def with_cpu(server: Server, run: Callable[[], Load]) -> Load:
+    """`run()`'s load, with the server's CPU time per answer spent while it ran."""
+    before = server.cpu_seconds()
+    load = run()
+    spent = server.cpu_seconds() - before
+    return attrs.evolve(load, cpu_us=spent / load.requests * 1e6 if load.requests else 0.0)
 
 
 def credentials(stage: Stage, target: Target, url: str) -> dict[str, str]:
@@ -85,8 +95,9 @@ def _walk(stage: Stage, target: Target) -> Load:
     base = stage.bases[target.server]
     wrk(base, options.warmup_seconds, options.connections,
         walk_script(stage.folder, "warm", [target.walk_prefix + i for i in warm]))
-    load = wrk(base, options.seconds, options.connections,
-               walk_script(stage.folder, "measured", [target.walk_prefix + i for i in measured]))
+    script = walk_script(stage.folder, "measured", [target.walk_prefix + i for i in measured])
+    load = with_cpu(stage.servers[target.server],
+                    lambda: wrk(base, options.seconds, options.connections, script))
     stage.walked.setdefault(target.name, []).append((load.requests, len(measured)))
     return load
 
@@ -111,7 +122,7 @@ def run_rounds(stage: Stage, start: Starter) -> Rounds:
         for name in servers[::-1] if backwards else servers:
             targets = [target for target in TARGETS if target.server == name]
             with start(name) as server:
-                stage.bases[name] = server.base
+                stage.bases[name], stage.servers[name] = server.base, server
                 for target in targets[::-1] if backwards else targets:
                     check(stage, target)
                     loads[target.name] = drive(stage, target)
@@ -124,7 +135,7 @@ def run_rounds(stage: Stage, start: Starter) -> Rounds:
 def _show(number: int, target: Target, load: Load) -> None:
     failed = f", {load.failures} failed" if load.failures else ""
     print(f"  round {number + 1}: {target.name:42s} {load.per_second:8.0f} req/s, "
-          f"p99 {load.p99_ms:7.1f} ms{failed}", flush=True)
+          f"p99 {load.p99_ms:7.1f} ms, {load.cpu_us:5.1f} µs CPU{failed}", flush=True)
 
 
 def check(stage: Stage, target: Target) -> None:

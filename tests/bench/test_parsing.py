@@ -5,8 +5,9 @@ from __future__ import annotations
 
 import pytest
 
-from bench.figures import figure
+from bench.figures import figure, row_result
 from bench.profile import top_functions
+from bench.scenarios import Row
 from bench.sigv4 import signed_headers, verify
 from bench.wrk import Load, parse_wrk
 
@@ -97,3 +98,17 @@ def test_a_figure_is_the_median_of_its_rounds_and_fails_with_any_failed_answer()
     assert clean.counts and clean.failure_text() == ""
     failed = figure("x", [{"x": load(100)}, {"x": load(100, non_2xx=1, timeouts=2)}])
     assert not failed.counts and failed.failure_text() == "1 non-2xx, 2 timeouts"
+
+
+def test_a_row_compares_server_cpu_per_answer_round_by_round():
+    def load(per_second: float, cpu_us: float) -> Load:
+        return Load(requests=10, per_second=per_second, p50_ms=1.0, p99_ms=1.0, max_ms=1.0,
+                    non_2xx=0, socket_errors=0, timeouts=0, cpu_us=cpu_us)
+
+    rounds = [{"itube": load(80, 50.0), "bare": load(100, 40.0)},
+              {"itube": load(60, 40.0), "bare": load(100, 36.0)},
+              {"itube": load(90, 60.0), "bare": load(100, 30.0)}]
+    result = row_result(Row("x", "itube", "bare", 0.8), rounds)
+    assert result.itube.cpu_us == 50.0 and result.baseline.cpu_us == 36.0
+    assert result.cpu_ratio == pytest.approx(0.8)  # the median of 0.8, 0.9 and 0.5
+    assert row_result(Row("x", "itube", "bare", 3.0, p99=True), rounds).cpu_ratio is None
