@@ -5,15 +5,18 @@ from __future__ import annotations
 import functools
 import inspect
 import uuid
-from collections.abc import Callable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from typing import Any, Literal
 
 import attrs
 from starlette.convertors import Convertor, UUIDConvertor, register_url_convertor
 from starlette.requests import Request
+from starlette.responses import Response
 from starlette.routing import Route
+from starlette.types import ASGIApp, Receive, Scope, Send
 
 from core.deps import current_actor, current_service
+from core.problems import answer_exception
 
 Auth = Literal["user", "optional_user", "service"] | None
 
@@ -72,8 +75,31 @@ class ApiRoute(Route):
     check the route does not make."""
 
     def __init__(self, path: str, endpoint: Callable[..., Any], *, operation: Operation, **kw: Any):
-        super().__init__(path, _guarded(endpoint, operation.auth), **kw)
+        guarded = _guarded(endpoint, operation.auth)
+        super().__init__(path, guarded, **kw)
+        if inspect.iscoroutinefunction(guarded) and "middleware" not in kw:
+            self.app = _endpoint_app(guarded)
         self.operation = operation
+
+
+def _endpoint_app(endpoint: Callable[[Request], Awaitable[Response]]) -> ASGIApp:
+    """An async endpoint as an ASGI app: what Starlette's `request_response` does, without
+    the two closures and the `send` wrapper it makes per request. An exception the
+    endpoint raises is answered here, inside every middleware, with the app's handlers;
+    one raised while the response is sent goes up to the request context, which knows
+    whether the response had started."""
+
+    async def app(scope: Scope, receive: Receive, send: Send) -> None:
+        try:
+            response = await endpoint(Request(scope, receive, send))
+        except Exception as exc:
+            if not await answer_exception(exc, scope, receive, send):
+                raise
+            exc.__traceback__ = None  # a reused exception would keep every request's frames
+            return
+        await response(scope, receive, send)
+
+    return app
 
 
 def _guarded(endpoint: Callable[..., Any], auth: Auth) -> Callable[..., Any]:

@@ -21,7 +21,7 @@ from core.context import AppContext
 from core.deps import optional_actor
 from core.errors import NotFound, ValidationFailed
 from core.health import ReadinessCheck
-from core.http import read_json, respond, structure
+from core.http import raw_json, read_json, respond, structure
 from core.plugins import hookimpl
 from core.routing import api_route
 from core.schema import constrained
@@ -394,6 +394,30 @@ def test_plugin_middleware_runs_inside_the_kernels(make_client, kernel_config):
     assert client.get("/nowhere", headers={"x-request-id": "r-10"}).headers["x-stamp"] == (
         "127.0.0.1:r-10"
     )
+
+
+@pytest.mark.hooks("register_middleware")
+def test_a_route_answers_its_own_problems_inside_plugin_middleware(make_client, kernel_config):
+    client = make_client(kernel_config(), plugins=[ThingsPlugin(), StampPlugin()])
+    missing = client.get("/things/7", headers={"x-request-id": "r-12"})
+    assert_problem(missing, 404)
+    assert missing.headers["x-stamp"] == "127.0.0.1:r-12"
+    for _ in range(3):  # the same exception class again: nothing kept from the last one
+        assert client.post("/things", json={"name": ""}).headers["x-stamp"].startswith(
+            "127.0.0.1:")
+    failed = client.get("/explode", headers={"x-request-id": "r-13"})
+    assert_problem(failed, 500)
+
+
+@pytest.mark.parametrize("headers", [None, {"Link": '</next>; rel="next"', "ETag": '"3"'}])
+@pytest.mark.parametrize("status", [200, 201])
+def test_raw_json_writes_what_starlettes_response_writes(headers, status):
+    body = b'{"id": 1}'
+    ours = raw_json(body, status, headers)
+    theirs = Response(body, status_code=status, media_type="application/json", headers=headers)
+    assert (ours.status_code, ours.body, ours.raw_headers) == (
+        theirs.status_code, theirs.body, theirs.raw_headers)
+    assert ours.headers["content-type"] == "application/json"
 
 
 class RefusingMiddleware:
