@@ -44,8 +44,16 @@ def clear_session_cookies(response: Response, *, secure: bool) -> None:
 
 
 def access_token_of(request: Request) -> str | None:
-    return request.cookies.get(ACCESS_COOKIE) or None
+    return _cookie(request, ACCESS_COOKIE)
 
 
 def refresh_token_of(request: Request) -> str | None:
-    return request.cookies.get(REFRESH_COOKIE) or None
+    return _cookie(request, REFRESH_COOKIE)
+
+
+def _cookie(request: Request, name: str) -> str | None:
+    # Most anonymous requests carry no Cookie header: known without Starlette's parsing.
+    for header, _ in request.scope["headers"]:
+        if header == b"cookie":
+            return request.cookies.get(name) or None
+    return None
