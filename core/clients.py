@@ -9,6 +9,7 @@ client wrote to the left of that is never read, so rotating it changes nothing.
 
 from __future__ import annotations
 
+import functools
 import ipaddress
 from collections.abc import Sequence
 from typing import Any
@@ -81,6 +82,11 @@ def parse_address(text: str) -> IPAddress | None:
     return mapped or ip
 
 
+# Clients come back: their addresses are parsed once each (2 µs a parse), up to this many.
+CANONICAL_MEMO = 4096
+
+
+@functools.lru_cache(maxsize=CANONICAL_MEMO)
 def canonical(text: str) -> str:
     """One spelling per client, so a port or a notation cannot make it a new one."""
     ip = parse_address(text)
