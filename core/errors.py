@@ -38,6 +38,12 @@ class Conflict(Problem):
     status, title = 409, "Conflict"
 
 
+class PreconditionFailed(Problem):
+    """A conditional request (`If-Match`) whose condition no longer holds."""
+
+    status, title = 412, "Precondition Failed"
+
+
 class PayloadTooLarge(Problem):
     status, title = 413, "Payload Too Large"
 

@@ -48,6 +48,7 @@ ERROR_DESCRIPTIONS = {
     403: "Not allowed",
     404: "Not found",
     409: "Conflict with the current state",
+    412: "The resource changed: `If-Match` does not name its current ETag",
     413: "Request body too large",
     415: "The body must be application/json",
     422: "Invalid input; `errors` names each field",

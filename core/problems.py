@@ -10,6 +10,7 @@ import orjson
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import Response
+from starlette.routing import Match, Route
 from starlette.types import ExceptionHandler, Receive, Scope, Send
 
 from core.errors import Problem
@@ -76,12 +77,26 @@ async def handle_problem(request: Request, exc: Exception) -> Response:
 async def handle_http_exception(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, HTTPException)
     detail = exc.detail if exc.detail != _TITLES.get(exc.status_code) else None
+    headers = dict(exc.headers or {})
+    if exc.status_code == 405 and "router" in request.scope:
+        headers["Allow"] = _allowed_methods(request.scope, headers.get("Allow", ""))
     return problem_response(
         exc.status_code,
         detail or _default_detail(exc.status_code, request),
-        headers=dict(exc.headers or {}),
+        headers=headers,
         instance=request.url.path,
     )
+
+
+def _allowed_methods(scope: Scope, allowed: str) -> str:
+    """Every method the routes at this path take, with those `allowed` names already.
+    Starlette's 405 names the first route's only, and a path may have a route per method
+    (a video's GET, PATCH and DELETE)."""
+    methods = {method.strip() for method in allowed.split(",") if method.strip()}
+    for route in scope["router"].routes:
+        if isinstance(route, Route) and route.matches(scope)[0] is not Match.NONE:
+            methods.update(route.methods or ())
+    return ", ".join(sorted(methods))
 
 
 def _default_detail(status: int, request: Request) -> str:

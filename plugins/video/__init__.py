@@ -11,12 +11,23 @@ from starlette.routing import BaseRoute
 
 from core.config import Config
 from core.context import AppContext
+from core.db import engine_kind
 from core.plugins import hookimpl
-from plugins.video import client_hookspecs, hookspecs, routes, transcoder_command
+from plugins.video import (
+    client_hookspecs,
+    commands,
+    hookspecs,
+    routes,
+    search,
+    transcoder_command,
+)
 from plugins.video.config import VideoSettings, settings_problems
+from plugins.video.deletion import worker as deletion_worker
 from plugins.video.piccolo_app import APP_CONFIG
 from plugins.video.service import VideoService
 from plugins.video.storage import Buckets, VideoStorage
+from plugins.video.tables import Video
+from plugins.video.views import flusher as view_flusher
 
 NAME = "video"
 
@@ -41,6 +52,7 @@ def config_problems(config: Config, settings: dict[str, Any]) -> list[str]:
 @hookimpl
 def register_commands(subparsers: Any) -> None:
     transcoder_command.add_command(subparsers)
+    commands.add_commands(subparsers)
 
 
 @hookimpl
@@ -56,6 +68,9 @@ def register_routes(ctx: AppContext) -> list[BaseRoute]:
 @hookimpl
 async def startup(ctx: AppContext) -> None:
     settings: VideoSettings = ctx.settings(NAME)
+    engine = Video._meta.db
+    if engine_kind(engine) == "postgres":
+        await search.check_postgres_search(engine, settings.search_config)
     aws = ctx.aws
     assert aws is not None
     buckets = Buckets(
@@ -73,3 +88,11 @@ async def startup(ctx: AppContext) -> None:
 
     storage = await anyio.to_thread.run_sync(make_storage)
     ctx.state[NAME] = VideoService(ctx, storage, settings)
+    await deletion_worker.start(ctx, ctx.state[NAME])
+    await view_flusher.start(ctx, ctx.state[NAME].views, settings.view_flush_seconds)
+
+
+@hookimpl
+async def shutdown(ctx: AppContext) -> None:
+    await deletion_worker.stop(ctx)
+    await view_flusher.stop(ctx)

@@ -8,11 +8,14 @@ import attrs
 
 from core.cache import INVALIDATION_HOLD_SECONDS
 from plugins.video.keys import MediaKind
+from plugins.video.search import DEFAULT_SEARCH_CONFIG, is_config_name
 
 GIB = 1024**3
 MIB = 1024**2
 # The longest X-Amz-Expires S3 accepts on a presigned URL: 7 days.
 S3_MAX_EXPIRES_SECONDS = 7 * 24 * 3600
+# The per-user limits, each 0 for none.
+QUOTA_KEYS = ("quota_bytes_per_user", "quota_videos_per_user", "quota_upload_urls_per_hour")
 
 COMMON_VIDEO_TYPES = [
     "video/mp4",
@@ -64,6 +67,33 @@ class VideoSettings:
     # After a change, reads of that video bypass the cache this long, so a load that
     # started before the change cannot store what it read; keep it above the slowest query.
     cache_invalidation_hold_seconds: float = INVALIDATION_HOLD_SECONDS
+    # How often the app's deletion worker looks for deleted videos' S3 objects to remove,
+    # in seconds; 0 runs no worker in the app (run `itube videos purge` on a schedule).
+    deletion_poll_seconds: float = 30.0
+    # How long a worker holds a deletion job it claimed; a worker that dies leaves it to
+    # be claimed again after this. Keep it above the slowest job's S3 calls.
+    deletion_lease_seconds: float = 300.0
+    # Most bytes one user may store, summed over their videos' sizes; 0 means no limit.
+    # Checked against the declared size at upload-url time and the real size at metadata.
+    quota_bytes_per_user: int = 0
+    # Most videos one user may have registered (deleted ones no longer count); 0: no limit.
+    quota_videos_per_user: int = 0
+    # Most upload URLs (videos and thumbnails together) one user may get per hour, counted
+    # in the app's cache (shared by every worker with cache_redis); 0 means no limit.
+    quota_upload_urls_per_hour: int = 0
+    # PostgreSQL's text-search configuration for `?q=` (stemming and stop words: "english",
+    # none: "simple"; any in pg_ts_config). The search column is built with it: after a
+    # change, run `itube videos reindex-search` (start-up refuses a mismatch). SQLite
+    # always stems English words.
+    search_config: str = DEFAULT_SEARCH_CONFIG
+    # Count views of a video (a successful get by anyone but its owner) into view_count.
+    count_views: bool = True
+    # A viewer's views of one video count once per window of this many seconds, remembered
+    # in the app's cache (shared by every worker with cache_redis).
+    view_window_seconds: float = 1800.0
+    # How often each process adds the views it counted to the database, in seconds; a
+    # crashed process loses at most this long's views, and counts show this much later.
+    view_flush_seconds: float = 10.0
 
     def upload_types(self, kind: MediaKind) -> list[str]:
         """The content types an upload URL of `kind` may be asked for, lower-cased (MIME
@@ -81,9 +111,14 @@ def settings_problems(settings: VideoSettings, *, production: bool = False) -> l
                      for key in ("raw_bucket", "processed_bucket", "thumbnails_bucket")
                      if not getattr(settings, key).strip()]
     for key in ("upload_url_ttl_seconds", "playback_url_ttl_seconds", "cache_ttl_seconds",
-                "cache_invalidation_hold_seconds", "max_video_bytes", "max_thumbnail_bytes"):
+                "cache_invalidation_hold_seconds", "max_video_bytes", "max_thumbnail_bytes",
+                "deletion_lease_seconds", "view_window_seconds", "view_flush_seconds"):
         if getattr(settings, key) <= 0:
             problems.append(f"plugins.video.{key}: must be positive")
+    if settings.deletion_poll_seconds < 0:
+        problems.append("plugins.video.deletion_poll_seconds: must not be negative")
+    problems += [f"plugins.video.{key}: must not be negative (0 means no limit)"
+                 for key in QUOTA_KEYS if getattr(settings, key) < 0]
     if settings.upload_url_ttl_seconds > S3_MAX_EXPIRES_SECONDS:
         problems.append("plugins.video.upload_url_ttl_seconds: S3 allows at most 7 days")
     problems += media_url_window_problems(settings)
@@ -99,6 +134,9 @@ def settings_problems(settings: VideoSettings, *, production: bool = False) -> l
         problems.append("plugins.video.allowed_video_types: list at least one type")
     if not settings.allowed_image_types:
         problems.append("plugins.video.allowed_image_types: list at least one type")
+    if not is_config_name(settings.search_config):
+        problems.append("plugins.video.search_config: not a text-search configuration's name "
+                        "(such as english or simple)")
     return problems
 
 

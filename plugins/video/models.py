@@ -33,6 +33,10 @@ class VideoRecord:
     created_at: dt.datetime
     updated_at: dt.datetime
     version: int
+    # The uploader's display name when the video was created; None for older videos.
+    uploader_name: str | None = None
+    # Views counted up to the last flush (plugins/video/views/).
+    view_count: int = 0
 
 
 @attrs.define
@@ -104,6 +108,16 @@ class StatusUpdate:
 
 
 @attrs.define
+class Uploader:
+    """Who uploaded a video."""
+
+    id: str = attrs.field(metadata={"description": "The owner's id (the video's `user_id`)"})
+    name: str | None = attrs.field(metadata={
+        "description": "The display name the uploader had when the video was created "
+                       "(null for videos created before names were kept)"})
+
+
+@attrs.define
 class VideoOut:
     """A video. `playback_url` and `thumbnail_url` are set once it is completed."""
 
@@ -113,6 +127,7 @@ class VideoOut:
     visibility: Visibility
     processing_status: Status
     user_id: str = attrs.field(metadata={"description": "The owner's id"})
+    uploader: Uploader
     video_s3_key: str
     thumbnail_s3_key: str | None
     created_at: dt.datetime
@@ -121,6 +136,9 @@ class VideoOut:
     failure_reason: str | None
     playback_url: str | None
     thumbnail_url: str | None
+    view_count: int = attrs.field(metadata={
+        "description": "Views counted so far: once per viewer per window, shown after a delay "
+                       "of up to the flush interval plus the cache TTL"})
 
 
 @attrs.define

@@ -4,12 +4,12 @@ from pathlib import Path
 
 from piccolo.conf.apps import AppConfig
 
-from plugins.video.tables import Video, VideoStatusHistory
+from plugins.video.tables import Video, VideoDeletion, VideoStatusHistory
 
 APP_CONFIG = AppConfig(
     app_name="video",
     migrations_folder_path=str(Path(__file__).parent / "piccolo_migrations"),
-    table_classes=[Video, VideoStatusHistory],
+    table_classes=[Video, VideoStatusHistory, VideoDeletion],
     migration_dependencies=[],
     commands=[],
 )

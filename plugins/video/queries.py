@@ -5,14 +5,18 @@ from __future__ import annotations
 
 import datetime as dt
 import uuid
+from collections.abc import Awaitable, Callable, Iterable
 from typing import Any
 
 import attrs
 
-from core.db import INTEGRITY_ERRORS, is_unique_violation, write_transaction
+from core.db import INTEGRITY_ERRORS, engine_kind, is_unique_violation, write_transaction
 from plugins.video import statements
+from plugins.video.deletion import queries as deletion_queries
+from plugins.video.listing import Listing
 from plugins.video.models import VideoRecord
-from plugins.video.pagination import Cursor
+from plugins.video.pagination import Sort
+from plugins.video.search import DEFAULT_SEARCH_CONFIG
 from plugins.video.states import Status, Visibility
 from plugins.video.tables import Video, VideoStatusHistory
 
@@ -27,11 +31,22 @@ class DuplicateKey(Exception):
     """Another video already registered this S3 key."""
 
 
+class Rows(list[VideoRecord]):
+    """A page's records and, in relevance order, each one's score (else none)."""
+
+    def __init__(self, records: Iterable[VideoRecord], scores: Iterable[float] = ()) -> None:
+        super().__init__(records)
+        self.scores = list(scores)
+
+
 def _record(row: Any) -> VideoRecord:
     """A row of `statements.COLUMNS` (an asyncpg Record, or a dict from SQLite), whose
     values come in the record's field order: read in turn, not by name (a page reads
     twenty-one, and the lookups by name were a fifth of it)."""
-    values = list(row.values())
+    return _record_of(list(row.values()))
+
+
+def _record_of(values: list[Any]) -> VideoRecord:
     values[_VISIBILITY_AT] = VISIBILITIES[values[_VISIBILITY_AT]]
     values[_STATUS_AT] = STATUSES[values[_STATUS_AT]]
     return VideoRecord(*values)
@@ -72,15 +87,21 @@ def _history(
     )
 
 
-async def insert_video(record: VideoRecord, changed_by: str) -> None:
-    """The video and its first history row, in one transaction."""
+async def insert_video(record: VideoRecord, changed_by: str,
+                       check: Callable[[], Awaitable[None]] | None = None) -> None:
+    """The video and its first history row, in one transaction; `DeletedKey` (nothing
+    written) when the key belonged to a deleted video. `check` runs first in the same
+    transaction and raises to refuse the insert (the quotas)."""
     try:
         async with write_transaction(Video):
+            if check is not None:
+                await check()
             await Video.insert(Video(**_row(record)))
             await VideoStatusHistory.insert(
                 _history(record.id, None, record.processing_status, record.created_at,
                          changed_by, None)
             )
+            await deletion_queries.refuse_deleted_key(record.video_s3_key)
     except INTEGRITY_ERRORS as exc:
         if is_unique_violation(exc):
             raise DuplicateKey(record.video_s3_key) from None
@@ -111,20 +132,41 @@ async def compare_and_set_status(
     return True
 
 
-async def public_page(limit: int, cursor: Cursor | None) -> list[VideoRecord]:
-    """Completed public videos, newest first, after `cursor`."""
-    if cursor is None:
-        rows = await statements.PUBLIC_FIRST.fetch(limit)
-    else:
-        rows = await statements.PUBLIC_AFTER.fetch(cursor.created_at, cursor.id, limit)
-    return [_record(row) for row in rows]
+async def public_page(listing: Listing, limit: int,
+                      search_config: str = DEFAULT_SEARCH_CONFIG) -> Rows:
+    """Completed public videos (of `listing.user_id` only, when given), in the listing's
+    order, within its dates, matching its search, after its cursor."""
+    return await _page(listing, limit, search_config, public=True, owner_id=listing.user_id)
 
 
-async def owner_page(owner_id: str, limit: int, cursor: Cursor | None) -> list[VideoRecord]:
-    """One owner's videos in every state, newest first, after `cursor`."""
-    if cursor is None:
-        rows = await statements.OWNER_FIRST.fetch(owner_id, limit)
-    else:
-        rows = await statements.OWNER_AFTER.fetch(cursor.created_at, cursor.id, owner_id,
-                                                  limit)
-    return [_record(row) for row in rows]
+async def owner_page(owner_id: str, listing: Listing, limit: int,
+                     search_config: str = DEFAULT_SEARCH_CONFIG) -> Rows:
+    """One owner's videos in every state, in the listing's order, within its dates,
+    matching its search, after its cursor."""
+    return await _page(listing, limit, search_config, public=False, owner_id=owner_id)
+
+
+async def _page(listing: Listing, limit: int, search_config: str, *, public: bool,
+                owner_id: str | None) -> Rows:
+    cursor, search = listing.cursor, listing.search
+    statement = statements.listing_statement(
+        public=public, owner=owner_id is not None, sort=listing.sort,
+        created_after=listing.created_after is not None,
+        created_before=listing.created_before is not None, after_cursor=cursor is not None,
+        search_config=search_config if search else None,
+    )
+    rows = await statement.fetch({
+        "owner_id": owner_id, "created_after": listing.created_after,
+        "created_before": listing.created_before, "limit": limit,
+        "key": cursor and cursor.key, "id": cursor and cursor.id,
+        "q": search and (search.text if _is_postgres() else search.fts5),
+    })
+    if listing.sort is not Sort.RELEVANCE:
+        return Rows(_record(row) for row in rows)
+    scored = [list(row.values()) for row in rows]
+    return Rows((_record_of(values[:-1]) for values in scored),
+                (values[-1] for values in scored))
+
+
+def _is_postgres() -> bool:
+    return engine_kind(Video._meta.db) == "postgres"

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
+from functools import partial
 from typing import TypeVar
+from urllib.parse import urlencode
 
 from starlette.requests import Request
 from starlette.responses import Response
@@ -11,12 +13,21 @@ from starlette.routing import BaseRoute
 
 from core.auth import Actor
 from core.context import AppContext
-from core.deps import current_actor, current_service, get_ctx, optional_actor
+from core.deps import client_address, current_actor, current_service, get_ctx, optional_actor
 from core.errors import ValidationFailed
 from core.http import query_int, raw_json, read_json, respond
 from core.routing import Param, api_route
 from plugins.video.config import VideoSettings
+from plugins.video.deletion import routes as deletion_routes
 from plugins.video.keys import MediaKind
+from plugins.video.library import routes as library_routes
+from plugins.video.library.routes import ETAG_HEADER, tagged_response
+from plugins.video.listing import (
+    LISTING_PARAMETERS,
+    PUBLIC_LISTING_PARAMETERS,
+    SORTS,
+    parse_listing,
+)
 from plugins.video.models import (
     CreateVideoRequest,
     StatusUpdate,
@@ -27,12 +38,14 @@ from plugins.video.models import (
     upload_request_class,
 )
 from plugins.video.pagination import (
-    CURSOR_MAX_LENGTH,
     CURSOR_PATTERN,
     DEFAULT_LIMIT,
+    LISTING_CURSOR_MAX_LENGTH,
     MAX_LIMIT,
     Page,
 )
+from plugins.video.quotas import routes as quota_routes
+from plugins.video.search import MAX_QUERY_LENGTH
 from plugins.video.service import VideoService
 from plugins.video.states import Status
 
@@ -48,8 +61,24 @@ PAGE_PARAMS = [
     Param("limit", type=int, description=f"Page size, 1-{MAX_LIMIT}",
           schema={"minimum": 1, "maximum": MAX_LIMIT, "default": DEFAULT_LIMIT}),
     Param("cursor", description="The opaque cursor from the previous page's Link header",
-          schema={"pattern": CURSOR_PATTERN, "maxLength": CURSOR_MAX_LENGTH}),
+          schema={"pattern": CURSOR_PATTERN, "maxLength": LISTING_CURSOR_MAX_LENGTH}),
+    Param("sort", description="newest (default) or oldest first by creation, or by title; "
+                              "relevance (best match first, the default with q, which it "
+                              "needs); ties in id order",
+          schema={"enum": SORTS, "default": SORTS[0]}),
+    Param("q", description="Full-text search of titles and descriptions: words, "
+                           '"phrases", -exclusions, or (docs/video.md, Search)',
+          schema={"minLength": 1, "maxLength": MAX_QUERY_LENGTH}),
+    Param("created_after", description="Only videos created at or after this RFC 3339 time",
+          schema={"format": "date-time"}),
+    Param("created_before", description="Only videos created before this RFC 3339 time",
+          schema={"format": "date-time"}),
 ]
+PUBLIC_PAGE_PARAMS = [
+    *PAGE_PARAMS,
+    Param("user_id", description="Only the videos of this uploader", schema={"minLength": 1}),
+]
+STRICT_NOTE = "Unknown or repeated query parameters are refused (422)."
 
 
 def _service(request: Request) -> VideoService:
@@ -71,9 +100,14 @@ async def _optional_body(request: Request, cls: type[T]) -> T:
 
 
 def _page_response(request: Request, page: Page, limit: int) -> Response:
+    """The page, linking to the next one in the same order with the same filters."""
     headers = {}
     if page.next_cursor:
         target = f"{request.url.path}?limit={limit}&cursor={page.next_cursor}"
+        kept = [(name, value) for name, value in request.query_params.multi_items()
+                if name not in ("limit", "cursor")]
+        if kept:
+            target += "&" + urlencode(kept)
         headers["Link"] = f'<{target}>; rel="next"'
     return raw_json(page.body, headers=headers)
 
@@ -98,27 +132,41 @@ def upload_url_endpoint(
 async def create_video(request: Request) -> Response:
     actor = await current_actor(request)
     body = await read_json(request, CreateVideoRequest)
-    return respond(await _service(request).create_video(actor, body), status=201)
+    return tagged_response(await _service(request).create_video(actor, body), status=201)
 
 
 async def list_public_videos(request: Request) -> Response:
     await _discovery_actor(request)
+    listing = parse_listing(request.query_params.multi_items(), PUBLIC_LISTING_PARAMETERS)
     limit = _limit(request)
-    page = await _service(request).public_page(limit, request.query_params.get("cursor"))
+    page = await _service(request).public_page(limit, listing)
     return _page_response(request, page, limit)
 
 
 async def list_my_videos(request: Request) -> Response:
     actor = await current_actor(request)
+    listing = parse_listing(request.query_params.multi_items(), LISTING_PARAMETERS)
     limit = _limit(request)
-    page = await _service(request).owner_page(actor, limit, request.query_params.get("cursor"))
+    page = await _service(request).owner_page(actor, limit, listing)
+    return _page_response(request, page, limit)
+
+
+async def list_uploader_videos(request: Request) -> Response:
+    await _discovery_actor(request)
+    listing = parse_listing(request.query_params.multi_items(), LISTING_PARAMETERS)
+    limit = _limit(request)
+    page = await _service(request).uploader_page(request.path_params["user_id"], limit, listing)
     return _page_response(request, page, limit)
 
 
 async def get_video(request: Request) -> Response:
     actor = await _discovery_actor(request)
     video_id = request.path_params["video_id"]
-    return raw_json(await _service(request).video_json(video_id, actor))
+    service = _service(request)
+    # the address costs microseconds (a proxy's header parsed): asked for only when needed
+    client = partial(client_address, request) if service.views is not None else None
+    body, etag = await service.video_json(video_id, actor, client)
+    return raw_json(body, headers={"ETag": etag} if etag else None)
 
 
 async def video_id_by_key(request: Request) -> Response:
@@ -131,7 +179,7 @@ async def update_status(request: Request) -> Response:
     principal = await current_service(request)
     update = await _status_update(request)
     video_id = request.path_params["video_id"]
-    return respond(await _service(request).change_status(video_id, update, principal))
+    return tagged_response(await _service(request).change_status(video_id, update, principal))
 
 
 async def _status_update(request: Request) -> StatusUpdate:
@@ -161,42 +209,54 @@ def routes(ctx: AppContext) -> list[BaseRoute]:
                                           settings.upload_types(MediaKind.THUMBNAIL),
                                           settings.max_thumbnail_bytes)
     return [
+        *deletion_routes.routes(ctx),
+        *library_routes.routes(ctx),
+        *quota_routes.routes(ctx),
         api_route(f"{PREFIX}/upload-url", upload_url_endpoint(MediaKind.VIDEO, video_body),
                   methods=["POST"], name="video_upload_url",
                   summary="A presigned URL to upload a video to", description=UPLOAD_NOTE,
                   body=video_body, body_required=False, response=UploadUrl, auth="user",
-                  errors=[403, 503], tags=TAGS),
+                  errors=[403, 429, 503], tags=TAGS),
         api_route(f"{PREFIX}/thumbnail/upload-url",
                   upload_url_endpoint(MediaKind.THUMBNAIL, thumbnail_body),
                   methods=["POST"], name="thumbnail_upload_url",
                   summary="A presigned URL to upload a thumbnail to", description=UPLOAD_NOTE,
                   body=thumbnail_body, body_required=False, response=UploadUrl, auth="user",
-                  errors=[403, 503], tags=TAGS),
+                  errors=[403, 429, 503], tags=TAGS),
         api_route(f"{PREFIX}/metadata", create_video, methods=["POST"],
                   summary="Register an uploaded video", body=CreateVideoRequest,
-                  response=VideoOut, status=201, auth="user", errors=[403, 409, 503], tags=TAGS),
+                  response=VideoOut, status=201, auth="user", errors=[403, 409, 503],
+                  response_headers=ETAG_HEADER, tags=TAGS),
         api_route(f"{PREFIX}/", list_public_videos, methods=["GET"],
-                  summary="Completed public videos, newest first", response=list[VideoOut],
-                  auth=discovery, params=PAGE_PARAMS, errors=[422, 503],
-                  response_headers=LINK_HEADER, tags=TAGS),
+                  summary="Completed public videos, newest first", description=STRICT_NOTE,
+                  response=list[VideoOut], auth=discovery, params=PUBLIC_PAGE_PARAMS,
+                  errors=[422, 503], response_headers=LINK_HEADER, tags=TAGS),
         api_route(f"{PREFIX}/mine", list_my_videos, methods=["GET"],
                   summary="The caller's own videos in every state, newest first",
-                  description="Paginated like the public list (`limit`, `cursor`, `Link`).",
+                  description="Paginated, sorted and filtered like the public list (`limit`, "
+                              f"`cursor`, `sort`, dates, `Link`). {STRICT_NOTE}",
                   response=list[VideoOut], auth="user", params=PAGE_PARAMS, errors=[422, 503],
                   response_headers=LINK_HEADER, tags=TAGS),
+        api_route("/api/v1/users/{user_id}/videos", list_uploader_videos, methods=["GET"],
+                  summary="One uploader's completed public videos, newest first",
+                  description="Paginated, sorted and filtered like the public list (`limit`, "
+                              f"`cursor`, `sort`, dates, `Link`). {STRICT_NOTE}",
+                  response=list[VideoOut], auth=discovery, params=PAGE_PARAMS,
+                  errors=[422, 503], response_headers=LINK_HEADER, tags=TAGS),
         api_route(f"{PREFIX}/by-key/{{s3_key:path}}", video_id_by_key, methods=["GET"],
                   summary="The id of the video stored at an S3 key", response=VideoIdOut,
                   auth="service", errors=[404, 503], tags=INTERNAL_TAGS),
         api_route(f"{PREFIX}/{{video_id:uuid_text}}", get_video, methods=["GET"],
                   summary="A video: completed and public or unlisted, or the caller's own",
-                  response=VideoOut, auth=discovery, errors=[404, 503], tags=TAGS),
+                  response=VideoOut, auth=discovery, errors=[404, 503],
+                  response_headers=ETAG_HEADER, tags=TAGS),
         api_route(f"{PREFIX}/{{video_id:uuid}}/status", update_status, methods=["PATCH"],
                   summary="Report a processing status (query form or JSON)",
                   description="Either `?status=COMPLETED` with no body, or a JSON body. The "
                               "same status again is an idempotent 200; a transition the state "
                               "machine forbids is a 409 listing the allowed ones.",
                   body=StatusUpdate, body_required=False, response=VideoOut, auth="service",
-                  errors=[404, 409, 503],
+                  errors=[404, 409, 503], response_headers=ETAG_HEADER,
                   params=[Param("status", description="The seed's form: ?status=COMPLETED",
                                 schema={"enum": [status.value for status in Status]})],
                   tags=INTERNAL_TAGS),

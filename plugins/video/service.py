@@ -13,7 +13,7 @@ import datetime as dt
 import logging
 import secrets
 import uuid
-from collections.abc import Sequence
+from collections.abc import Callable
 from typing import Any
 
 import attrs
@@ -27,23 +27,32 @@ from core.metrics import record_status_transition
 from core.plugins import resolve_all
 from plugins.video import queries
 from plugins.video.config import VideoSettings
+from plugins.video.deletion import queries as deletion_queries
 from plugins.video.keys import MediaKind, check_owned_key, is_storable_key, new_key
+from plugins.video.library.etags import TaggedVideo, entity_tag
+from plugins.video.listing import DEFAULT_LISTING, Listing
 from plugins.video.models import (
     CreateVideoRequest,
     StatusUpdate,
+    Uploader,
     UploadUrl,
     UploadUrlRequest,
     VideoOut,
     VideoRecord,
 )
-from plugins.video.pagination import Cursor, Page
+from plugins.video.pagination import Cursor, Page, Sort
+from plugins.video.quotas.service import QuotaService
 from plugins.video.states import Status, allowed_from, can_move, is_discoverable
 from plugins.video.storage import WRITE_ONCE, MediaUrls, VideoStorage
+from plugins.video.views.service import ViewCounter
 
 log = logging.getLogger("itube.video")
 CACHE_PREFIX = "video:v1:"
 # Compare-and-set attempts before a status update gives up with a 409.
 STATUS_ATTEMPTS = 5
+# A deleted video's key stays refused: its objects are (being) removed, and keys are never
+# issued twice.
+DELETED_KEY = "This video_s3_key belonged to a deleted video; upload the file again"
 # The current generation of the cached first pages: a random token, dropped by each change.
 LIST_GENERATION_KEY = f"{CACHE_PREFIX}public:generation"
 # Far longer than any page's TTL: a generation outlives every page cached under it.
@@ -76,6 +85,7 @@ def to_view(record: VideoRecord, urls: MediaUrls) -> VideoOut:
         visibility=record.visibility,
         processing_status=record.processing_status,
         user_id=record.owner_id,
+        uploader=Uploader(id=record.owner_id, name=record.uploader_name),
         video_s3_key=record.video_s3_key,
         thumbnail_s3_key=record.thumbnail_s3_key,
         created_at=record.created_at,
@@ -84,6 +94,7 @@ def to_view(record: VideoRecord, urls: MediaUrls) -> VideoOut:
         failure_reason=record.failure_reason,
         playback_url=urls.playback_url,
         thumbnail_url=urls.thumbnail_url,
+        view_count=record.view_count,
     )
 
 
@@ -98,6 +109,7 @@ def view_fields(record: VideoRecord, urls: MediaUrls) -> dict[str, Any]:
         "visibility": record.visibility.value,
         "processing_status": record.processing_status.value,
         "user_id": record.owner_id,
+        "uploader": {"id": record.owner_id, "name": record.uploader_name},
         "video_s3_key": record.video_s3_key,
         "thumbnail_s3_key": record.thumbnail_s3_key,
         # orjson writes a datetime as isoformat() does, without the Python call
@@ -107,6 +119,7 @@ def view_fields(record: VideoRecord, urls: MediaUrls) -> dict[str, Any]:
         "failure_reason": record.failure_reason,
         "playback_url": urls.playback_url,
         "thumbnail_url": urls.thumbnail_url,
+        "view_count": record.view_count,
     }
 
 
@@ -121,6 +134,15 @@ def _open_envelope(entry: bytes) -> tuple[dict[str, Any], bytes]:
     return orjson.loads(header), body
 
 
+def _cursor_after(records: queries.Rows, index: int, listing: Listing) -> Cursor:
+    """The cursor after `records[index]`: in relevance order, its score and the search's."""
+    if listing.sort is Sort.RELEVANCE:
+        assert listing.search is not None
+        return Cursor.after(records[index], listing.sort, records.scores[index],
+                            listing.search.digest)
+    return Cursor.after(records[index], listing.sort)
+
+
 class VideoService:
     """One per app, built at start-up and kept in `ctx.state["video"]`."""
 
@@ -128,6 +150,9 @@ class VideoService:
         self.ctx = ctx
         self.storage = storage
         self.settings = settings
+        self.quotas = QuotaService(ctx, settings)
+        self.views = (ViewCounter(ctx.cache, settings.view_window_seconds)
+                      if settings.count_views else None)
 
     # -- uploads ------------------------------------------------------------------------------
 
@@ -146,6 +171,7 @@ class VideoService:
             raise ValidationFailed.field("content_type", f"must be one of {', '.join(allowed)}")
         if request.size_bytes is not None and request.size_bytes > limit:
             raise ValidationFailed.field("size_bytes", f"must be at most {limit} bytes")
+        await self.quotas.check_upload_url(actor.id, kind, request.size_bytes)
         key = new_key(kind, actor.id)
         expires_at = _now() + dt.timedelta(seconds=self.settings.upload_url_ttl_seconds)
         url = await self.storage.presign_upload(bucket, key, content_type, request.size_bytes)
@@ -157,7 +183,7 @@ class VideoService:
 
     # -- metadata -----------------------------------------------------------------------------
 
-    async def create_video(self, actor: Actor, request: CreateVideoRequest) -> VideoOut:
+    async def create_video(self, actor: Actor, request: CreateVideoRequest) -> TaggedVideo:
         """Register an uploaded video: owned key, uploaded object, fresh key, then insert."""
         key = request.video_s3_key
         check_owned_key(key, MediaKind.VIDEO, actor.id, field="video_s3_key")
@@ -166,6 +192,8 @@ class VideoService:
                             field="thumbnail_s3_key")
         if await queries.key_exists(key):
             raise Conflict("This video_s3_key is already registered")
+        if await deletion_queries.key_deleted(key):
+            raise Conflict(DELETED_KEY)
         stored = await self.storage.head(self.storage.buckets.raw, key)
         if stored is None:
             raise Conflict("Nothing was uploaded at video_s3_key; upload the file first")
@@ -180,7 +208,7 @@ class VideoService:
                 "video_s3_key", f"the uploaded object's type {stored.content_type!r} is not allowed"
             )
         if request.thumbnail_s3_key is not None:
-            await self._check_thumbnail(request.thumbnail_s3_key)
+            await self.check_thumbnail(request.thumbnail_s3_key)
         now = _now()
         record = VideoRecord(
             id=uuid.uuid4(), owner_id=actor.id, title=request.title,
@@ -188,16 +216,20 @@ class VideoService:
             processing_status=Status.IN_PROGRESS, video_s3_key=key,
             thumbnail_s3_key=request.thumbnail_s3_key, size_bytes=stored.size_bytes,
             content_type=stored.content_type, failure_reason=None, duration_seconds=None,
-            created_at=now, updated_at=now, version=1,
+            created_at=now, updated_at=now, version=1, uploader_name=actor.name,
         )
         try:
-            await queries.insert_video(record, _principal_name(actor))
+            await queries.insert_video(record, _principal_name(actor),
+                                       check=lambda: self.quotas.check_registration(record))
         except queries.DuplicateKey:
             raise Conflict("This video_s3_key is already registered") from None
-        await self._notify("on_video_created", video=record)
-        return to_view(record, MediaUrls(None, None))
+        except deletion_queries.DeletedKey:
+            raise Conflict(DELETED_KEY) from None
+        await self.notify("on_video_created", video=record)
+        return TaggedVideo(to_view(record, MediaUrls(None, None)), entity_tag(record.version))
 
-    async def _check_thumbnail(self, key: str) -> None:
+    async def check_thumbnail(self, key: str) -> None:
+        """422 naming `thumbnail_s3_key` unless an allowed image is uploaded at `key`."""
         stored = await self.storage.head(self.storage.buckets.thumbnails, key)
         if stored is None:
             raise ValidationFailed.field("thumbnail_s3_key", "nothing was uploaded at this key")
@@ -213,9 +245,12 @@ class VideoService:
 
     # -- discovery ----------------------------------------------------------------------------
 
-    async def video_json(self, video_id: str, actor: Actor | None) -> bytes:
-        """The video as JSON if the caller may see it; 404 otherwise (existence stays
-        private). `video_id` is the id's canonical text: a cached answer needs no more."""
+    async def video_json(self, video_id: str, actor: Actor | None,
+                         client: Callable[[], str] | None = None) -> tuple[bytes, str | None]:
+        """The video as JSON, and its ETag, if the caller may see it; 404 otherwise (existence
+        stays private). `video_id` is the id's canonical text: a cached answer needs no more.
+        An entry cached before entity tags existed has none. Given `client` (what tells the
+        caller's address, asked only when needed), the view is counted."""
         entry = await get_or_load(
             self.ctx.cache, self.ctx.flight, video_cache_key(video_id),
             lambda: self._video_entry(uuid.UUID(video_id)), self.settings.cache_ttl_seconds,
@@ -223,7 +258,9 @@ class VideoService:
         if entry is not None:
             meta, body = _open_envelope(entry)
             if meta["discoverable"] or (actor is not None and actor.id == meta["owner_id"]):
-                return body
+                if client is not None and self.views is not None:
+                    await self.views.saw(video_id, meta["owner_id"], actor, client)
+                return body, meta.get("etag")
         raise NotFound(f"No video {video_id}")
 
     async def _video_entry(self, video_id: uuid.UUID) -> bytes | None:
@@ -232,18 +269,21 @@ class VideoService:
             return None
         (urls,) = await self.storage.media_urls([record])
         meta = {"owner_id": record.owner_id,
-                "discoverable": is_discoverable(record.processing_status, record.visibility)}
+                "discoverable": is_discoverable(record.processing_status, record.visibility),
+                "etag": entity_tag(record.version)}
         return _envelope(meta, orjson.dumps(view_fields(record, urls)))
 
-    async def public_page(self, limit: int, cursor_text: str | None) -> Page:
-        """Completed public videos, newest first. The first page of each size is cached."""
-        if cursor_text:
+    async def public_page(self, limit: int, listing: Listing) -> Page:
+        """Completed public videos, as `listing` asks. The default listing's first page of
+        each size (newest first, unfiltered) is cached; any other page is read afresh."""
+        search_config = self.settings.search_config
+        if listing != DEFAULT_LISTING:
             return await self._render_page(
-                await queries.public_page(limit + 1, Cursor.decode(cursor_text)), limit
-            )
+                await queries.public_page(listing, limit + 1, search_config), limit, listing)
 
         async def load() -> bytes:
-            page = await self._render_page(await queries.public_page(limit + 1, None), limit)
+            page = await self._render_page(
+                await queries.public_page(listing, limit + 1, search_config), limit, listing)
             return _envelope({"next": page.next_cursor}, page.body)
 
         entry: bytes | None
@@ -275,19 +315,22 @@ class VideoService:
         except CacheUnavailable:
             return None
 
-    async def owner_page(self, actor: Actor, limit: int, cursor_text: str | None) -> Page:
-        """The actor's own videos in every state, newest first."""
-        cursor = Cursor.decode(cursor_text) if cursor_text else None
-        return await self._render_page(await queries.owner_page(actor.id, limit + 1, cursor),
-                                       limit)
+    async def owner_page(self, actor: Actor, limit: int, listing: Listing) -> Page:
+        """The actor's own videos in every state, as `listing` asks."""
+        return await self._render_page(
+            await queries.owner_page(actor.id, listing, limit + 1, self.settings.search_config),
+            limit, listing)
 
-    async def _render_page(self, records: Sequence[VideoRecord], limit: int) -> Page:
+    async def uploader_page(self, user_id: str, limit: int, listing: Listing) -> Page:
+        """One uploader's completed public videos, as `listing` asks."""
+        return await self.public_page(limit, attrs.evolve(listing, user_id=user_id))
+
+    async def _render_page(self, records: queries.Rows, limit: int, listing: Listing) -> Page:
         """`records` holds up to limit + 1 rows: the extra one only says a next page exists."""
         shown = list(records[:limit])
         next_cursor = None
         if len(records) > limit:
-            last = shown[-1]
-            next_cursor = Cursor(created_at=last.created_at, id=last.id).encode()
+            next_cursor = _cursor_after(records, limit - 1, listing).encode()
         urls = await self.storage.media_urls(shown)
         body = orjson.dumps([view_fields(record, url)
                              for record, url in zip(shown, urls, strict=True)])
@@ -305,16 +348,27 @@ class VideoService:
 
     async def change_status(
         self, video_id: uuid.UUID, update: StatusUpdate, principal: ServicePrincipal
-    ) -> VideoOut:
-        """Apply a reported status: idempotent for a repeat, 409 naming the allowed moves
-        for a bad transition, compare-and-set against concurrent reports."""
+    ) -> TaggedVideo:
+        """Apply a reported status (see `move_status`)."""
+        return await self.move_status(video_id, update, principal)
+
+    async def move_status(
+        self, video_id: uuid.UUID, update: StatusUpdate, principal: Actor | ServicePrincipal,
+        *, precondition: Callable[[VideoRecord], None] | None = None, reason: str | None = None,
+    ) -> TaggedVideo:
+        """Move a video through the state machine: idempotent for a repeat, 409 naming the
+        allowed moves for a bad transition, compare-and-set against concurrent changes.
+        `precondition` sees the row each time it is read and raises to refuse the move;
+        `reason` goes to the history row (by default a move to FAILED's failure reason)."""
         for _ in range(STATUS_ATTEMPTS):
             current = await queries.fetch(video_id)
             if current is None:
                 raise NotFound(f"No video {video_id}")
+            if precondition is not None:
+                precondition(current)
             old, new = current.processing_status, update.status
             if old is new:
-                return await self._view(current)
+                return await self.tagged_view(current)
             if not can_move(old, new):
                 allowed = [status.value for status in allowed_from(old)]
                 raise Conflict(
@@ -323,17 +377,17 @@ class VideoService:
                     current_status=old.value, allowed=allowed,
                 )
             changed = self._changed(current, update)
-            reason = changed.failure_reason if new is Status.FAILED else None
+            note = reason or (changed.failure_reason if new is Status.FAILED else None)
             if await queries.compare_and_set_status(current, changed, _principal_name(principal),
-                                                    reason):
+                                                    note):
                 break
         else:
             raise Conflict("The video kept changing while this update was applied; retry")
         record_status_transition(old, new)
         await self.invalidate(video_id)
-        await self._notify("on_status_changed", video=changed, old=old, new=new,
+        await self.notify("on_status_changed", video=changed, old=old, new=new,
                            principal=principal)
-        return await self._view(changed)
+        return await self.tagged_view(changed)
 
     @staticmethod
     def _changed(current: VideoRecord, update: StatusUpdate) -> VideoRecord:
@@ -350,9 +404,10 @@ class VideoService:
             version=current.version + 1,
         )
 
-    async def _view(self, record: VideoRecord) -> VideoOut:
+    async def tagged_view(self, record: VideoRecord) -> TaggedVideo:
+        """The video as its owner or the transcoder sees it, with its ETag."""
         (urls,) = await self.storage.media_urls([record])
-        return to_view(record, urls)
+        return TaggedVideo(to_view(record, urls), entity_tag(record.version))
 
     # -- cache and events ---------------------------------------------------------------------
 
@@ -367,7 +422,7 @@ class VideoService:
                                hold=self.settings.cache_invalidation_hold_seconds)
         await cache_delete(self.ctx.cache, LIST_GENERATION_KEY)
 
-    async def _notify(self, event: str, **kwargs: Any) -> None:
+    async def notify(self, event: str, **kwargs: Any) -> None:
         """Fire an event after commit. A failing listener is logged; the change stands."""
         try:
             await resolve_all(getattr(self.ctx.pm.hook, event)(ctx=self.ctx, **kwargs))

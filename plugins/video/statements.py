@@ -10,6 +10,7 @@ pool and the translation of faults into 503s.
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Sequence
 from typing import Any
@@ -17,17 +18,20 @@ from typing import Any
 import attrs
 from piccolo.querystring import QueryString
 
+from plugins.video import search
 from plugins.video.models import VideoRecord
+from plugins.video.pagination import Sort
 from plugins.video.tables import Video
 
 _PARAMETER = re.compile(r"\$(\d+)")
 
 
 class Statement:
-    """One SQL statement, with its text for each engine kind."""
+    """One SQL statement, with its text for each engine kind (SQLite's, when it differs,
+    written with the same `$n` parameters)."""
 
-    def __init__(self, sql: str) -> None:
-        self.sql = {"postgres": sql, "sqlite": _PARAMETER.sub(r"?\1", sql)}
+    def __init__(self, sql: str, sqlite: str | None = None) -> None:
+        self.sql = {"postgres": sql, "sqlite": _PARAMETER.sub(r"?\1", sqlite or sql)}
 
     def query(self, *args: Any) -> CompiledQuery:
         return CompiledQuery(self, list(args))
@@ -58,27 +62,86 @@ class CompiledQuery(QueryString):
 
 # In `VideoRecord`'s field order: a row's values are the record's arguments, in turn.
 COLUMNS = ", ".join(field.name for field in attrs.fields(VideoRecord))
-NEWEST_FIRST = "ORDER BY created_at DESC, id DESC"
-# Repeated literally (not as bound parameters) so the planners can use the partial index
-# `videos_public_listing_idx`, whose predicate is exactly this.
+# Repeated literally (not as bound parameters) so the planners can use the partial indexes
+# of the public listing (`videos_public_listing_idx`, `videos_public_title_idx`), whose
+# predicate is exactly this.
 PUBLIC_AND_COMPLETED = "visibility = 'PUBLIC' AND processing_status = 'COMPLETED'"
-# After a cursor ($1 created_at, $2 id): the first term bounds an index range scan, the
-# second breaks created_at ties by id.
-AFTER_CURSOR = "created_at <= $1 AND (created_at < $1 OR id < $2)"
+# Each sort: its key column, its direction, and the comparison that goes beyond a row.
+ORDERS = {
+    Sort.NEWEST: ("created_at", "DESC", "<"),
+    Sort.OLDEST: ("created_at", "ASC", ">"),
+    Sort.TITLE: ("title", "ASC", ">"),
+    Sort.RELEVANCE: ("score", "DESC", "<"),
+}
 
 BY_ID = Statement(f"SELECT {COLUMNS} FROM videos WHERE id = $1")
 ID_BY_KEY = Statement("SELECT id FROM videos WHERE video_s3_key = $1 LIMIT 1")
-PUBLIC_FIRST = Statement(
-    f"SELECT {COLUMNS} FROM videos WHERE {PUBLIC_AND_COMPLETED} {NEWEST_FIRST} LIMIT $1"
-)
-PUBLIC_AFTER = Statement(
-    f"SELECT {COLUMNS} FROM videos WHERE {PUBLIC_AND_COMPLETED} AND {AFTER_CURSOR} "
-    f"{NEWEST_FIRST} LIMIT $3"
-)
-OWNER_FIRST = Statement(
-    f"SELECT {COLUMNS} FROM videos WHERE owner_id = $1 {NEWEST_FIRST} LIMIT $2"
-)
-OWNER_AFTER = Statement(
-    f"SELECT {COLUMNS} FROM videos WHERE owner_id = $3 AND {AFTER_CURSOR} "
-    f"{NEWEST_FIRST} LIMIT $4"
-)
+
+
+@attrs.frozen
+class ListingStatement:
+    """A page of a listing, whose parameters are named: `slots` holds the name of the value
+    bound to $1, $2, ... in turn."""
+
+    statement: Statement
+    slots: tuple[str, ...]
+
+    async def fetch(self, values: dict[str, Any]) -> Sequence[Any]:
+        return await self.statement.fetch(*(values[slot] for slot in self.slots))
+
+
+@functools.cache
+def listing_statement(
+    *, public: bool, owner: bool, sort: Sort, created_after: bool, created_before: bool,
+    after_cursor: bool, search_config: str | None = None,
+) -> ListingStatement:
+    """The page of a listing of this shape: public and completed videos, one owner's, or
+    both; within the dates given; matching a search (`q`, in the text-search configuration
+    `search_config`) or not; after a cursor's `key` and `id` or from the start. Written once
+    per shape, so each database prepares and plans it once."""
+    slots: list[str] = []
+
+    def bind(name: str) -> str:
+        if name not in slots:
+            slots.append(name)
+        return f"${slots.index(name) + 1}"
+
+    where = [PUBLIC_AND_COMPLETED] if public else []
+    if owner:
+        where.append(f"owner_id = {bind('owner_id')}")
+    if created_after:
+        where.append(f"created_at >= {bind('created_after')}")
+    if created_before:
+        where.append(f"created_at < {bind('created_before')}")
+    query = bind("q") if search_config is not None else ""
+    column, direction, beyond = ORDERS[sort]
+    keyset = []
+    if after_cursor:
+        # The first term bounds an index range scan, the second breaks ties by id.
+        key, last_id = bind("key"), bind("id")
+        keyset.append(f"{column} {beyond}= {key} AND ({column} {beyond} {key} OR id {beyond} "
+                      f"{last_id})")
+    limit = bind("limit")
+
+    def sql(engine: str) -> str:
+        if search_config is None:
+            source, conditions = "videos", where + keyset
+        elif sort is Sort.RELEVANCE:
+            source, conditions = _scored(engine, search_config, query, where), keyset
+        else:
+            match = search.match_condition(engine, search_config, query)
+            source, conditions = "videos", [*where, match, *keyset]
+        selected = f"{COLUMNS}, score" if sort is Sort.RELEVANCE else COLUMNS
+        filtered = f"WHERE {' AND '.join(conditions)} " if conditions else ""
+        return (f"SELECT {selected} FROM {source} {filtered}"
+                f"ORDER BY {column} {direction}, id {direction} LIMIT {limit}")
+
+    return ListingStatement(Statement(sql("postgres"), sql("sqlite")), tuple(slots))
+
+
+def _scored(engine: str, config: str, query: str, where: list[str]) -> str:
+    """The matching videos with their score, as a subquery the page is read from in order."""
+    source, score, match = search.scored_source(engine, config, query)
+    conditions = [*where, match] if match else where
+    return (f"(SELECT {COLUMNS}, {score} AS score FROM {source} "
+            f"WHERE {' AND '.join(conditions)}) AS scored")

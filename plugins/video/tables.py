@@ -37,10 +37,18 @@ class Video(Table, tablename="videos"):
     updated_at = Timestamptz()
     # Bumped by every status change; updates compare and set it (optimistic concurrency).
     version = Integer(default=1)
+    # The uploader's display name when the video was created (null for older videos).
+    uploader_name = Text(null=True, default=None)
+    # Views counted so far, added by the view flusher (plugins/video/views/).
+    view_count = BigInt(default=0)
+    # Not declared, never written by the app: the search index of title and description,
+    # `search_vector` (a generated column, PostgreSQL) or the FTS5 table `videos_search`
+    # (SQLite), made by a migration (plugins/video/search.py).
 
 
 class VideoStatusHistory(Table, tablename="video_status_history"):
-    video = ForeignKey(references=Video, on_delete=OnDelete.cascade, null=False, index=True)
+    # Indexed with `id` by a migration (`video_status_history_video_id_idx`): history pages.
+    video = ForeignKey(references=Video, on_delete=OnDelete.cascade, null=False)
     # None for the row written when the video is created.
     from_status = Varchar(length=16, null=True, default=None)
     to_status = Varchar(length=16)
@@ -48,3 +56,22 @@ class VideoStatusHistory(Table, tablename="video_status_history"):
     # "user:<actor id>" or "service:<principal id>".
     changed_by = Varchar(length=255)
     reason = Text(null=True, default=None)
+
+
+class VideoDeletion(Table, tablename="video_deletions"):
+    """A deleted video's S3 objects, removed by the deletion worker; the row stays as the
+    tombstone of its key, which no metadata may register again."""
+
+    id = UUID(primary_key=True)
+    video_id = UUID()
+    owner_id = Varchar(length=255)
+    video_s3_key = Varchar(length=S3_KEY_LENGTH, unique=True)
+    # JSON: the objects and prefixes to remove (plugins.video.deletion.queries.Target).
+    targets = Text()
+    deleted_at = Timestamptz()
+    # When a worker may next claim the job (a lease or a retry's backoff); null once done.
+    due_at = Timestamptz(null=True, default=None, index=True)
+    # Claims so far; a worker finishes a job only if no later claim took it over.
+    attempts = Integer(default=0)
+    finished_at = Timestamptz(null=True, default=None)
+    last_error = Text(null=True, default=None)

@@ -1,4 +1,5 @@
-"""Every kernel hookspec has a test that exercises it and a section in docs/plugins.md.
+"""Every hookspec, the kernel's and the video plugin's events, has a test that exercises it
+and a section in docs/plugins.md.
 
 A test says which hooks it exercises with `@pytest.mark.hooks("startup", ...)`.
 """
@@ -10,17 +11,27 @@ import inspect
 from pathlib import Path
 
 from core import hookspecs
+from plugins.video import hookspecs as video_hookspecs
 
 HERE = Path(__file__).parent
 TESTS = HERE.parent
 PLUGINS_GUIDE = TESTS.parent / "docs" / "plugins.md"
 
 
-def kernel_hookspecs() -> set[str]:
+def declared_hookspecs(module: object) -> set[str]:
     return {
-        name for name, function in inspect.getmembers(hookspecs, inspect.isfunction)
+        name for name, function in inspect.getmembers(module, inspect.isfunction)
         if hasattr(function, "itube_spec")
     }
+
+
+def kernel_hookspecs() -> set[str]:
+    return declared_hookspecs(hookspecs)
+
+
+def all_hookspecs() -> set[str]:
+    """The kernel's hookspecs and the events the video plugin declares."""
+    return kernel_hookspecs() | declared_hookspecs(video_hookspecs)
 
 
 def marked_hooks() -> dict[str, list[str]]:
@@ -52,16 +63,17 @@ def test_the_kernel_has_the_hooks_the_architecture_asks_for():
 
 def test_every_hookspec_has_a_test():
     marked = marked_hooks()
-    assert sorted(kernel_hookspecs() - set(marked)) == []
-    assert sorted(set(marked) - kernel_hookspecs()) == [], "a marker names no hook"
+    assert sorted(all_hookspecs() - set(marked)) == []
+    assert sorted(set(marked) - all_hookspecs()) == [], "a marker names no hook"
 
 
 def test_every_hookspec_is_documented_in_the_plugin_guide():
     guide = PLUGINS_GUIDE.read_text()
-    missing = [name for name in sorted(kernel_hookspecs()) if f"### `{name}`" not in guide]
+    missing = [name for name in sorted(all_hookspecs()) if f"### `{name}`" not in guide]
     assert missing == []
 
 
 def test_every_hookspec_says_what_it_is_for():
-    for name in kernel_hookspecs():
-        assert len(inspect.getdoc(getattr(hookspecs, name)) or "") > 40, name
+    for module in (hookspecs, video_hookspecs):
+        for name in declared_hookspecs(module):
+            assert len(inspect.getdoc(getattr(module, name)) or "") > 40, name

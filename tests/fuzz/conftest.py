@@ -83,8 +83,15 @@ def anonymous_schema(fuzz_server: FuzzServer, seed: Seed) -> Any:
 
 
 @pytest.fixture(scope="module")
-def signed_in_schema(fuzz_server: FuzzServer, seed: Seed, account: Account) -> Any:
-    schema = _load(fuzz_server, seed)
+def owned_seed(fuzz_server: FuzzServer, account: Account) -> Seed:
+    """Videos of the signed-in pass's own: it fuzzes DELETE too, and may delete them, while
+    the other passes keep theirs."""
+    return seed_videos(fuzz_server.url, account)
+
+
+@pytest.fixture(scope="module")
+def signed_in_schema(fuzz_server: FuzzServer, owned_seed: Seed, account: Account) -> Any:
+    schema = _load(fuzz_server, owned_seed)
     schema.auth()(cookie_auth(account))
     return schema
 

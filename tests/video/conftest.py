@@ -13,6 +13,12 @@ from starlette.testclient import TestClient
 from tests.support.stand_ins import StandInServiceAuthPlugin, StandInUserAuthPlugin
 
 
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line(
+        "markers", "hooks(*names): the hooks this test exercises (see test_hook_coverage)"
+    )
+
+
 @pytest.fixture
 def make_video_client(make_config, make_client) -> Callable[..., TestClient]:
     """`make_video_client(settings={...}, plugins=[...])`: the video plugin on the

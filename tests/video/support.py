@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import uuid
 from collections.abc import Awaitable, Callable
+from pathlib import Path
 from typing import Any
 
 from starlette.testclient import TestClient
@@ -38,6 +39,47 @@ def next_link(response: Any) -> str | None:
     target, _, relation = header.partition(";")
     assert relation.strip() == 'rel="next"', header
     return target.strip().removeprefix("<").removesuffix(">")
+
+
+def command_config(path: Path, db_url: str, moto_endpoint: str, video: str = "",
+                   logging: str = "") -> Path:
+    """A config file for an `itube videos …` command: the video plugin on `db_url`, AWS from
+    the emulator, `video` and `logging` as extra lines of their sections."""
+    path.write_text(f"""
+[app]
+plugins = ["local_aws", "video"]
+[database]
+url = "{db_url}"
+[logging]
+access_log = false
+{logging}
+[plugins.local_aws]
+endpoint_url = "{moto_endpoint}"
+[plugins.video]
+{video}
+""", encoding="utf-8")
+    return path
+
+
+def problem_fields(response: Any) -> list[str]:
+    """The fields a 422 problem names, in its order."""
+    assert response.status_code == 422, response.text
+    assert response.headers["content-type"] == "application/problem+json"
+    return [error["field"] for error in response.json()["errors"]]
+
+
+def follow_pages(client: TestClient, url: str | None, viewer: Credentials) -> tuple[list[str], int]:
+    """Every id across every page from `url` on, following the `Link` headers, and the
+    number of pages."""
+    ids: list[str] = []
+    pages = 0
+    while url:
+        response = client.get(url, **viewer.request_options())
+        assert response.status_code == 200, response.text
+        ids += [video["id"] for video in response.json()]
+        pages += 1
+        url = next_link(response)
+    return ids, pages
 
 
 def insert_video(client: TestClient, **fields: Any) -> Any:

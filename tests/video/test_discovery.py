@@ -10,23 +10,15 @@ import pytest
 
 from plugins.video.pagination import Cursor
 from tests.video import workflow
-from tests.video.support import TRANSCODER, insert_video, next_link, user
+from tests.video.support import TRANSCODER, follow_pages, insert_video, next_link, user
 
 ALICE, BOB, CAROL = user("alice"), user("bob"), user("carol")
 ANONYMOUS = workflow.ANONYMOUS
 T0 = dt.datetime(2026, 1, 1, 12, 0, 0, tzinfo=dt.UTC)
 
 
-def _follow(client, first_url, viewer=ANONYMOUS):
-    """Every id across every page, and the number of pages."""
-    ids, pages, url = [], 0, first_url
-    while url:
-        response = client.get(url, **viewer.request_options())
-        assert response.status_code == 200, response.text
-        ids += [video["id"] for video in response.json()]
-        pages += 1
-        url = next_link(response)
-    return ids, pages
+def _follow(client, url, viewer=ANONYMOUS):
+    return follow_pages(client, url, viewer)
 
 
 @pytest.mark.parametrize("timestamps", [[T0], [T0, T0 + dt.timedelta(microseconds=1), T0

@@ -23,6 +23,7 @@ def _errors(response: httpx.Response) -> list[str]:
     return [error["field"] for error in response.json()["errors"]]
 
 
+@pytest.mark.hooks("on_video_created")
 def test_creates_the_video_in_progress_with_a_history_row_and_an_event(make_video_client):
     recorder = RecordingPlugin()
     client = make_video_client(plugins=[recorder])

@@ -58,6 +58,7 @@ def test_the_routes_are_documented_with_their_auth(client):
         (f"{prefix}/metadata", "post"): [{"user": []}],
         (f"{prefix}/", "get"): [{}, {"user": []}],
         (f"{prefix}/mine", "get"): [{"user": []}],
+        ("/api/v1/users/{user_id}/videos", "get"): [{}, {"user": []}],
         (f"{prefix}/{{video_id}}", "get"): [{}, {"user": []}],
         (f"{prefix}/by-key/{{s3_key}}", "get"): [{"service_test-header": []}],
         (f"{prefix}/{{video_id}}/status", "patch"): [{"service_test-header": []}],
@@ -67,7 +68,8 @@ def test_the_routes_are_documented_with_their_auth(client):
     validate(document)
     listing = paths[f"{prefix}/"]["get"]
     assert "Link" in listing["responses"]["200"]["headers"]
-    assert {param["name"] for param in listing["parameters"]} == {"limit", "cursor"}
+    assert {param["name"] for param in listing["parameters"]} == {
+        "limit", "cursor", "sort", "created_after", "created_before", "user_id", "q"}
 
 
 
@@ -126,7 +128,7 @@ def test_the_cursor_schema_publishes_the_format_the_server_parses(client):
         params = {param["name"]: param for param in _operation(document, path, "get")["parameters"]}
         schema = params["cursor"]["schema"]
         assert (schema["type"], schema["pattern"], schema["maxLength"]) == (
-            "string", "^[A-Za-z0-9_-]*$", 100)
+            "string", "^[A-Za-z0-9_-]*$", 1200)
         assert (params["limit"]["schema"]["minimum"], params["limit"]["schema"]["maximum"]) == (
             1, 100)
 

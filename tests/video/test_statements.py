@@ -5,14 +5,17 @@ time, on both engines."""
 from __future__ import annotations
 
 import datetime as dt
+import itertools
 import uuid
 from typing import Any
 
+import attrs
 import pytest
 
 from plugins.video import queries
+from plugins.video.listing import Listing
 from plugins.video.models import VideoRecord
-from plugins.video.pagination import Cursor
+from plugins.video.pagination import Cursor, Sort
 from plugins.video.states import Status, Visibility
 from plugins.video.tables import Video
 from tests.video.support import insert_video, run_in_app
@@ -43,8 +46,8 @@ def _public() -> Any:
 
 
 def _fill(client) -> list[uuid.UUID]:
-    """Every state for each owner, three rows to a created_at (ties broken by id), some
-    with a thumbnail, a duration or a failure reason."""
+    """Every state for each owner, three rows to a created_at and a title to every fourth
+    (ties broken by id), some with a thumbnail, a duration or a failure reason."""
     ids = []
     for index, (visibility, status) in enumerate(STATES * 2):
         for owner in OWNERS:
@@ -52,6 +55,7 @@ def _fill(client) -> list[uuid.UUID]:
                 client, owner_id=owner, visibility=visibility.value,
                 processing_status=status.value, created_at=T0 + dt.timedelta(
                     seconds=index // 3, microseconds=index % 2),
+                title=f"v{index % 4}",
                 thumbnail_s3_key=f"thumbnails/{owner}/{index}.jpg" if index % 2 else None,
                 duration_seconds=12.5 if status is Status.COMPLETED else None,
                 failure_reason="broken" if status is Status.FAILED else None,
@@ -73,11 +77,12 @@ async def _compare_pages() -> int:
     for cursor in await _cursors():
         for limit in LIMITS:
             expected = await _reference_page(_public(), limit, cursor)
-            assert await queries.public_page(limit, cursor) == expected, (cursor, limit)
+            listing = Listing(cursor=cursor)
+            assert await queries.public_page(listing, limit) == expected, (cursor, limit)
             compared += bool(expected)
             for owner in OWNERS:
                 expected = await _reference_page(Video.owner_id == owner, limit, cursor)
-                assert await queries.owner_page(owner, limit, cursor) == expected, (
+                assert await queries.owner_page(owner, listing, limit) == expected, (
                     owner, cursor, limit)
     return compared
 
@@ -85,6 +90,53 @@ async def _compare_pages() -> int:
 def test_pages_match_the_query_builder_at_every_cursor(client):
     _fill(client)
     assert run_in_app(client, _compare_pages) > 0
+
+
+SORTED_BY = {Sort.NEWEST: (Video.created_at, False), Sort.OLDEST: (Video.created_at, True),
+             Sort.TITLE: (Video.title, True)}
+DATES = [(None, None), (T0 + dt.timedelta(seconds=1), T0 + dt.timedelta(seconds=5))]
+
+
+async def _reference_listing(where: Any, listing: Listing, limit: int) -> list[VideoRecord]:
+    """A sorted, dated listing as the query builder writes it."""
+    column, ascending = SORTED_BY[listing.sort]
+    if listing.created_after is not None:
+        where = where & (Video.created_at >= listing.created_after)
+    if listing.created_before is not None:
+        where = where & (Video.created_at < listing.created_before)
+    cursor = listing.cursor
+    if cursor is not None and ascending:
+        where = where & (column >= cursor.key) & ((column > cursor.key) | (Video.id > cursor.id))
+    elif cursor is not None:
+        where = where & (column <= cursor.key) & ((column < cursor.key) | (Video.id < cursor.id))
+    rows = await (Video.select().where(where).order_by(column, Video.id, ascending=ascending)
+                  .limit(limit))
+    return [_reference_record(row) for row in rows]
+
+
+async def _compare_sorted_pages() -> int:
+    records = [_reference_record(row) for row in await Video.select()]
+    compared = 0
+    for sort in SORTED_BY:  # relevance, a search's order: tests/video/test_search.py
+        for (after, before), record in itertools.product(DATES, [None, *records]):
+            listing = Listing(sort=sort, created_after=after, created_before=before,
+                              cursor=record and Cursor.after(record, sort))
+            uploaders = attrs.evolve(listing, user_id="alice")
+            for limit in (1, 3):
+                expected = await _reference_listing(_public(), listing, limit)
+                assert await queries.public_page(listing, limit) == expected, listing
+                expected = await _reference_listing(_public() & (Video.owner_id == "alice"),
+                                                    uploaders, limit)
+                assert await queries.public_page(uploaders, limit) == expected, uploaders
+                expected = await _reference_listing(Video.owner_id == "alice", listing, limit)
+                assert await queries.owner_page("alice", listing, limit) == expected, listing
+                compared += bool(expected)
+    return compared
+
+
+def test_sorted_and_dated_pages_match_the_query_builder(client):
+    _fill(client)
+    assert run_in_app(client, _compare_sorted_pages) > 0
 
 
 async def _compare_lookups(ids: list[uuid.UUID]) -> None:

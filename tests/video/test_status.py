@@ -5,6 +5,8 @@ from __future__ import annotations
 import uuid
 from concurrent.futures import ThreadPoolExecutor
 
+import pytest
+
 from plugins.video import queries
 from plugins.video.states import Status
 from tests.video import workflow
@@ -93,6 +95,7 @@ def test_the_state_machine(client):
             assert _history(client, video_id) == [(old, new)]
 
 
+@pytest.mark.hooks("on_status_changed")
 def test_repeats_are_idempotent_and_fire_no_event(make_video_client):
     recorder = RecordingPlugin()
     client = make_video_client(plugins=[recorder])

@@ -20,6 +20,7 @@ import httpx
 
 PREFIX = "/api/v1/upload/videos"
 SAMPLE_VIDEO = b"\x00\x00\x00\x18ftypmp42" + bytes(range(256)) * 8
+EDITED_DESCRIPTION = "Edited on the way"
 
 
 @attrs.frozen
@@ -117,6 +118,26 @@ def get_video(client: Any, viewer: Credentials, video_id: str) -> httpx.Response
     return client.get(f"{PREFIX}/{video_id}", **viewer.request_options())
 
 
+def edit_video(
+    client: Any, user: Credentials, video_id: str, *, if_match: str | None = None, **fields: Any
+) -> httpx.Response:
+    """PATCH the video's fields, with `If-Match` when given."""
+    headers = {"If-Match": if_match} if if_match is not None else None
+    return client.patch(f"{PREFIX}/{video_id}", json=fields, **user.request_options(headers))
+
+
+def history(client: Any, user: Credentials, video_id: str, **params: Any) -> httpx.Response:
+    return client.get(f"{PREFIX}/{video_id}/history", params=params, **user.request_options())
+
+
+def retry(client: Any, user: Credentials, video_id: str) -> httpx.Response:
+    return client.post(f"{PREFIX}/{video_id}/retry", **user.request_options())
+
+
+def delete_video(client: Any, user: Credentials, video_id: str) -> httpx.Response:
+    return client.delete(f"{PREFIX}/{video_id}", **user.request_options())
+
+
 def list_public(client: Any, viewer: Credentials, **params: Any) -> httpx.Response:
     return client.get(f"{PREFIX}/", params=params, **viewer.request_options())
 
@@ -129,14 +150,19 @@ def run_workflow(
     client: Any, user: Credentials, service: Credentials, *, viewer: Credentials = ANONYMOUS,
     form: Literal["query", "json"] = "query", content: bytes = SAMPLE_VIDEO,
 ) -> dict[str, Any]:
-    """Upload, register, look up by key, complete, find it listed, open it. Returns the
-    video as `viewer` sees it at the end."""
+    """Upload, register, look up by key, edit, complete, find it listed and searched for,
+    open it, read its history. Returns the video as `viewer` sees it at the end."""
     key = upload(client, user, content)
-    created = _expect(register(client, user, key, title="End to end"), 201).json()
+    registered = _expect(register(client, user, key, title="End to end"), 201)
+    created = registered.json()
     assert created["processing_status"] == "IN_PROGRESS"
     assert created["video_s3_key"] == key and created["playback_url"] is None
     video_id = _expect(find_by_key(client, service, key), 200).json()["video_id"]
     assert video_id == created["id"]
+    edited = _expect(edit_video(client, user, video_id, if_match=registered.headers["etag"],
+                                description=EDITED_DESCRIPTION), 200)
+    assert edited.json()["description"] == EDITED_DESCRIPTION
+    assert edited.headers["etag"] != registered.headers["etag"]
     # Not discoverable before it is processed.
     _expect(get_video(client, viewer, video_id), 404)
     completed = _expect(
@@ -145,7 +171,27 @@ def run_workflow(
     assert completed["processing_status"] == "COMPLETED"
     listed = _expect(list_public(client, viewer), 200).json()
     assert video_id in [video["id"] for video in listed]
+    found = _expect(list_public(client, viewer, q=EDITED_DESCRIPTION), 200).json()
+    assert video_id in [video["id"] for video in found]
     seen = _expect(get_video(client, viewer, video_id), 200).json()
     assert seen["processing_status"] == "COMPLETED" and seen["playback_url"]
     assert seen["user_id"] == created["user_id"]
+    assert seen["description"] == EDITED_DESCRIPTION
+    transitions = _expect(history(client, user, video_id), 200).json()
+    assert [(row["from_status"], row["to_status"]) for row in transitions] == [
+        (None, "IN_PROGRESS"), ("IN_PROGRESS", "COMPLETED")]
     return seen
+
+
+def delete_and_forget(
+    client: Any, user: Credentials, service: Credentials, video: Mapping[str, Any], *,
+    viewer: Credentials = ANONYMOUS,
+) -> None:
+    """The owner deletes the video: 204, then no read knows it and its key is refused."""
+    video_id, key = video["id"], video["video_s3_key"]
+    _expect(delete_video(client, user, video_id), 204)
+    _expect(get_video(client, viewer, video_id), 404)
+    assert video_id not in [v["id"] for v in _expect(list_public(client, viewer), 200).json()]
+    assert video_id not in [v["id"] for v in _expect(list_mine(client, user), 200).json()]
+    _expect(find_by_key(client, service, key), 404)
+    _expect(register(client, user, key), 409)

@@ -1,0 +1,227 @@
+"""View counts: a get by anyone but the owner counts once per viewer per video per window,
+in memory until a flush adds it to the row; a failed flush keeps its counts; the window is
+shared through the app's cache (Redis across apps), and a cache that does not answer
+counts nothing and fails nothing."""
+
+from __future__ import annotations
+
+import logging
+import socket
+import uuid
+
+import pytest
+from starlette.testclient import TestClient
+
+from core.app import create_app
+from plugins.video.config import VideoSettings, settings_problems
+from plugins.video.tables import Video
+from plugins.video.views import flusher
+from plugins.video.views.service import ViewCounter
+from tests.cache.test_faults import wait_until
+from tests.support.stand_ins import StandInServiceAuthPlugin, StandInUserAuthPlugin
+from tests.video import workflow
+from tests.video.support import insert_video, run_in_app, user
+
+ALICE, BOB, CAROL = user("alice"), user("bob"), user("carol")
+ANONYMOUS = workflow.ANONYMOUS
+# Flushed only when a test says so: the background flusher waits an hour.
+BY_HAND = {"view_flush_seconds": 3600, "cache_ttl_seconds": 1}
+PROXY = "192.0.2.10"
+
+
+def _stand_ins() -> list[object]:
+    return [StandInUserAuthPlugin(), StandInServiceAuthPlugin()]
+
+
+def counter(client: TestClient) -> ViewCounter:
+    views = client.app.state.ctx.state["video"].views
+    assert views is not None
+    return views
+
+
+def pending(client: TestClient, video_id: uuid.UUID) -> int:
+    return counter(client).pending.get(str(video_id), 0)
+
+
+def flush(client: TestClient) -> None:
+    run_in_app(client, lambda: flusher.flush(counter(client)))
+
+
+def stored_views(client: TestClient, video_id: uuid.UUID) -> int:
+    row = run_in_app(client, lambda: Video.select(Video.view_count)
+                     .where(Video.id == video_id).first().run())
+    return row["view_count"]
+
+
+def view(client: TestClient, who: workflow.Credentials, video_id: uuid.UUID,
+         status: int = 200) -> dict:
+    response = workflow.get_video(client, who, str(video_id))
+    assert response.status_code == status, response.text
+    return response.json()
+
+
+def from_address(address: str) -> workflow.Credentials:
+    """An anonymous caller behind the trusted proxy."""
+    return workflow.Credentials(headers={"X-Forwarded-For": address})
+
+
+@pytest.fixture
+def behind_proxy(make_config, make_client):
+    """A video app whose peer is a trusted proxy, so each caller names its own address."""
+    config = make_config(["video"], plugins={"video": BY_HAND},
+                         http={"trusted_proxies": [PROXY]})
+    return make_client(config, plugins=_stand_ins(), client=(PROXY, 50000))
+
+
+def test_a_viewer_counts_once_per_video(behind_proxy):
+    client = behind_proxy
+    video_id, other_id = insert_video(client), insert_video(client)
+    for who in (BOB, BOB, CAROL, from_address("198.51.100.1"), from_address("198.51.100.1"),
+                from_address("198.51.100.2")):
+        view(client, who, video_id)
+    view(client, BOB, other_id)
+    assert pending(client, video_id) == 4  # bob, carol, and two addresses
+    assert pending(client, other_id) == 1
+
+
+def test_a_signed_in_viewer_and_an_address_are_distinct_viewers(behind_proxy):
+    client = behind_proxy
+    video_id = insert_video(client)
+    view(client, from_address("198.51.100.1"), video_id)
+    view(client, workflow.Credentials(headers={**BOB.headers,
+                                               "X-Forwarded-For": "198.51.100.1"}), video_id)
+    assert pending(client, video_id) == 2
+
+
+def test_a_viewer_counts_again_after_the_window(make_video_client):
+    client = make_video_client({**BY_HAND, "view_window_seconds": 0.3})
+    video_id = insert_video(client)
+    view(client, BOB, video_id)
+    view(client, BOB, video_id)
+    assert pending(client, video_id) == 1
+    assert wait_until(lambda: view(client, BOB, video_id) and pending(client, video_id) == 2)
+
+
+def test_the_owner_and_a_refused_get_count_nothing(make_video_client):
+    client = make_video_client(BY_HAND)
+    public_id = insert_video(client)
+    private_id = insert_video(client, visibility="PRIVATE")
+    view(client, ALICE, public_id)
+    view(client, ALICE, private_id)
+    view(client, BOB, private_id, status=404)
+    view(client, BOB, uuid.uuid4(), status=404)
+    assert counter(client).pending == {}
+
+
+def test_counts_reach_the_row_only_at_a_flush_then_the_response(make_video_client):
+    client = make_video_client(BY_HAND)
+    video_id = insert_video(client)
+    for who in (BOB, CAROL, ANONYMOUS):
+        view(client, who, video_id)
+    assert stored_views(client, video_id) == 0
+    assert view(client, ALICE, video_id)["view_count"] == 0
+    flush(client)
+    assert stored_views(client, video_id) == 3
+    assert counter(client).pending == {}
+    # the cached answer shows the new count once its TTL is over
+    assert wait_until(lambda: view(client, ALICE, video_id)["view_count"] == 3)
+    view(client, user("dave"), video_id)
+    flush(client)
+    assert stored_views(client, video_id) == 4
+
+
+def test_the_background_flusher_writes_the_counts(make_video_client):
+    client = make_video_client({"view_flush_seconds": 0.1})
+    video_id = insert_video(client)
+    view(client, BOB, video_id)
+    assert wait_until(lambda: stored_views(client, video_id) == 1)
+
+
+def test_a_deleted_videos_views_are_dropped(make_video_client):
+    client = make_video_client(BY_HAND)
+    counter(client).put_back({str(uuid.uuid4()): 3})
+    flush(client)
+    assert counter(client).pending == {}
+
+
+def test_shutdown_flushes_what_is_left(make_config, make_client):
+    config = make_config(["video"], plugins={"video": BY_HAND})
+    with TestClient(create_app(config, plugins=_stand_ins())) as first:
+        video_id = insert_video(first)
+        view(first, BOB, video_id)
+    second = make_client(config, plugins=_stand_ins())
+    assert view(second, ALICE, video_id)["view_count"] == 1
+
+
+def test_a_failed_flush_keeps_its_counts(make_video_client, caplog):
+    client = make_video_client(BY_HAND)
+    video_id = insert_video(client)
+    view(client, BOB, video_id)
+    engine = Video._meta.db
+
+    def rename(old: str, new: str) -> None:
+        run_in_app(client, lambda: engine.run_ddl(
+            f"ALTER TABLE videos RENAME COLUMN {old} TO {new}"))
+
+    rename("view_count", "view_count_away")  # the UPDATE now fails in the database
+    with caplog.at_level(logging.WARNING, logger="itube.video.views"):
+        flush(client)
+    assert "video view counts not written" in caplog.text
+    assert pending(client, video_id) == 1
+    rename("view_count_away", "view_count")
+    view(client, CAROL, video_id)
+    flush(client)
+    assert stored_views(client, video_id) == 2
+    assert counter(client).pending == {}
+
+
+def test_no_counting_when_switched_off(make_video_client):
+    client = make_video_client({"count_views": False})
+    video_id = insert_video(client)
+    assert view(client, BOB, video_id)["view_count"] == 0
+    assert client.app.state.ctx.state["video"].views is None
+
+
+@pytest.fixture
+def redis_video_app(make_config, make_client):
+    def make(redis_url: str, prefix: str) -> TestClient:
+        config = make_config(["cache_redis", "video"], plugins={
+            "cache_redis": {"url": redis_url, "key_prefix": prefix},
+            "video": BY_HAND,
+        })
+        return make_client(config, plugins=_stand_ins())
+
+    return make
+
+
+def test_apps_sharing_redis_count_a_viewer_once(redis_video_app, redis_url, redis_prefix):
+    first = redis_video_app(redis_url, redis_prefix)
+    # The tables now use the second app's database connections (one database a process
+    # at a time): the first app is only asked what Redis holds, the video's answer too.
+    second = redis_video_app(redis_url, redis_prefix)
+    video_id = insert_video(second)
+    view(second, BOB, video_id)
+    view(first, BOB, video_id)
+    view(first, CAROL, video_id)
+    assert (pending(first, video_id), pending(second, video_id)) == (1, 1)
+    flush(second)
+    assert stored_views(second, video_id) == 1
+
+
+def _closed_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def test_with_redis_down_a_get_succeeds_and_counts_nothing(redis_video_app):
+    client = redis_video_app(f"redis://127.0.0.1:{_closed_port()}/0", "itube-views-down")
+    video_id = insert_video(client)
+    view(client, BOB, video_id)
+    assert counter(client).pending == {}
+
+
+@pytest.mark.parametrize("key", ["view_window_seconds", "view_flush_seconds"])
+def test_view_intervals_must_be_positive(key):
+    settings = VideoSettings(**{key: 0})
+    assert f"plugins.video.{key}: must be positive" in settings_problems(settings)
