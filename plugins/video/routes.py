@@ -208,10 +208,9 @@ def routes(ctx: AppContext) -> list[BaseRoute]:
     thumbnail_body = upload_request_class("ThumbnailUploadUrlRequest",
                                           settings.upload_types(MediaKind.THUMBNAIL),
                                           settings.max_thumbnail_bytes)
+    # The reads every visitor makes come first: a request tries the routes of its path in
+    # order, and each route of the same path but another method it passes costs a match.
     return [
-        *deletion_routes.routes(ctx),
-        *library_routes.routes(ctx),
-        *quota_routes.routes(ctx),
         api_route(f"{PREFIX}/upload-url", upload_url_endpoint(MediaKind.VIDEO, video_body),
                   methods=["POST"], name="video_upload_url",
                   summary="A presigned URL to upload a video to", description=UPLOAD_NOTE,
@@ -260,4 +259,7 @@ def routes(ctx: AppContext) -> list[BaseRoute]:
                   params=[Param("status", description="The seed's form: ?status=COMPLETED",
                                 schema={"enum": [status.value for status in Status]})],
                   tags=INTERNAL_TAGS),
+        *library_routes.routes(ctx),
+        *deletion_routes.routes(ctx),
+        *quota_routes.routes(ctx),
     ]

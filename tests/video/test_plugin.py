@@ -151,3 +151,13 @@ def test_every_route_declares_the_errors_it_can_answer(client):
         declared = {int(status) for status in _operation(document, path, method)["responses"]
                     if int(status) >= 400}
         assert declared >= errors, (path, method, errors - declared)
+
+
+def test_a_video_is_read_through_the_first_route_of_its_path(client):
+    # A request tries the routes of its path in turn: the read every visitor makes must not
+    # first pass the edit and delete routes of the same path, a conversion each.
+    path = f"{workflow.PREFIX}/0b7f7c8e-6a57-4bd7-a4e6-7e8b9a6e2a11"
+    routes = [route for route in client.app.router.routes
+              if getattr(route, "path_regex", None) is not None and route.path_regex.match(path)]
+    assert len(routes) >= 3
+    assert routes[0].methods == {"GET", "HEAD"}
