@@ -184,8 +184,19 @@ class CognitoSessions:
             id=str(claims["sub"]),
             provider=PROVIDER,
             email=username if "@" in username else None,
+            name=await self._known_name(str(claims["sub"])),
             claims={"jti": claims["jti"], "exp": claims["exp"]},
         )
+
+    async def _known_name(self, subject: str) -> str | None:
+        """The name the user's last sign-in recorded: an access token carries none. Read once
+        per verification (the verified sessions keep one for a second); a session holds
+        without it while the database does not answer."""
+        try:
+            known = await find_user(subject)
+        except ServiceUnavailable:
+            return None
+        return (known["name"] or None) if known else None
 
     # -- helpers -----------------------------------------------------------------------------
 

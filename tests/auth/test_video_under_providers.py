@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 
 from core.sessions import AUTH_PATH
-from tests.auth.contract import new_email
+from tests.auth.contract import NAME, new_email
 from tests.auth.contract import register as register_user
 from tests.support.stand_ins import StandInServiceAuthPlugin
 from tests.video import workflow
@@ -36,6 +36,8 @@ def test_the_video_workflow_runs_under_the_provider(client):
     user_id, alice = sign_in(client)
     seen = workflow.run_workflow(client, alice, TRANSCODER)
     assert seen["user_id"] == user_id
+    # The name given at sign-up, kept with the video: each provider knows its users' names.
+    assert seen["uploader"] == {"id": user_id, "name": NAME}
     assert seen["video_s3_key"].startswith(f"videos/{user_id}/")
 
 
