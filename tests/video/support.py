@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import time
 import uuid
 from collections.abc import Awaitable, Callable
 from pathlib import Path
@@ -39,6 +40,14 @@ def next_link(response: Any) -> str | None:
     target, _, relation = header.partition(";")
     assert relation.strip() == 'rel="next"', header
     return target.strip().removeprefix("<").removesuffix(">")
+
+
+def wait_until(condition: Callable[[], Any], timeout: float = 10.0) -> bool:
+    """Whether `condition()` holds within `timeout` seconds, asked every 50 ms."""
+    deadline = time.monotonic() + timeout
+    while not condition() and time.monotonic() < deadline:
+        time.sleep(0.05)
+    return bool(condition())
 
 
 def command_config(path: Path, db_url: str, moto_endpoint: str, video: str = "",

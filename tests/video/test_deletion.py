@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import socket
-import time
 import uuid
 from pathlib import Path
 from typing import Any
@@ -25,7 +24,14 @@ from plugins.video.deletion.worker import DeletionWorker, deletions, retry_delay
 from plugins.video.tables import VideoDeletion
 from tests.support.stand_ins import StandInServiceAuthPlugin, StandInUserAuthPlugin
 from tests.video import workflow
-from tests.video.support import TRANSCODER, command_config, run_in_app, status_history, user
+from tests.video.support import (
+    TRANSCODER,
+    command_config,
+    run_in_app,
+    status_history,
+    user,
+    wait_until,
+)
 
 ALICE = user("alice")
 BOB = user("bob")
@@ -274,13 +280,6 @@ def test_concurrent_workers_never_run_one_job_twice(client, s3):
     assert len(first.done) + len(second.done) == len(videos)
     assert [job["attempts"] for job in jobs(client)] == [1] * len(videos)
     assert [v for v in videos if stored(s3, RAW, v["video_s3_key"])] == []
-
-
-def wait_until(condition: Any, seconds: float = 10) -> bool:
-    deadline = time.monotonic() + seconds
-    while not condition() and time.monotonic() < deadline:
-        time.sleep(0.05)
-    return bool(condition())
 
 
 def test_the_apps_worker_runs_in_the_background_and_stops_with_the_app(make_config, s3):

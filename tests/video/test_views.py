@@ -17,10 +17,9 @@ from plugins.video.config import VideoSettings, settings_problems
 from plugins.video.tables import Video
 from plugins.video.views import flusher
 from plugins.video.views.service import ViewCounter
-from tests.cache.test_faults import wait_until
 from tests.support.stand_ins import StandInServiceAuthPlugin, StandInUserAuthPlugin
 from tests.video import workflow
-from tests.video.support import insert_video, run_in_app, user
+from tests.video.support import insert_video, run_in_app, user, wait_until
 
 ALICE, BOB, CAROL = user("alice"), user("bob"), user("carol")
 ANONYMOUS = workflow.ANONYMOUS
