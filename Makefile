@@ -7,7 +7,7 @@ HOST ?= 127.0.0.1
 PORT ?= 8000
 CONFIG ?= config/default.toml
 
-.PHONY: serve test fuzz lint migrate bench wrk-ready lock clean image-test docker-ready
+.PHONY: serve test fuzz lint migrate bench wrk-ready lock clean image-test docker-ready browser-ready
 
 $(STAMP): pyproject.toml requirements.lock
 	@echo "Installing the dependencies into $(VENV) (first run only, about a minute)"
@@ -20,7 +20,7 @@ $(STAMP): pyproject.toml requirements.lock
 serve: $(STAMP)
 	$(BIN)/itube serve --config $(CONFIG) --host $(HOST) --port $(PORT)
 
-test: $(STAMP)
+test: $(STAMP) browser-ready
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
 # The schema-driven fuzz passes of `make test` (tests/fuzz), much longer: examples per
@@ -40,13 +40,22 @@ migrate: $(STAMP)
 
 # Every benchmark in bench/, or those named: `make bench BENCH_ARGS="load --quick"` tries the
 # load table in a few minutes; the full one (1,000,000 videos, 4 rounds) writes
-# docs/benchmarks.md and takes about 25 minutes. Installs wrk when it is missing (needs root).
+# docs/benchmarks.md and takes about 25 minutes; `BENCH_ARGS=library` (about 11 minutes)
+# writes docs/benchmarks-library.md. Installs wrk when it is missing (needs root).
 bench: $(STAMP) wrk-ready
 	$(BIN)/python -m bench $(BENCH_ARGS)
 
 wrk-ready:
 	@command -v wrk >/dev/null || (echo "Installing wrk (apt-get install wrk)" \
 		&& apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq wrk >/dev/null)
+
+# Headless Chromium and its driver for the demo page's browser test (tests/demo), Debian's
+# packages; installed when missing (needs root).
+browser-ready:
+	@test -x /usr/bin/chromium && test -x /usr/bin/chromedriver \
+		|| (echo "Installing Chromium (apt-get install chromium chromium-driver)" \
+			&& apt-get update -qq && DEBIAN_FRONTEND=noninteractive \
+				apt-get install -y -qq chromium chromium-driver >/dev/null)
 
 # Build the API image and run it for real (tests/image): migrate, the whole workflow through
 # the container, its HEALTHCHECK, non-root, a clean stop on SIGTERM, and the compose file

@@ -48,6 +48,11 @@ class Stage:
     values: dict[str, str]
     fresh_ids: Iterator[list[str]] = attrs.field(repr=False)
     walked: dict[str, list[tuple[int, int]]] = attrs.Factory(dict)  # requests, ids
+    # Other walks' ids, by pool name (Target.pool): each run takes the next slice.
+    pools: dict[str, Iterator[list[str]]] = attrs.field(repr=False, factory=dict)
+    # Called after each target's run: waits for what the run left the server to do in the
+    # background (so it does not land on the next target's figures).
+    settle: Callable[[Target, Server], None] | None = None
 
 
 def id_slices(ids: list[str], runs: int) -> Iterator[list[str]]:
@@ -62,11 +67,12 @@ def drive(stage: Stage, target: Target) -> Load:
         return _walk(stage, target)
     options = stage.options
     url = stage.bases[target.server] + target.path.format(**stage.values)
-    headers = credentials(stage, target, url)
+    headers = {**credentials(stage, target, url), **dict(target.headers)}
     script = method_script(stage.folder, target.method) if target.method != "GET" else None
-    wrk(url, options.warmup_seconds, options.connections, script, headers)
+    connections = target.connections or options.connections
+    wrk(url, options.warmup_seconds, connections, script, headers)
     return with_cpu(stage.servers[target.server],
-                    lambda: wrk(url, options.seconds, options.connections, script, headers))
+                    lambda: wrk(url, options.seconds, connections, script, headers))
 
 
 def with_cpu(server: Server, run: Callable[[], Load]) -> Load:
@@ -89,17 +95,28 @@ def credentials(stage: Stage, target: Target, url: str) -> dict[str, str]:
 def _walk(stage: Stage, target: Target) -> Load:
     """Warm up on some ids, measure on others: each requested once while they last."""
     options = stage.options
-    ids = next(stage.fresh_ids)
+    ids = next(stage.pools[target.pool] if target.pool else stage.fresh_ids)
     share = options.warmup_seconds / (options.warmup_seconds + options.seconds)
     warm, measured = ids[:int(len(ids) * share)], ids[int(len(ids) * share):]
     base = stage.bases[target.server]
-    wrk(base, options.warmup_seconds, options.connections,
-        walk_script(stage.folder, "warm", [target.walk_prefix + i for i in warm]))
-    script = walk_script(stage.folder, "measured", [target.walk_prefix + i for i in measured])
+    headers = {**credentials(stage, target, base), **dict(target.headers)}
+    connections = target.connections or options.connections
+    wrk(base, options.warmup_seconds, connections,
+        _walk_script(stage.folder, "warm", target, warm), headers)
+    script = _walk_script(stage.folder, "measured", target, measured)
     load = with_cpu(stage.servers[target.server],
-                    lambda: wrk(base, options.seconds, options.connections, script))
+                    lambda: wrk(base, options.seconds, connections, script, headers))
     stage.walked.setdefault(target.name, []).append((load.requests, len(measured)))
     return load
+
+
+def _walk_script(folder: Path, name: str, target: Target, ids: list[str]) -> Path:
+    if target.path:
+        paths = [target.path.replace("{id}", i) for i in ids]
+    else:
+        paths = [target.walk_prefix + i for i in ids]
+    bodies = [target.body.replace("{id}", i) for i in ids] if target.body else None
+    return walk_script(folder, name, paths, target.method, bodies)
 
 
 Starter = Callable[[str], contextlib.AbstractContextManager[Server]]
@@ -111,22 +128,24 @@ class Rounds:
     rss_mib: dict[str, list[float]]  # per server, read after its targets in the last round
 
 
-def run_rounds(stage: Stage, start: Starter) -> Rounds:
+def run_rounds(stage: Stage, start: Starter, targets: list[Target] = TARGETS) -> Rounds:
     """Odd rounds go through the servers, and each server's targets, backwards.
     `start(server)` runs a server (its cookies set in the stage) until the block ends."""
-    servers = list(dict.fromkeys(target.server for target in TARGETS))
+    servers = list(dict.fromkeys(target.server for target in targets))
     result = Rounds(loads=[], rss_mib={})
     for number in range(stage.options.rounds):
         backwards = number % 2 == 1
         loads: dict[str, Load] = {}
         for name in servers[::-1] if backwards else servers:
-            targets = [target for target in TARGETS if target.server == name]
+            own = [target for target in targets if target.server == name]
             with start(name) as server:
                 stage.bases[name], stage.servers[name] = server.base, server
-                for target in targets[::-1] if backwards else targets:
+                for target in own[::-1] if backwards else own:
                     check(stage, target)
                     loads[target.name] = drive(stage, target)
                     _show(number, target, loads[target.name])
+                    if stage.settle is not None:
+                        stage.settle(target, server)
                 result.rss_mib[name] = server.rss_per_worker_mib()
         result.loads.append(loads)
     return result
@@ -139,7 +158,10 @@ def _show(number: int, target: Target, load: Load) -> None:
 
 
 def check(stage: Stage, target: Target) -> None:
-    """One request before wrk: a broken setup fails here, with the answer."""
+    """One request before wrk: a broken setup fails here, with the answer. A walk over a
+    pool is checked by whoever fills the pool: a request here would spend one of its ids."""
+    if target.pool:
+        return
     path = (target.walk_prefix + stage.values["video"] if target.walk
             else target.path.format(**stage.values))
     url = stage.bases[target.server] + path

@@ -28,6 +28,16 @@ class Target:
     # Each request asks for another video (from the ids no target asked for before).
     walk: bool = False
     walk_prefix: str = ""
+    # A walk's ids come from the stage's pool of this name ("": its fresh ids); each
+    # request's path is `path` with `{id}` replaced (walk_prefix + id when no path), its
+    # body `body` with `{id}` replaced (none when empty).
+    pool: str = ""
+    body: str = ""
+    # Sent with every request, after the credentials.
+    headers: tuple[tuple[str, str], ...] = ()
+    # wrk's connections for this target (0: the run's); fewer for a route so slow that the
+    # run's would wait past wrk's timeout.
+    connections: int = 0
 
 
 def _get(server: str, short: str) -> Target:

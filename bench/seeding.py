@@ -42,9 +42,18 @@ NTH_PUBLIC = (
 )
 
 
-def video_rows(count: int, public_ids: list[str]) -> Iterator[tuple[Any, ...]]:
+# A video's title and description from its index (the library table seeds searchable words).
+TextSource = Callable[[int], tuple[str, str]]
+
+
+def default_text(index: int) -> tuple[str, str]:
+    return f"Benchmark video {index}", DESCRIPTION
+
+
+def video_rows(count: int, public_ids: list[str],
+               text: TextSource = default_text) -> Iterator[tuple[Any, ...]]:
     """`count` generated rows, one at a time; the ids of the public, completed ones are
-    appended to `public_ids`."""
+    appended to `public_ids`. `text` writes the titles and descriptions."""
     rng = random.Random(20261124)
     start = dt.datetime.now(dt.UTC) - dt.timedelta(minutes=count)
     for index in range(count):
@@ -55,7 +64,7 @@ def video_rows(count: int, public_ids: list[str]) -> Iterator[tuple[Any, ...]]:
             public_ids.append(str(video_id))
         created = start + dt.timedelta(minutes=index, microseconds=rng.randrange(60_000_000))
         yield (
-            video_id, owner, f"Benchmark video {index}", DESCRIPTION, visibility, status,
+            video_id, owner, *text(index), visibility, status,
             f"videos/{owner}/{video_id}.mp4",
             f"thumbnails/{owner}/{video_id}.jpg" if index % 2 else None,
             rng.randrange(1_000_000, 500_000_000), "video/mp4",
@@ -104,10 +113,11 @@ async def _fetch_row(url: str, query: str, *args: Any) -> Any:
         await connection.close()
 
 
-async def _copy(url: str, count: int, public_ids: list[str]) -> None:
+async def _copy(url: str, count: int, public_ids: list[str], text: TextSource) -> None:
     connection = await asyncpg.connect(url)
     try:
-        await connection.copy_records_to_table("videos", records=video_rows(count, public_ids),
+        await connection.copy_records_to_table("videos",
+                                               records=video_rows(count, public_ids, text),
                                                columns=COLUMNS)
         await connection.execute("VACUUM ANALYZE videos")
     finally:
@@ -123,14 +133,16 @@ def migrate(config: Path) -> None:
 
 
 @contextlib.contextmanager
-def seeded_database(count: int, config_for: Callable[[str], Path]) -> Iterator[Seeded]:
+def seeded_database(count: int, config_for: Callable[[str], Path],
+                    text: TextSource = default_text) -> Iterator[Seeded]:
     """A fresh database with itube's schema (migrated with the config `config_for(url)`
-    writes) and `count` videos, dropped afterwards."""
+    writes) and `count` videos (their titles and descriptions from `text`), dropped
+    afterwards."""
     url = create_postgres_database()
     try:
         migrate(config_for(url))
         public_ids: list[str] = []
-        asyncio.run(_copy(url, count, public_ids))
+        asyncio.run(_copy(url, count, public_ids, text))
         yield Seeded(url=url, videos=count, public_ids=public_ids)
     finally:
         drop_postgres_database(url)

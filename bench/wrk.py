@@ -99,11 +99,12 @@ def wrk(url: str, seconds: float, connections: int, script: Path | None = None,
 
 
 # Each wrk thread walks its own share of the paths in order: no path twice until all are
-# used, so every answer is a cache miss while requests <= paths.
+# used, so every answer is a cache miss while requests <= paths. A path's body, if any, is
+# the same line of the bodies' file.
 WALK_SCRIPT = """
-local paths = {}
+local paths, bodies = {}, {}
 for line in io.lines("%(paths)s") do paths[#paths + 1] = line end
-local started = 0
+%(read_bodies)slocal started = 0
 function setup(thread)
   thread:set("first", started)
   started = started + 1
@@ -113,8 +114,11 @@ function init(args)
 end
 function request()
   position = position + %(threads)d
-  return wrk.format("GET", paths[position %% #paths + 1])
+  local index = position %% #paths + 1
+  return wrk.format("%(method)s", paths[index], nil, bodies[index])
 end
+"""
+READ_BODIES = """for line in io.lines("%(bodies)s") do bodies[#bodies + 1] = line end
 """
 
 METHOD_SCRIPT = """
@@ -123,11 +127,22 @@ wrk.body = "%(body)s"
 """
 
 
-def walk_script(folder: Path, name: str, paths: list[str]) -> Path:
+def walk_script(folder: Path, name: str, paths: list[str], method: str = "GET",
+                bodies: list[str] | None = None) -> Path:
+    """A script sending `method` to each path in turn (with the body of the same index,
+    when `bodies` are given: one line each, no line breaks in them)."""
     listing = folder / f"{name}.paths"
     listing.write_text("\n".join(paths) + "\n", encoding="utf-8")
+    read_bodies = ""
+    if bodies is not None:
+        if len(bodies) != len(paths) or any("\n" in body for body in bodies):
+            raise ValueError("one body a path, each on one line")
+        body_file = folder / f"{name}.bodies"
+        body_file.write_text("\n".join(bodies) + "\n", encoding="utf-8")
+        read_bodies = READ_BODIES % {"bodies": body_file}
     script = folder / f"{name}.lua"
-    script.write_text(WALK_SCRIPT % {"paths": listing, "threads": THREADS}, encoding="utf-8")
+    script.write_text(WALK_SCRIPT % {"paths": listing, "threads": THREADS, "method": method,
+                                     "read_bodies": read_bodies}, encoding="utf-8")
     return script
 
 

@@ -71,4 +71,6 @@ def _object_schema(cls: type, components: dict[str, Any]) -> dict[str, Any]:
         schema["required"] = required
     if cls.__doc__ and not cls.__doc__.startswith(cls.__name__ + "("):
         schema["description"] = cls.__doc__.strip().splitlines()[0]
+    # Rules across fields ("not both"), which no single field's metadata can say.
+    schema.update(getattr(cls, "__json_schema__", {}))
     return schema

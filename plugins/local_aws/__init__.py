@@ -11,7 +11,7 @@ from core.config import Config
 from core.context import AppContext
 from core.plugins import hookimpl
 from plugins.local_aws.config import LocalAwsSettings
-from plugins.local_aws.service import provision, start_emulator
+from plugins.local_aws.service import bucket_origins, provision, start_emulator
 from plugins.local_aws.shared import shared_environment, supervisor_pid
 
 NAME = "local_aws"
@@ -48,7 +48,8 @@ def _emulate(ctx: AppContext) -> AwsEnvironment:
     if not endpoint:
         server, endpoint = start_emulator(settings)
         ctx.state[NAME] = server
-    return provision(settings, endpoint, web_origins=ctx.config.http.cors_origins)
+    return provision(settings, endpoint,
+                     web_origins=bucket_origins(settings, ctx.config.http.cors_origins))
 
 
 @hookimpl

@@ -25,5 +25,11 @@ class LocalAwsSettings:
     thumbnails_bucket: str = "itube-video-thumbnails"
     # Receives the raw bucket's ObjectCreated events (read by `itube transcoder-example`).
     queue_name: str = "itube-raw-video-events"
+    # Origins whose pages may PUT to upload URLs and GET media from the buckets (their CORS
+    # rules); empty: [http] cors_origins, or any origin ("*") when that is empty too.
+    bucket_cors_origins: list[str] = attrs.Factory(list)
+    # The raw bucket's lifecycle rule aborts a multipart upload this many days after it
+    # started (AbortIncompleteMultipartUpload); 0 sets no rule.
+    abort_incomplete_multipart_days: int = 1
     # Tell the user-auth plugin to confirm sign-ups at once (there is no mailbox here).
     auto_confirm_sign_ups: bool = True

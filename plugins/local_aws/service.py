@@ -17,6 +17,13 @@ from core.aws import AwsEnvironment
 from core.errors import ConfigError
 from plugins.local_aws.config import LocalAwsSettings
 
+# What a browser reads from an upload's answer: the ETag (a part's, to complete a multipart
+# upload) and the additional checksum S3 computed or checked.
+EXPOSED_HEADERS = ["ETag", "x-amz-checksum-crc32", "x-amz-checksum-crc32c",
+                   "x-amz-checksum-crc64nvme", "x-amz-checksum-sha1", "x-amz-checksum-sha256",
+                   "x-amz-checksum-type"]
+# Browsers may upload to and read from the emulated buckets from any page.
+ANY_ORIGIN = ("*",)
 # The emulator accepts any credentials; these are not secrets.
 EMULATOR_KEY_ID = "testing"
 EMULATOR_SECRET = "testing"
@@ -161,6 +168,10 @@ def _provision_storage(
             s3.create_bucket(Bucket=bucket)
         if web_origins:
             s3.put_bucket_cors(Bucket=bucket, CORSConfiguration=_cors(web_origins))
+    if settings.abort_incomplete_multipart_days > 0:
+        s3.put_bucket_lifecycle_configuration(
+            Bucket=settings.raw_bucket,
+            LifecycleConfiguration=lifecycle(settings.abort_incomplete_multipart_days))
     queue_url = sqs.create_queue(QueueName=settings.queue_name)["QueueUrl"]
     queue_arn = sqs.get_queue_attributes(QueueUrl=queue_url, AttributeNames=["QueueArn"])[
         "Attributes"
@@ -179,10 +190,24 @@ def _provision_storage(
     }
 
 
+def bucket_origins(settings: LocalAwsSettings, web_origins: Sequence[str]) -> list[str]:
+    """The origins the buckets' CORS rules allow: `bucket_cors_origins`, else the API's own
+    browser origins (`[http] cors_origins`), else any."""
+    return list(settings.bucket_cors_origins or web_origins or ANY_ORIGIN)
+
+
 def _cors(web_origins: Sequence[str]) -> dict[str, Any]:
     """Browsers at these origins PUT to the presigned upload URLs (with the headers the API
-    returns) and GET playback URLs."""
+    returns, checksums among them), read the ETag and checksum S3 answers, and GET media."""
     return {"CORSRules": [{"AllowedOrigins": list(web_origins),
                            "AllowedMethods": ["GET", "PUT", "HEAD"],
-                           "AllowedHeaders": ["*"], "ExposeHeaders": ["ETag"],
+                           "AllowedHeaders": ["*"], "ExposeHeaders": list(EXPOSED_HEADERS),
                            "MaxAgeSeconds": 3600}]}
+
+
+def lifecycle(days: int) -> dict[str, Any]:
+    """The raw bucket's rule: S3 aborts a multipart upload `days` after it started (the
+    parts of an upload nobody completes are stored, and billed, until then)."""
+    return {"Rules": [{"ID": "abort-incomplete-multipart-uploads", "Status": "Enabled",
+                       "Filter": {"Prefix": ""},
+                       "AbortIncompleteMultipartUpload": {"DaysAfterInitiation": days}}]}

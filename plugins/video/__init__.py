@@ -23,6 +23,9 @@ from plugins.video import (
 )
 from plugins.video.config import VideoSettings, settings_problems
 from plugins.video.deletion import worker as deletion_worker
+from plugins.video.janitor import task as janitor_task
+from plugins.video.multipart import routes as multipart_routes
+from plugins.video.multipart.service import MultipartService
 from plugins.video.piccolo_app import APP_CONFIG
 from plugins.video.service import VideoService
 from plugins.video.storage import Buckets, VideoStorage
@@ -88,11 +91,14 @@ async def startup(ctx: AppContext) -> None:
 
     storage = await anyio.to_thread.run_sync(make_storage)
     ctx.state[NAME] = VideoService(ctx, storage, settings)
+    ctx.state[multipart_routes.STATE_KEY] = MultipartService(ctx.state[NAME])
     await deletion_worker.start(ctx, ctx.state[NAME])
     await view_flusher.start(ctx, ctx.state[NAME].views, settings.view_flush_seconds)
+    await janitor_task.start(ctx, ctx.state[NAME])
 
 
 @hookimpl
 async def shutdown(ctx: AppContext) -> None:
     await deletion_worker.stop(ctx)
     await view_flusher.stop(ctx)
+    await janitor_task.stop(ctx)

@@ -16,11 +16,13 @@ def add_commands(subparsers: Any) -> Any:
     """The `videos` command group; each maintenance module adds its command to it."""
     from plugins.video import search_command
     from plugins.video.deletion import worker
+    from plugins.video.janitor import task as janitor
 
     videos = subparsers.add_parser("videos", help="video maintenance")
     commands = videos.add_subparsers(dest="videos_command", required=True)
     worker.add_command(commands)
     search_command.add_command(commands)
+    janitor.add_command(commands)
     return commands
 
 

@@ -14,6 +14,8 @@ GIB = 1024**3
 MIB = 1024**2
 # The longest X-Amz-Expires S3 accepts on a presigned URL: 7 days.
 S3_MAX_EXPIRES_SECONDS = 7 * 24 * 3600
+# The most parts of an S3 multipart upload.
+MULTIPART_MAX_PARTS = 10_000
 # The per-user limits, each 0 for none.
 QUOTA_KEYS = ("quota_bytes_per_user", "quota_videos_per_user", "quota_upload_urls_per_hour")
 
@@ -62,6 +64,12 @@ class VideoSettings:
     max_video_bytes: int = 5 * GIB
     # Largest thumbnail accepted, in bytes.
     max_thumbnail_bytes: int = 10 * MIB
+    # Part URLs a multipart upload hands out at a time (at its start, when resumed, and
+    # the most one request for part URLs may ask for).
+    multipart_url_batch: int = 100
+    # How long a multipart upload may take, in seconds, from its start to its completion;
+    # after this it is refused and left to the janitor (keep orphan_upload_seconds above it).
+    multipart_expiry_seconds: int = 86_400
     # How long a video and the first page of the public list stay cached, in seconds.
     cache_ttl_seconds: int = 60
     # After a change, reads of that video bypass the cache this long, so a load that
@@ -94,6 +102,13 @@ class VideoSettings:
     # How often each process adds the views it counted to the database, in seconds; a
     # crashed process loses at most this long's views, and counts show this much later.
     view_flush_seconds: float = 10.0
+    # An upload older than this, in seconds, that no video refers to is removed by the
+    # janitor: objects under videos/ and thumbnails/ without metadata, and multipart uploads
+    # never completed. Keep it above upload_url_ttl_seconds and the longest resumable upload.
+    orphan_upload_seconds: int = 86_400
+    # How often the app's janitor sweeps, in seconds; 0 runs none in the app (run
+    # `itube videos janitor --once` on a schedule instead).
+    janitor_interval_seconds: float = 3600.0
 
     def upload_types(self, kind: MediaKind) -> list[str]:
         """The content types an upload URL of `kind` may be asked for, lower-cased (MIME
@@ -112,11 +127,25 @@ def settings_problems(settings: VideoSettings, *, production: bool = False) -> l
                      if not getattr(settings, key).strip()]
     for key in ("upload_url_ttl_seconds", "playback_url_ttl_seconds", "cache_ttl_seconds",
                 "cache_invalidation_hold_seconds", "max_video_bytes", "max_thumbnail_bytes",
-                "deletion_lease_seconds", "view_window_seconds", "view_flush_seconds"):
+                "deletion_lease_seconds", "view_window_seconds", "view_flush_seconds",
+                "multipart_url_batch", "multipart_expiry_seconds"):
         if getattr(settings, key) <= 0:
             problems.append(f"plugins.video.{key}: must be positive")
     if settings.deletion_poll_seconds < 0:
         problems.append("plugins.video.deletion_poll_seconds: must not be negative")
+    if settings.multipart_url_batch > MULTIPART_MAX_PARTS:
+        problems.append(f"plugins.video.multipart_url_batch: at most {MULTIPART_MAX_PARTS} "
+                        "(S3's most parts)")
+    if settings.multipart_expiry_seconds > settings.orphan_upload_seconds:
+        problems.append("plugins.video.multipart_expiry_seconds: must not exceed "
+                        "orphan_upload_seconds, or the janitor would remove uploads in progress")
+    if settings.janitor_interval_seconds < 0:
+        problems.append("plugins.video.janitor_interval_seconds: must not be negative")
+    if settings.orphan_upload_seconds <= settings.upload_url_ttl_seconds:
+        problems.append(
+            "plugins.video.orphan_upload_seconds: must exceed upload_url_ttl_seconds, so an "
+            "upload has time to get its metadata before the janitor removes it"
+        )
     problems += [f"plugins.video.{key}: must not be negative (0 means no limit)"
                  for key in QUOTA_KEYS if getattr(settings, key) < 0]
     if settings.upload_url_ttl_seconds > S3_MAX_EXPIRES_SECONDS:

@@ -5,12 +5,29 @@ from __future__ import annotations
 import datetime as dt
 import uuid
 from collections.abc import Sequence
+from typing import Any, ClassVar
 
 import attrs
 
+from core.errors import ValidationFailed
 from core.schema import constrained
 from plugins.video.keys import MAX_KEY_LENGTH
 from plugins.video.states import Status, Visibility
+
+# Canonical base64 of each digest S3 checks, as the pattern an upload-url body's checksum
+# must match: SHA-256's 32 bytes, CRC32C's 4 (the last character carries no stray bits).
+CHECKSUM_PATTERNS = {
+    "SHA256": "[A-Za-z0-9+/]{42}[AEIMQUYcgkosw048]=",
+    "CRC32C": "[A-Za-z0-9+/]{5}[AQgw]==",
+}
+
+
+def _checksum_field(algorithm: str, digest: str) -> Any:
+    return constrained(
+        None, pattern=CHECKSUM_PATTERNS[algorithm],
+        description=f"Base64 of the file's {digest} digest; when given the URL is bound to it "
+                    "and S3 refuses any other body (at most one checksum)",
+    )
 
 
 @attrs.frozen
@@ -37,6 +54,10 @@ class VideoRecord:
     uploader_name: str | None = None
     # Views counted up to the last flush (plugins/video/views/).
     view_count: int = 0
+    # S3's additional checksum of the uploaded object ("SHA256", "CRC32C", ...) and its
+    # value (a multipart object's is composite: "<base64>-<parts>"), when S3 has one.
+    checksum_algorithm: str | None = None
+    checksum: str | None = None
 
 
 @attrs.define
@@ -50,6 +71,23 @@ class UploadUrlRequest:
     size_bytes: int | None = constrained(
         None, minimum=1, description="Declared size; when given the URL is bound to it"
     )
+    checksum_sha256: str | None = _checksum_field("SHA256", "SHA-256 (32 bytes)")
+    checksum_crc32c: str | None = _checksum_field("CRC32C", "CRC32C (4 bytes, big-endian)")
+    __json_schema__: ClassVar[dict[str, Any]] = {"not": {  # not both given
+        "required": ["checksum_sha256", "checksum_crc32c"],
+        "properties": {"checksum_sha256": {"type": "string"},
+                       "checksum_crc32c": {"type": "string"}}}}
+
+    def checksum(self) -> tuple[str, str] | None:
+        """The declared (algorithm, base64 digest), if any; 422 when both are given."""
+        if self.checksum_sha256 is not None and self.checksum_crc32c is not None:
+            raise ValidationFailed.field(
+                "checksum_crc32c", "give checksum_sha256 or checksum_crc32c, not both")
+        if self.checksum_sha256 is not None:
+            return "SHA256", self.checksum_sha256
+        if self.checksum_crc32c is not None:
+            return "CRC32C", self.checksum_crc32c
+        return None
 
 
 def upload_request_class(
@@ -65,8 +103,11 @@ def upload_request_class(
     })
     size_bytes = constrained(None, minimum=1, maximum=max_bytes,
                              description="Declared size; when given the URL is bound to it")
-    return attrs.make_class(name, {"content_type": content_type, "size_bytes": size_bytes},
-                            bases=(UploadUrlRequest,), slots=True)
+    return attrs.make_class(name, {
+        "content_type": content_type, "size_bytes": size_bytes,
+        "checksum_sha256": _checksum_field("SHA256", "SHA-256 (32 bytes)"),
+        "checksum_crc32c": _checksum_field("CRC32C", "CRC32C (4 bytes, big-endian)"),
+    }, bases=(UploadUrlRequest,), slots=True)
 
 
 @attrs.define
@@ -142,5 +183,21 @@ class VideoOut:
 
 
 @attrs.define
+class ChecksumOut:
+    """S3's additional checksum of an uploaded object."""
+
+    algorithm: str = attrs.field(metadata={
+        "description": "As S3 names it: SHA256, CRC32C, CRC32, SHA1 or CRC64NVME",
+        "example": "SHA256"})
+    value: str = attrs.field(metadata={
+        "description": "Base64 of the digest; for an object uploaded in parts, S3's "
+                       "composite checksum `<base64>-<number of parts>`"})
+
+
+@attrs.define
 class VideoIdOut:
+    """The video stored at an S3 key, and the checksum S3 recorded for the upload (null when
+    the upload declared none): fetch the object with checksum mode on to have it checked."""
+
     video_id: uuid.UUID
+    checksum: ChecksumOut | None = None

@@ -4,12 +4,17 @@ from pathlib import Path
 
 from piccolo.conf.apps import AppConfig
 
-from plugins.video.tables import Video, VideoDeletion, VideoStatusHistory
+from plugins.video.tables import (
+    Video,
+    VideoDeletion,
+    VideoMultipartUpload,
+    VideoStatusHistory,
+)
 
 APP_CONFIG = AppConfig(
     app_name="video",
     migrations_folder_path=str(Path(__file__).parent / "piccolo_migrations"),
-    table_classes=[Video, VideoStatusHistory, VideoDeletion],
+    table_classes=[Video, VideoStatusHistory, VideoDeletion, VideoMultipartUpload],
     migration_dependencies=[],
     commands=[],
 )

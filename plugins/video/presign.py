@@ -20,7 +20,7 @@ import functools
 import hashlib
 import hmac
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any
 from urllib.parse import parse_qs, quote, urlsplit
@@ -38,12 +38,37 @@ SIGNERS_KEPT = 64
 URLS_KEPT_PER_WINDOW = 10_000
 # botocore drops this Content-Type from presigned requests (it is its own default).
 BOTOCORE_DEFAULT_CONTENT_TYPE = "application/x-www-form-urlencoded; charset=utf-8"
+# The header naming a PUT's additional checksum algorithm (botocore signs it beside the
+# checksum; S3 records the checksum with the object, and moto only when it is sent).
+SDK_CHECKSUM_ALGORITHM = "x-amz-sdk-checksum-algorithm"
+
+# Where a part signer's request holds the part number until a URL fills it in: a value no
+# query ever carries (encoded "%00", so it cannot occur anywhere else in the request).
+_SLOT = "\x00"
 
 Clock = Callable[[], datetime]
 
 
 def utc_now() -> datetime:
     return datetime.now(UTC)
+
+
+@attrs.frozen
+class Checksum:
+    """The digest a PUT's body must have: `algorithm` as S3 names it ("SHA256",
+    "CRC32C"), `value` the digest in base64. Signed into an upload URL, S3 refuses any other
+    body."""
+
+    algorithm: str
+    value: str
+
+    @property
+    def header(self) -> str:
+        return f"x-amz-checksum-{self.algorithm.lower()}"
+
+    def headers(self) -> dict[str, str]:
+        """The headers a client sends with the PUT (lower case, as signed)."""
+        return {self.header: self.value, SDK_CHECKSUM_ALGORITHM: self.algorithm}
 
 
 @attrs.frozen
@@ -124,6 +149,28 @@ class KeySigner:
         return f"{self.origin}{path}?{self.query}{mac.hexdigest()}"
 
 
+@attrs.frozen
+class PartSigner:
+    """Presigns the parts of one multipart upload: per URL, the part number goes into its
+    place in the URL and in the canonical request, then one SHA-256 and one HMAC."""
+
+    mac: hmac.HMAC
+    url_head: str
+    url_tail: str
+    request_head: str
+    request_tail: str
+    string_head: str
+
+    def url(self, part_number: int) -> str:
+        number = str(int(part_number))
+        canonical_request = self.request_head + number + self.request_tail
+        string_to_sign = (self.string_head
+                          + hashlib.sha256(canonical_request.encode()).hexdigest())
+        mac = self.mac.copy()
+        mac.update(string_to_sign.encode())
+        return f"{self.url_head}{number}{self.url_tail}{mac.hexdigest()}"
+
+
 def window_start(moment: datetime, window_seconds: int) -> int:
     """The Unix second `moment`'s signing window starts at. Windows are aligned on the
     epoch, so every process signs a key at the same instant; a window of 0 is one second
@@ -179,11 +226,14 @@ class S3Presigner:
         content_type: str | None = None,
         content_length: int | None = None,
         if_none_match: str | None = None,
+        checksum: Checksum | None = None,
     ) -> str:
         """A presigned URL for `method` on `key`, bound to the headers given
-        (`if_none_match="*"`: S3 refuses the PUT when the key already holds an object)."""
+        (`if_none_match="*"`: S3 refuses the PUT when the key already holds an object;
+        `checksum`: S3 refuses a body with another digest)."""
         return self.signer(endpoint, expires_in, method=method, content_type=content_type,
-                           content_length=content_length, if_none_match=if_none_match).url(key)
+                           content_length=content_length, if_none_match=if_none_match,
+                           checksum=checksum).url(key)
 
     def signer(
         self,
@@ -194,6 +244,7 @@ class S3Presigner:
         content_type: str | None = None,
         content_length: int | None = None,
         if_none_match: str | None = None,
+        checksum: Checksum | None = None,
     ) -> KeySigner:
         """Signs URLs of one kind for any key, at this instant: what every URL of a page
         shares (credentials, timestamp, query string, canonical headers) is made once, and
@@ -201,11 +252,12 @@ class S3Presigner:
         frozen = self.credentials.get_frozen_credentials()
         now = self.clock()
         kept_as = (int(now.timestamp()), frozen.access_key, frozen.secret_key, frozen.token,
-                   endpoint, expires_in, method, content_type, content_length, if_none_match)
+                   endpoint, expires_in, method, content_type, content_length, if_none_match,
+                   checksum)
         signer = self._signers.get(kept_as)
         if signer is None:
             signer = self._new_signer(frozen, now, endpoint, expires_in, method, content_type,
-                                      content_length, if_none_match)
+                                      content_length, if_none_match, checksum)
             if len(self._signers) >= SIGNERS_KEPT:
                 self._signers.clear()
             self._signers[kept_as] = signer
@@ -226,19 +278,20 @@ class S3Presigner:
         window = self._windows.get(endpoint)
         if window is None or window.kept_as != kept_as:
             signer = self._new_signer(frozen, datetime.fromtimestamp(start, UTC), endpoint,
-                                      ttl_seconds + window_seconds, "GET", None, None, None)
+                                      ttl_seconds + window_seconds, "GET", None, None, None, None)
             window = self._windows[endpoint] = _WindowUrls(kept_as, signer)
         return window.url
 
     def _new_signer(
         self, frozen: Any, now: datetime, endpoint: BucketEndpoint, expires_in: int,
         method: str, content_type: str | None, content_length: int | None,
-        if_none_match: str | None,
+        if_none_match: str | None, checksum: Checksum | None,
+        query: Sequence[tuple[str, str]] = (),
     ) -> KeySigner:
         timestamp = now.astimezone(UTC).strftime("%Y%m%dT%H%M%SZ")
         signing = self._signing(frozen, timestamp[:8], endpoint.region)
         headers = self._signed_headers(endpoint.host, content_type, content_length,
-                                       if_none_match)
+                                       if_none_match, checksum)
         signed_names = ";".join(name for name, _ in headers)
         # Values already URI-encoded; timestamp and expiry are digits and letters only.
         params = [
@@ -250,7 +303,9 @@ class S3Presigner:
         ]
         if signing.token is not None:
             params.append(("X-Amz-Security-Token", signing.token))
-        pairs = [f"{name}={value}" for name, value in params]
+        # The operation's own parameters (UploadPart's uploadId, partNumber) come first.
+        pairs = [f"{_encode(name)}={_encode(value)}" for name, value in query]
+        pairs += [f"{name}={value}" for name, value in params]
         canonical_headers = "".join(f"{name}:{value}\n" for name, value in headers)
         return KeySigner(
             mac=hmac.new(signing.key, digestmod=hashlib.sha256),
@@ -264,10 +319,54 @@ class S3Presigner:
             string_head=f"{ALGORITHM}\n{timestamp}\n{signing.scope}\n",
         )
 
+    def presign_part(
+        self,
+        endpoint: BucketEndpoint,
+        key: str,
+        expires_in: int,
+        *,
+        upload_id: str,
+        part_number: int,
+        content_length: int | None = None,
+        checksum: Checksum | None = None,
+    ) -> str:
+        """A presigned UploadPart (a PUT of one part of a multipart upload), bound to the
+        part's length and checksum when given."""
+        return self.part_signer(endpoint, key, expires_in, upload_id=upload_id,
+                                content_length=content_length, checksum=checksum
+                                ).url(part_number)
+
+    def part_signer(
+        self,
+        endpoint: BucketEndpoint,
+        key: str,
+        expires_in: int,
+        *,
+        upload_id: str,
+        content_length: int | None = None,
+        checksum: Checksum | None = None,
+    ) -> PartSigner:
+        """Signs UploadParts of one upload, all of one length and checksum, at this
+        instant. The upload id and the part number are in the signed query: the request
+        is made once with a slot where the number goes (it sorts between the X-Amz-
+        parameters and uploadId), and each URL fills the slot."""
+        frozen = self.credentials.get_frozen_credentials()
+        signer = self._new_signer(frozen, self.clock(), endpoint, expires_in, "PUT", None,
+                                  content_length, None, checksum,
+                                  query=(("uploadId", upload_id), ("partNumber", _SLOT)))
+        path = signer.path_prefix + encode_key(key)
+        slot = f"partNumber={_encode(_SLOT)}"
+        url_head, url_tail = f"{signer.origin}{path}?{signer.query}".split(slot)
+        request_head, request_tail = (signer.request_head + path + signer.request_tail
+                                      ).split(slot)
+        return PartSigner(mac=signer.mac, url_head=f"{url_head}partNumber=", url_tail=url_tail,
+                          request_head=f"{request_head}partNumber=", request_tail=request_tail,
+                          string_head=signer.string_head)
+
     @staticmethod
     def _signed_headers(
         host: str, content_type: str | None, content_length: int | None,
-        if_none_match: str | None,
+        if_none_match: str | None, checksum: Checksum | None,
     ) -> list[tuple[str, str]]:
         headers = [("host", host)]
         if content_type is not None and content_type != BOTOCORE_DEFAULT_CONTENT_TYPE:
@@ -276,6 +375,9 @@ class S3Presigner:
             headers.append(("content-length", str(int(content_length))))
         if if_none_match is not None:
             headers.append(("if-none-match", _header_value(if_none_match)))
+        if checksum is not None:
+            headers += [(name, _header_value(value))
+                        for name, value in checksum.headers().items()]
         return sorted(headers)
 
     def _signing(self, frozen: Any, date: str, region: str) -> _Signing:
@@ -313,6 +415,7 @@ def botocore_presign(
     content_type: str | None = None,
     content_length: int | None = None,
     if_none_match: str | None = None,
+    checksum: Checksum | None = None,
 ) -> str:
     """The same URL through botocore's `generate_presigned_url` (the reference)."""
     if method == "GET":
@@ -326,8 +429,35 @@ def botocore_presign(
         params["ContentLength"] = content_length
     if if_none_match is not None:
         params["IfNoneMatch"] = if_none_match
+    if checksum is not None:
+        params[f"Checksum{checksum.algorithm}"] = checksum.value
+        params["ChecksumAlgorithm"] = checksum.algorithm
     return s3.generate_presigned_url(
         "put_object", Params=params, ExpiresIn=expires_in, HttpMethod="PUT"
+    )
+
+
+def botocore_presign_part(
+    s3: Any,
+    bucket: str,
+    key: str,
+    expires_in: int,
+    *,
+    upload_id: str,
+    part_number: int,
+    content_length: int | None = None,
+    checksum: Checksum | None = None,
+) -> str:
+    """An UploadPart URL through botocore's `generate_presigned_url` (the reference)."""
+    params: dict[str, Any] = {"Bucket": bucket, "Key": key, "UploadId": upload_id,
+                              "PartNumber": part_number}
+    if content_length is not None:
+        params["ContentLength"] = content_length
+    if checksum is not None:
+        params[f"Checksum{checksum.algorithm}"] = checksum.value
+        params["ChecksumAlgorithm"] = checksum.algorithm
+    return s3.generate_presigned_url(
+        "upload_part", Params=params, ExpiresIn=expires_in, HttpMethod="PUT"
     )
 
 
@@ -347,7 +477,7 @@ def matches_botocore(
     s3: Any, presigner: S3Presigner, endpoint: BucketEndpoint, bucket: str
 ) -> bool:
     """Whether our URLs for `bucket` equal botocore's byte for byte (GET, also through a
-    window's memo, and PUTs bound to the headers an upload URL signs).
+    window's memo, PUTs bound to the headers an upload URL signs, and UploadParts).
 
     Each botocore URL is recomputed at the X-Amz-Date botocore signed it at, so the
     check needs no clock patching and cannot race a second boundary.
@@ -366,9 +496,24 @@ def matches_botocore(
         {"method": "PUT", "content_type": "video/mp4", "if_none_match": "*"},
         {"method": "PUT", "content_type": "image/jpeg", "content_length": 1234,
          "if_none_match": "*"},
+        {"method": "PUT", "content_type": "video/mp4", "if_none_match": "*",
+         "checksum": Checksum("SHA256", "47DEQpj8HBSa+/TImW+5JCeuQeRkm5NMpJWZG3hSuFU=")},
+        {"method": "PUT", "content_type": "video/mp4", "content_length": 99,
+         "if_none_match": "*", "checksum": Checksum("CRC32C", "AAAAAA==")},
     ]
     for case in cases:
         expected = botocore_presign(s3, bucket, key, 900, **case)
         if at_its_date(expected).presign(endpoint, key, 900, **case) != expected:
+            return False
+    part_cases: list[dict[str, Any]] = [
+        {"upload_id": "a.b_c-d~e+f/g=h", "part_number": 1},
+        {"upload_id": "2~Zx9", "part_number": 10_000, "content_length": 8 * 1024**2,
+         "checksum": Checksum("SHA256", "47DEQpj8HBSa+/TImW+5JCeuQeRkm5NMpJWZG3hSuFU=")},
+        {"upload_id": "2~Zx9", "part_number": 7, "content_length": 1,
+         "checksum": Checksum("CRC32C", "AAAAAA==")},
+    ]
+    for case in part_cases:
+        expected = botocore_presign_part(s3, bucket, key, 900, **case)
+        if at_its_date(expected).presign_part(endpoint, key, 900, **case) != expected:
             return False
     return True

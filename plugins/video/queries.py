@@ -69,6 +69,15 @@ async def id_for_key(key: str) -> uuid.UUID | None:
     return rows[0]["id"] if rows else None
 
 
+async def upload_by_key(key: str) -> tuple[uuid.UUID, str | None, str | None] | None:
+    """The id of the video stored at `key`, with its upload's checksum algorithm and value."""
+    rows = await statements.ID_BY_KEY.fetch(key)
+    if not rows:
+        return None
+    row = rows[0]
+    return row["id"], row["checksum_algorithm"], row["checksum"]
+
+
 async def key_exists(key: str) -> bool:
     return await Video.exists().where(Video.video_s3_key == key)
 

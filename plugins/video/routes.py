@@ -37,6 +37,7 @@ from plugins.video.models import (
     VideoOut,
     upload_request_class,
 )
+from plugins.video.multipart import routes as multipart_routes
 from plugins.video.pagination import (
     CURSOR_PATTERN,
     DEFAULT_LIMIT,
@@ -171,8 +172,7 @@ async def get_video(request: Request) -> Response:
 
 async def video_id_by_key(request: Request) -> Response:
     await current_service(request)
-    video_id = await _service(request).video_id_for_key(request.path_params["s3_key"])
-    return respond(VideoIdOut(video_id=video_id))
+    return respond(await _service(request).video_for_key(request.path_params["s3_key"]))
 
 
 async def update_status(request: Request) -> Response:
@@ -243,7 +243,7 @@ def routes(ctx: AppContext) -> list[BaseRoute]:
                   response=list[VideoOut], auth=discovery, params=PAGE_PARAMS,
                   errors=[422, 503], response_headers=LINK_HEADER, tags=TAGS),
         api_route(f"{PREFIX}/by-key/{{s3_key:path}}", video_id_by_key, methods=["GET"],
-                  summary="The id of the video stored at an S3 key", response=VideoIdOut,
+                  summary="The video stored at an S3 key, and its checksum", response=VideoIdOut,
                   auth="service", errors=[404, 503], tags=INTERNAL_TAGS),
         api_route(f"{PREFIX}/{{video_id:uuid_text}}", get_video, methods=["GET"],
                   summary="A video: completed and public or unlisted, or the caller's own",
@@ -262,4 +262,5 @@ def routes(ctx: AppContext) -> list[BaseRoute]:
         *library_routes.routes(ctx),
         *deletion_routes.routes(ctx),
         *quota_routes.routes(ctx),
+        *multipart_routes.routes(ctx),
     ]

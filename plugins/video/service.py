@@ -32,15 +32,18 @@ from plugins.video.keys import MediaKind, check_owned_key, is_storable_key, new_
 from plugins.video.library.etags import TaggedVideo, entity_tag
 from plugins.video.listing import DEFAULT_LISTING, Listing
 from plugins.video.models import (
+    ChecksumOut,
     CreateVideoRequest,
     StatusUpdate,
     Uploader,
     UploadUrl,
     UploadUrlRequest,
+    VideoIdOut,
     VideoOut,
     VideoRecord,
 )
 from plugins.video.pagination import Cursor, Page, Sort
+from plugins.video.presign import Checksum
 from plugins.video.quotas.service import QuotaService
 from plugins.video.states import Status, allowed_from, can_move, is_discoverable
 from plugins.video.storage import WRITE_ONCE, MediaUrls, VideoStorage
@@ -171,13 +174,18 @@ class VideoService:
             raise ValidationFailed.field("content_type", f"must be one of {', '.join(allowed)}")
         if request.size_bytes is not None and request.size_bytes > limit:
             raise ValidationFailed.field("size_bytes", f"must be at most {limit} bytes")
+        declared = request.checksum()
+        checksum = Checksum(*declared) if declared else None
         await self.quotas.check_upload_url(actor.id, kind, request.size_bytes)
         key = new_key(kind, actor.id)
         expires_at = _now() + dt.timedelta(seconds=self.settings.upload_url_ttl_seconds)
-        url = await self.storage.presign_upload(bucket, key, content_type, request.size_bytes)
+        url = await self.storage.presign_upload(bucket, key, content_type, request.size_bytes,
+                                                checksum)
         headers = {"Content-Type": content_type, "If-None-Match": WRITE_ONCE}
         if request.size_bytes is not None:
             headers["Content-Length"] = str(request.size_bytes)
+        if checksum is not None:
+            headers.update(checksum.headers())
         return UploadUrl(url=url, media_id=key, method="PUT", headers=headers,
                          expires_at=expires_at.replace(microsecond=0))
 
@@ -217,6 +225,8 @@ class VideoService:
             thumbnail_s3_key=request.thumbnail_s3_key, size_bytes=stored.size_bytes,
             content_type=stored.content_type, failure_reason=None, duration_seconds=None,
             created_at=now, updated_at=now, version=1, uploader_name=actor.name,
+            checksum_algorithm=stored.checksum.algorithm if stored.checksum else None,
+            checksum=stored.checksum.value if stored.checksum else None,
         )
         try:
             await queries.insert_video(record, _principal_name(actor),
@@ -338,13 +348,15 @@ class VideoService:
 
     # -- the transcoder's API -----------------------------------------------------------------
 
-    async def video_id_for_key(self, key: str) -> uuid.UUID:
-        """The id of the video stored at `key`; a key no video could have is unknown
-        without asking the database."""
-        video_id = await queries.id_for_key(key) if is_storable_key(key) else None
-        if video_id is None:
+    async def video_for_key(self, key: str) -> VideoIdOut:
+        """The id of the video stored at `key` and its upload's checksum; a key no video
+        could have is unknown without asking the database."""
+        found = await queries.upload_by_key(key) if is_storable_key(key) else None
+        if found is None:
             raise NotFound("No video has this S3 key")
-        return video_id
+        video_id, algorithm, value = found
+        checksum = ChecksumOut(algorithm, value) if algorithm and value else None
+        return VideoIdOut(video_id=video_id, checksum=checksum)
 
     async def change_status(
         self, video_id: uuid.UUID, update: StatusUpdate, principal: ServicePrincipal

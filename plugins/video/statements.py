@@ -75,7 +75,8 @@ ORDERS = {
 }
 
 BY_ID = Statement(f"SELECT {COLUMNS} FROM videos WHERE id = $1")
-ID_BY_KEY = Statement("SELECT id FROM videos WHERE video_s3_key = $1 LIMIT 1")
+ID_BY_KEY = Statement(
+    "SELECT id, checksum_algorithm, checksum FROM videos WHERE video_s3_key = $1 LIMIT 1")
 
 
 @attrs.frozen

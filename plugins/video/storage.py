@@ -33,8 +33,10 @@ from plugins.video.config import VideoSettings
 from plugins.video.models import VideoRecord
 from plugins.video.presign import (
     BucketEndpoint,
+    Checksum,
     S3Presigner,
     botocore_presign,
+    botocore_presign_part,
     bucket_endpoint,
     matches_botocore,
 )
@@ -55,10 +57,25 @@ class Buckets:
     processed: str
 
 
+# S3's additional checksums, strongest first: an object is recorded with the first it has.
+CHECKSUM_ALGORITHMS = ("SHA256", "SHA1", "CRC64NVME", "CRC32C", "CRC32")
+
+
+@attrs.frozen
+class PartToSign:
+    """One part of a multipart upload to presign: its number, length and checksum."""
+
+    number: int
+    size_bytes: int
+    checksum: Checksum | None = None
+
+
 @attrs.frozen
 class StoredObject:
     size_bytes: int
     content_type: str
+    # S3's additional checksum of the object, when it has one (see CHECKSUM_ALGORITHMS).
+    checksum: Checksum | None = None
 
 
 @attrs.frozen
@@ -113,10 +130,11 @@ class VideoStorage:
         )
 
     async def presign_upload(
-        self, bucket: str, key: str, content_type: str, size_bytes: int | None
+        self, bucket: str, key: str, content_type: str, size_bytes: int | None,
+        checksum: Checksum | None = None,
     ) -> str:
-        """A PUT URL signed over Content-Type, `If-None-Match: *` (the key is written once)
-        and Content-Length when declared."""
+        """A PUT URL signed over Content-Type, `If-None-Match: *` (the key is written once),
+        and Content-Length and the checksum headers when declared."""
         sign = partial(
             self._presign,
             bucket,
@@ -126,7 +144,41 @@ class VideoStorage:
             content_type=content_type,
             content_length=size_bytes,
             if_none_match=WRITE_ONCE,
+            checksum=checksum,
         )
+        if self._signs_inline([bucket]):
+            return sign()
+        return await anyio.to_thread.run_sync(sign, limiter=self._signing)
+
+    async def presign_parts(
+        self, bucket: str, key: str, upload_id: str, parts: Sequence[PartToSign],
+        expires_in: int,
+    ) -> list[str]:
+        """UploadPart URLs of a multipart upload, each bound to its part's length and, when
+        declared, its checksum: inline like upload URLs, or botocore in a thread."""
+        endpoint = self.endpoints.get(bucket)
+
+        def sign() -> list[str]:
+            with _signing_faults(bucket):
+                if self.presigner is not None and endpoint is not None:
+                    # one signer per length and checksum: a batch without checksums has two
+                    signers: dict[tuple[int, Checksum | None], Callable[[int], str]] = {}
+                    urls = []
+                    for part in parts:
+                        signer = signers.get((part.size_bytes, part.checksum))
+                        if signer is None:
+                            signer = signers[part.size_bytes, part.checksum] = \
+                                self.presigner.part_signer(
+                                    endpoint, key, expires_in, upload_id=upload_id,
+                                    content_length=part.size_bytes, checksum=part.checksum,
+                                ).url
+                        urls.append(signer(part.number))
+                    return urls
+                return [botocore_presign_part(
+                    self.s3, bucket, key, expires_in, upload_id=upload_id,
+                    part_number=part.number, content_length=part.size_bytes,
+                    checksum=part.checksum) for part in parts]
+
         if self._signs_inline([bucket]):
             return sign()
         return await anyio.to_thread.run_sync(sign, limiter=self._signing)
@@ -143,10 +195,10 @@ class VideoStorage:
         return lambda key: _botocore_url(self.s3, bucket, key, expires_in, request)
 
     async def head(self, bucket: str, key: str) -> StoredObject | None:
-        """The object's size and type, or None when there is no such object."""
+        """The object's size, type and checksum, or None when there is no such object."""
         try:
             found = await anyio.to_thread.run_sync(
-                partial(self.s3.head_object, Bucket=bucket, Key=key)
+                partial(self.s3.head_object, Bucket=bucket, Key=key, ChecksumMode="ENABLED")
             )
         except ClientError as exc:
             if str(exc.response.get("Error", {}).get("Code")) in MISSING_CODES:
@@ -159,6 +211,7 @@ class VideoStorage:
         return StoredObject(
             size_bytes=int(found.get("ContentLength", 0)),
             content_type=str(found.get("ContentType") or ""),
+            checksum=stored_checksum(found),
         )
 
     async def media_urls(self, records: Sequence[VideoRecord]) -> list[MediaUrls]:
@@ -234,6 +287,15 @@ class VideoStorage:
         if base_url:
             return f"{base_url.rstrip('/')}/{quote(key)}"
         return sign(bucket, key)
+
+
+def stored_checksum(head: dict[str, Any]) -> Checksum | None:
+    """The strongest additional checksum a HeadObject (or GetObject) answer carries."""
+    for algorithm in CHECKSUM_ALGORITHMS:
+        value = head.get(f"Checksum{algorithm}")
+        if value:
+            return Checksum(algorithm, str(value))
+    return None
 
 
 def _botocore_url(s3: Any, bucket: str, key: str, expires_in: int,

@@ -41,6 +41,10 @@ class Video(Table, tablename="videos"):
     uploader_name = Text(null=True, default=None)
     # Views counted so far, added by the view flusher (plugins/video/views/).
     view_count = BigInt(default=0)
+    # S3's additional checksum of the upload, read at metadata time: its algorithm
+    # ("SHA256", "CRC32C", ...) and base64 value ("<base64>-<parts>" for a multipart object).
+    checksum_algorithm = Varchar(length=16, null=True, default=None)
+    checksum = Varchar(length=128, null=True, default=None)
     # Not declared, never written by the app: the search index of title and description,
     # `search_vector` (a generated column, PostgreSQL) or the FTS5 table `videos_search`
     # (SQLite), made by a migration (plugins/video/search.py).
@@ -75,3 +79,27 @@ class VideoDeletion(Table, tablename="video_deletions"):
     attempts = Integer(default=0)
     finished_at = Timestamptz(null=True, default=None)
     last_error = Text(null=True, default=None)
+
+
+class VideoMultipartUpload(Table, tablename="video_multipart_uploads"):
+    """The ledger of multipart uploads (plugins/video/multipart/): who started which, where
+    it goes, what was declared. Indexed on `(owner_id, created_at)` by its migration."""
+
+    id = UUID(primary_key=True)
+    owner_id = Varchar(length=255)
+    s3_key = Varchar(length=S3_KEY_LENGTH, unique=True)
+    # S3's UploadId: never shown to clients.
+    s3_upload_id = Text()
+    content_type = Varchar(length=255)
+    size_bytes = BigInt()
+    part_size = BigInt()
+    # "SHA256" or "CRC32C", or null when the client declared none.
+    checksum_algorithm = Varchar(length=16, null=True, default=None)
+    # ACTIVE, COMPLETED or ABORTED.
+    state = Varchar(length=16)
+    created_at = Timestamptz()
+    # An ACTIVE upload past this is abandoned: refused to its owner, left to clean-up.
+    expires_at = Timestamptz(index=True)
+    completed_at = Timestamptz(null=True, default=None)
+    # The completed object's composite checksum ("<base64>-<parts>"), when one was declared.
+    checksum = Text(null=True, default=None)

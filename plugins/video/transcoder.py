@@ -3,9 +3,13 @@
 It reads the queue of raw-bucket ObjectCreated events, looks each upload's video up by
 its S3 key, "transcodes" it by copying the object to the processed bucket under the same
 key (where playback URLs point), and reports COMPLETED (or FAILED with a reason: an empty
-object). An upload whose metadata is not saved yet (404) is left on the queue and
-retried later. It signs its requests with whichever service-auth strategy the config
-loads (`service_client_auth`), so it shows how a service calls the internal routes.
+object, or one that does not match the checksum recorded with its video). When the video has
+a checksum, the object is read with S3's checksum mode on, so boto3 checks every byte: a
+whole object at once, one uploaded in parts (a composite checksum, "<base64>-<parts>") part
+by part, each against its own checksum. An upload whose metadata is not saved yet (404) is
+left on the queue and retried later. It signs its requests with whichever service-auth
+strategy the config loads (`service_client_auth`), so it shows how a service calls the
+internal routes.
 """
 
 from __future__ import annotations
@@ -17,10 +21,13 @@ from typing import Any
 from urllib.parse import quote, unquote_plus
 
 import httpx
+from botocore.exceptions import FlexibleChecksumError
 
 VIDEOS = "/api/v1/upload/videos"
 TEST_EVENT = "s3:TestEvent"
 EMPTY_UPLOAD = "the uploaded object is empty (0 bytes)"
+CHECKSUM_MISMATCH = "the uploaded object does not match its recorded checksum"
+READ_CHUNK_BYTES = 1024 * 1024
 
 
 class TranscoderExample:
@@ -47,6 +54,10 @@ class TranscoderExample:
         self.visibility_timeout = visibility_timeout
         self.out = out
         self.outcomes: Counter[str] = Counter()
+        # Keys reported in this run. An S3 key holds one object for good (upload URLs write
+        # once), so an event repeating a reported key (S3 delivers at least once) adds
+        # nothing; sending its identically signed report again would be a replay.
+        self.reported: set[str] = set()
 
     def drain(self, wait_seconds: int = 1) -> Counter[str]:
         """Handle what the queue holds now, then return the outcome counts. Stops at an
@@ -96,24 +107,49 @@ class TranscoderExample:
     def handle_record(self, record: dict[str, Any]) -> str:
         obj = record.get("s3", {}).get("object", {})
         key = unquote_plus(obj.get("key", ""))
+        if key in self.reported:
+            return self._note("skipped", f"{key}: already reported")
         found = self.api.get(f"{VIDEOS}/by-key/{quote(key, safe='/')}", auth=self._auth())
         if found.status_code == 404:
             return self._note("waiting", f"{key}: no metadata saved yet, will retry")
         if found.status_code != 200:
             return self._note("error", f"{key}: lookup answered {_problem(found)}")
-        video_id = found.json()["video_id"]
+        video_id, checksum = found.json()["video_id"], found.json().get("checksum")
+        bucket = record.get("s3", {}).get("bucket", {}).get("name", "")
         update: dict[str, Any] = {"status": "COMPLETED"}
         if obj.get("size") == 0:
             update = {"status": "FAILED", "failure_reason": EMPTY_UPLOAD}
+        elif checksum and not self.matches_checksum(bucket, key, checksum["value"]):
+            update = {"status": "FAILED", "failure_reason": CHECKSUM_MISMATCH}
         else:
-            self.publish(record.get("s3", {}).get("bucket", {}).get("name", ""), key)
+            self.publish(bucket, key)
         reported = self.api.patch(f"{VIDEOS}/{video_id}/status", json=update, auth=self._auth())
         if reported.status_code == 409:
+            self.reported.add(key)
             return self._note("conflict", f"{key}: {_problem(reported)}")
         if reported.status_code != 200:
             return self._note("error", f"{key}: status report answered {_problem(reported)}")
+        self.reported.add(key)
         status = update["status"]
         return self._note(status.lower(), f"{key}: video {video_id} is {status}")
+
+    def matches_checksum(self, bucket: str, key: str, recorded: str) -> bool:
+        """Read the object with checksum mode on (boto3 raises when a body differs from the
+        checksum S3 sends with it); an object from N parts is read part by part."""
+        if self.s3 is None or not bucket:
+            return True
+        _, _, parts = recorded.rpartition("-")
+        numbers = range(1, int(parts) + 1) if "-" in recorded and parts.isdigit() else [None]
+        try:
+            for number in numbers:
+                extra = {"PartNumber": number} if number is not None else {}
+                body = self.s3.get_object(Bucket=bucket, Key=key, ChecksumMode="ENABLED",
+                                          **extra)["Body"]
+                for _ in body.iter_chunks(READ_CHUNK_BYTES):
+                    pass
+        except FlexibleChecksumError:
+            return False
+        return True
 
     def publish(self, raw_bucket: str, key: str) -> None:
         """The stand-in for transcoding: the processed rendition is the upload itself."""

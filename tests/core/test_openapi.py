@@ -134,3 +134,18 @@ def test_docs_pages_serve_every_asset_they_reference(client, page):
         assert fetched.status_code == 200, url
         assert len(fetched.content) > 1000, url
     assert "/openapi.json" in response.text
+
+
+def test_a_model_may_state_a_rule_across_its_fields():
+    from core.schema.json_schema import json_schema
+
+    @attrs.define
+    class Either:
+        left: int | None = None
+        right: int | None = None
+        __json_schema__ = {"not": {"required": ["left", "right"]}}
+
+    components: dict[str, Any] = {}
+    json_schema(Either, components)
+    assert components["Either"]["not"] == {"required": ["left", "right"]}
+    assert set(components["Either"]["properties"]) == {"left", "right"}

@@ -180,3 +180,26 @@ def test_the_empty_upload_reason_is_recorded(app: Any, moto_endpoint: str):
     mine = status_of(app, video_id)
     assert mine["processing_status"] == "FAILED"
     assert mine["failure_reason"] == EMPTY_UPLOAD
+
+
+def test_an_object_announced_twice_is_reported_once(app: Any, moto_endpoint: str):
+    """S3 delivers events at least once (and the emulator announces an object made from
+    parts twice): a key already reported is skipped, not signed and sent again."""
+    queue_url = app.app.state.ctx.aws.resource("sqs_raw_events_queue_url")
+    key = workflow.upload(app, ALICE)
+    video_id = workflow.register(app, ALICE, key).json()["id"]
+    sqs = aws("sqs", moto_endpoint)
+    event = None
+    while event is None:  # the upload's event, alone: whatever else is queued is dropped
+        message = sqs.receive_message(QueueUrl=queue_url, WaitTimeSeconds=5)["Messages"][0]
+        sqs.delete_message(QueueUrl=queue_url, ReceiptHandle=message["ReceiptHandle"])
+        if key.rsplit("/", 1)[1] in message["Body"]:
+            event = message["Body"]
+    for _ in range(2):
+        sqs.send_message(QueueUrl=queue_url, MessageBody=event)
+    lines: list[str] = []
+    outcomes = TranscoderExample(app, sqs, queue_url,
+                                 auth=SigV4Signer(STATIC.good, region="us-east-1"),
+                                 visibility_timeout=0, out=lines.append).drain(wait_seconds=0)
+    assert (outcomes["completed"], outcomes["skipped"], outcomes["error"]) == (1, 1, 0), lines
+    assert status_of(app, video_id)["processing_status"] == "COMPLETED"

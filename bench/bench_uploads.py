@@ -1,0 +1,328 @@
+"""The uploads table of docs/benchmarks-uploads.md: what starting a multipart upload costs
+the API beside a single upload URL, and a large file sent through the emulator in parts
+beside the same file in one PUT.
+
+    make bench BENCH_ARGS=uploads              # about 3 minutes
+    make bench BENCH_ARGS="uploads --quick"    # a smaller file, fewer requests
+
+Cost is the server process's own CPU time per answer (user + system, from /proc), the
+figure that stays steady on a shared machine, and the wall time per answer at CLIENTS
+concurrent clients; each round asks for both kinds of URL, alternating which goes first,
+and a row is the median of same-round ratios. The server is one itube worker on core 0
+(auth_cognito, in-process cache, PostgreSQL); the emulator is moto's server in a process
+of its own.
+
+Environment: ITUBE_BENCH_UPLOAD_ROUNDS (4), ITUBE_BENCH_UPLOAD_REQUESTS (400 a kind and
+round), ITUBE_BENCH_UPLOAD_MIB (1024, the large file), ITUBE_BENCH_OUTPUT.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import datetime as dt
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import attrs
+import httpx
+
+from bench import machine
+from bench.accounts import access_cookie
+from bench.processes import ROOT, Server, serving
+from bench.seeding import seeded_database, services_missing
+from bench.servers import Backends, Itube, itube_config
+from bench.snapshot import describe, snapshot
+from tests.support.services import free_port
+
+REDIS_URL = os.environ.get("ITUBE_BENCH_REDIS", "redis://127.0.0.1:6379/0")
+VIDEOS = "/api/v1/upload/videos"
+CLIENTS = 8
+MIB = 1024 * 1024
+PART_URLS = 100  # URLs a multipart creation hands out at once, by default
+UPLOAD_THREADS = 4
+TARGET_RATIO = 3.0
+
+
+@attrs.frozen
+class Options:
+    rounds: int
+    requests: int
+    file_mib: int
+    quick: bool
+
+
+def options(args: Sequence[str]) -> Options:
+    quick = "--quick" in args
+    env = os.environ.get
+    return Options(
+        rounds=int(env("ITUBE_BENCH_UPLOAD_ROUNDS", "2" if quick else "4")),
+        requests=int(env("ITUBE_BENCH_UPLOAD_REQUESTS", "100" if quick else "400")),
+        file_mib=int(env("ITUBE_BENCH_UPLOAD_MIB", "64" if quick else "1024")),
+        quick=quick,
+    )
+
+
+@attrs.frozen
+class Cost:
+    cpu_us: float  # server CPU per answer
+    wall_ms: float  # wall time per answer, at CLIENTS concurrent clients
+
+
+@attrs.frozen
+class Transfer:
+    seconds: float
+    parts: int
+    part_mib: float
+
+
+@contextlib.contextmanager
+def moto_process(folder: Path) -> Iterator[str]:
+    """moto's server in a process of its own, so its CPU is not the client's or the API's."""
+    port = free_port()
+    moto = Path(sys.executable).with_name("moto_server")
+    with (folder / "moto.log").open("wb") as log:
+        process = subprocess.Popen([str(moto), "-H", "127.0.0.1", "-p", str(port)],
+                                   stdout=log, stderr=subprocess.STDOUT)
+    base = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            with contextlib.suppress(httpx.HTTPError):
+                httpx.get(f"{base}/moto-api/", timeout=2)
+                break
+            time.sleep(0.2)
+        yield base
+    finally:
+        process.terminate()
+        process.wait(20)
+
+
+def measured(server: Server, requests: int, ask: Callable[[httpx.Client], None],
+             cookie: str) -> Cost:
+    """`requests` answers from CLIENTS concurrent clients, each checked."""
+    clients = [httpx.Client(base_url=server.base, cookies={"access_token": cookie}, timeout=30)
+               for _ in range(CLIENTS)]
+    try:
+        for client in clients:  # connections open before the clock starts
+            ask(client)
+        cpu, clock = server.cpu_seconds(), time.perf_counter()
+        with ThreadPoolExecutor(CLIENTS) as pool:
+            list(pool.map(lambda index: ask(clients[index % CLIENTS]), range(requests)))
+        wall, cpu = time.perf_counter() - clock, server.cpu_seconds() - cpu
+    finally:
+        for client in clients:
+            client.close()
+    return Cost(cpu_us=cpu / requests * 1e6, wall_ms=wall / requests * 1e3 * CLIENTS)
+
+
+def upload_url(client: httpx.Client) -> None:
+    answer = client.post(f"{VIDEOS}/upload-url", json={"content_type": "video/mp4"})
+    answer.raise_for_status()
+
+
+def multipart_size(base: str, cookie: str) -> int:
+    """A declared size whose creation hands out PART_URLS part URLs (its first batch)."""
+    with httpx.Client(base_url=base, cookies={"access_token": cookie}, timeout=30) as client:
+        size = PART_URLS * 16 * MIB
+        created = client.post(f"{VIDEOS}/multipart", json={"content_type": "video/mp4",
+                                                           "size_bytes": size})
+        created.raise_for_status()
+        body = created.json()
+        size = max(size, body["part_size"] * PART_URLS)
+        client.delete(f"{VIDEOS}/multipart/{body['upload_id']}").raise_for_status()
+    return size
+
+
+def multipart_creator(size: int) -> Callable[[httpx.Client], None]:
+    def create(client: httpx.Client) -> None:
+        answer = client.post(f"{VIDEOS}/multipart",
+                             json={"content_type": "video/mp4", "size_bytes": size})
+        answer.raise_for_status()
+        if len(answer.json()["parts"]) != PART_URLS:
+            raise RuntimeError(f"expected {PART_URLS} part URLs: {answer.text[:300]}")
+
+    return create
+
+
+def write_file(path: Path, mib: int) -> None:
+    with path.open("wb") as out:
+        for _ in range(mib):
+            out.write(os.urandom(MIB))
+
+
+def read_part(path: Path, offset: int, size: int) -> bytes:
+    with path.open("rb") as source:
+        source.seek(offset)
+        return source.read(size)
+
+
+def single_put(base: str, cookie: str, path: Path) -> float:
+    size = path.stat().st_size
+    with httpx.Client(base_url=base, cookies={"access_token": cookie}, timeout=600) as api:
+        issued = api.post(f"{VIDEOS}/upload-url",
+                          json={"content_type": "video/mp4", "size_bytes": size})
+        issued.raise_for_status()
+        body = issued.json()
+    clock = time.perf_counter()
+    with path.open("rb") as source:
+        answer = httpx.request(body["method"], body["url"], headers=body["headers"],
+                               content=source, timeout=600)
+    answer.raise_for_status()
+    return time.perf_counter() - clock
+
+
+def multipart_put(base: str, cookie: str, path: Path) -> Transfer:
+    size = path.stat().st_size
+    with httpx.Client(base_url=base, cookies={"access_token": cookie}, timeout=600) as api:
+        clock = time.perf_counter()
+        created = api.post(f"{VIDEOS}/multipart",
+                           json={"content_type": "video/mp4", "size_bytes": size})
+        created.raise_for_status()
+        upload = created.json()
+        parts = list(upload["parts"])
+        while len(parts) < upload["part_count"]:
+            more = api.get(f"{VIDEOS}/multipart/{upload['upload_id']}",
+                           params={"from": len(parts) + 1})
+            more.raise_for_status()
+            parts += [part for part in more.json()["parts"] if part["number"] > len(parts)]
+        part_size = upload["part_size"]
+
+        def send(part: dict) -> None:
+            data = read_part(path, (part["number"] - 1) * part_size, part_size)
+            answer = httpx.request(part["method"], part["url"], headers=part["headers"],
+                                   content=data, timeout=600)
+            answer.raise_for_status()
+
+        with ThreadPoolExecutor(UPLOAD_THREADS) as pool:
+            list(pool.map(send, parts))
+        done = api.post(f"{VIDEOS}/multipart/{upload['upload_id']}/complete", json={})
+        done.raise_for_status()
+        seconds = time.perf_counter() - clock
+    if done.json()["size_bytes"] != size:
+        raise RuntimeError(f"completed with the wrong size: {done.text[:300]}")
+    return Transfer(seconds=seconds, parts=upload["part_count"], part_mib=part_size / MIB)
+
+
+def median_ratio(pairs: list[tuple[Cost, Cost]], field: str) -> float:
+    return statistics.median(getattr(multipart, field) / getattr(single, field)
+                             for single, multipart in pairs)
+
+
+def markdown(opts: Options, pairs: list[tuple[Cost, Cost]], single: float,
+             parts: Transfer, started: str, code: str, facts: str) -> str:
+    cpu = median_ratio(pairs, "cpu_us")
+    verdict = "met" if cpu <= TARGET_RATIO else "not met"
+    rows = "\n".join(
+        f"| {number} | {single_cost.cpu_us:,.0f} | {multi.cpu_us:,.0f} | "
+        f"{multi.cpu_us / single_cost.cpu_us:.2f} | {single_cost.wall_ms:.2f} | "
+        f"{multi.wall_ms:.2f} |"
+        for number, (single_cost, multi) in enumerate(pairs, 1))
+    return f"""# Upload benchmarks
+
+Measured {started} on {facts}; code {code}. `make bench BENCH_ARGS=uploads` writes this
+page; bench/bench_uploads.py says how.
+
+## Starting an upload: a multipart upload with {PART_URLS} part URLs ÷ one upload URL
+
+Target: at most {TARGET_RATIO:g}× the cost. Median of same-round ratios of the server's
+CPU per answer: **{cpu:.2f}×** ({verdict}); of wall time per answer at {CLIENTS} clients:
+{median_ratio(pairs, "wall_ms"):.2f}×. {opts.requests} answers of each kind per round.
+
+| round | upload-url CPU µs | multipart CPU µs | ratio | upload-url ms | multipart ms |
+|---:|---:|---:|---:|---:|---:|
+{rows}
+
+A multipart creation also asks S3 for an upload id (CreateMultipartUpload, a network round
+trip through boto3) and writes a ledger row; an upload URL is signed in memory only.
+
+## {opts.file_mib:,} MiB through the emulator
+
+| how | seconds | MiB/s |
+|---|---:|---:|
+| one presigned PUT | {single:.1f} | {opts.file_mib / single:,.0f} |
+| multipart: {parts.parts} parts of {parts.part_mib:g} MiB, {UPLOAD_THREADS} at a time, \
+then complete | {parts.seconds:.1f} | {opts.file_mib / parts.seconds:,.0f} |
+
+The emulator keeps objects in memory and assembles the parts on completion; real S3
+takes parts in parallel from many connections, which is where multipart gains.
+"""
+
+
+def measure(opts: Options, folder: Path) -> str:
+    started = dt.datetime.now(dt.UTC).strftime("%Y-%m-%d %H:%M UTC")
+    load_before = machine.load_average()
+    code, measured_code = snapshot(folder), describe()
+    server_kind = Itube("cognito")
+    with moto_process(folder) as moto:
+        backends = Backends(database="", redis_url=REDIS_URL, redis_prefix="unused",
+                            aws_endpoint=moto)
+
+        def config_for(url: str) -> Path:
+            path = folder / f"itube-{uuid.uuid4().hex[:6]}.toml"
+            path.write_text(itube_config(server_kind, attrs.evolve(backends, database=url)),
+                            encoding="utf-8")
+            return path
+
+        with seeded_database(1000, config_for) as seeded:
+            config = config_for(seeded.url)
+            command = [str(Path(sys.executable).with_name("itube")), "serve", "--config",
+                       str(config), "--host", "127.0.0.1", "--workers", "1"]
+            with serving(lambda port: [*command, "--port", str(port)], {}, "/readyz",
+                         folder / "itube.log", code=code) as server:
+                cookie = access_cookie(server.base)
+                create = multipart_creator(multipart_size(server.base, cookie))
+                pairs = []
+                for number in range(opts.rounds):
+                    if number % 2:
+                        multi = measured(server, opts.requests, create, cookie)
+                        single = measured(server, opts.requests, upload_url, cookie)
+                    else:
+                        single = measured(server, opts.requests, upload_url, cookie)
+                        multi = measured(server, opts.requests, create, cookie)
+                    print(f"round {number + 1}: upload-url {single.cpu_us:,.0f} µs, "
+                          f"multipart {multi.cpu_us:,.0f} µs", flush=True)
+                    pairs.append((single, multi))
+                large = folder / "large.bin"
+                write_file(large, opts.file_mib)
+                single_seconds = single_put(server.base, cookie, large)
+                parts = multipart_put(server.base, cookie, large)
+                large.unlink()
+            facts = machine_facts(seeded.url, load_before)
+    return markdown(opts, pairs, single_seconds, parts, started, measured_code, facts)
+
+
+def machine_facts(database_url: str, load_before: str) -> str:
+    found = machine.facts(database_url, REDIS_URL)
+    return (f"{found['cores']} cores ({found['cpu']}), Python {found['python']}, "
+            f"PostgreSQL {found['PostgreSQL']}, moto {found.get('moto', '?')}; load average "
+            f"{load_before} before, {machine.load_average()} after")
+
+
+def main(args: Sequence[str] = ()) -> None:
+    missing = services_missing(REDIS_URL)
+    if missing:
+        print(missing)
+        return
+    opts = options(args)
+    work = Path(tempfile.mkdtemp(prefix="itube-bench-uploads-"))
+    text = measure(opts, work)
+    chosen = os.environ.get("ITUBE_BENCH_OUTPUT")
+    folder = Path(chosen) if chosen else (
+        Path(tempfile.gettempdir()) / "itube-bench-quick" if opts.quick else ROOT / "docs")
+    folder.mkdir(parents=True, exist_ok=True)
+    document = folder / "benchmarks-uploads.md"
+    document.write_text(text, encoding="utf-8")
+    print(text)
+    print(f"written: {document}; server logs in {work}")
+
+
+if __name__ == "__main__":
+    main(sys.argv[1:])
