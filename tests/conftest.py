@@ -24,6 +24,13 @@ from tests.support import services
 
 
 @pytest.fixture(scope="session")
+def anyio_backend() -> str:
+    """The app runs on asyncio only; anyio would also run async tests on trio whenever trio
+    is importable (selenium brings it in)."""
+    return "asyncio"
+
+
+@pytest.fixture(scope="session")
 def moto_endpoint() -> Iterator[str]:
     import logging
 
