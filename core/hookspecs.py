@@ -27,6 +27,7 @@ if TYPE_CHECKING:
     from core.cache import Cache
     from core.config import Config
     from core.context import AppContext
+    from core.events import EventBroker, EventSink
     from core.health import ReadinessCheck
 
 hookspec = pluggy.HookspecMarker("itube")
@@ -121,3 +122,18 @@ def register_metrics(ctx: AppContext, registry: CollectorRegistry) -> None:
     """Called once as the app is built: create the plugin's own metric families with
     `registry=registry` (never the library's global registry), and keep them in
     `ctx.state[<plugin>]`. A gauge may read live state with `set_function`."""
+
+
+@hookspec
+def event_sinks(ctx: AppContext) -> list[EventSink] | None:
+    """Return sinks (objects satisfying `core.events.EventSink`) the dispatcher hands every
+    event to, at least once and in id order; called after `startup`. Each sink's `name`
+    names its delivery offset in the database: keep it stable."""
+
+
+@hookspec(firstresult=True)
+def event_broker(ctx: AppContext) -> EventBroker | None:
+    """Return the pub/sub live streams listen to (an object satisfying
+    `core.events.EventBroker`), shared by every worker; called after `startup`. The
+    first plugin that answers wins; the kernel's in-process broker is the `trylast`
+    default. The kernel closes it at shut-down."""

@@ -1,5 +1,5 @@
 """An app's lifespan: the database, AWS and the cache started, the plugins' startup and
-shutdown called, readiness checks gathered."""
+shutdown called, the events dispatcher run, readiness checks gathered."""
 
 from __future__ import annotations
 
@@ -21,6 +21,7 @@ from core.aws import AwsClients
 from core.cache import Cache, MemoryCache
 from core.context import AppContext
 from core.errors import ConfigError
+from core.events.lifecycle import start_events
 from core.health import ReadinessCheck
 from core.plugins import KERNEL_PLUGINS, call_in_order, flatten, plugins_in_order, resolve
 
@@ -48,6 +49,7 @@ async def lifespan(ctx: AppContext, app: Starlette) -> AsyncIterator[dict[str, A
         )
         await call_in_order(ctx.pm, "startup", ctx=ctx)
         _collect_strategies(ctx)
+        await start_events(ctx, stack)
         ctx.readiness += flatten(ctx.pm.hook.readiness_checks(ctx=ctx))
         if ctx.aws is not None and ctx.aws.endpoints():
             # The plugins use AWS: whether it answers degrades, never fails, readiness (the

@@ -168,7 +168,8 @@ def _parameter(param: Param, components: dict[str, Any]) -> dict[str, Any]:
 def _responses(op: Operation, components: dict[str, Any]) -> dict[str, Any]:
     success: dict[str, Any] = {"description": op.summary}
     if op.response is not None:
-        success["content"] = {"application/json": {"schema": json_schema(op.response, components)}}
+        success["content"] = {
+            op.response_media_type: {"schema": json_schema(op.response, components)}}
     if op.response_headers:
         success["headers"] = {
             name: {"description": text, "schema": {"type": "string"}}

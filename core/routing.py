@@ -66,6 +66,8 @@ class Operation:
     body_media_types: Sequence[str] = ("application/json",)
     # False when the route also accepts no body at all (e.g. a query-string form).
     body_required: bool = True
+    # The content type of the success response (e.g. text/event-stream for a stream).
+    response_media_type: str = "application/json"
     description: str = ""
 
 

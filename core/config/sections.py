@@ -141,6 +141,18 @@ class MetricsSection:
 
 
 @attrs.define
+class EventsSection:
+    # How often each event sink's dispatcher looks at the outbox when nothing woke it (a
+    # commit in the same process wakes it at once; one in another process waits for this).
+    dispatch_interval_seconds: float = 1.0
+    # Most events handed to a sink at once.
+    batch_size: int = 100
+    # Longest pause before a sink that keeps failing is offered its batch again (the
+    # pause doubles from `dispatch_interval_seconds` up to this).
+    max_backoff_seconds: float = 60.0
+
+
+@attrs.define
 class Config:
     app: AppSection = attrs.Factory(AppSection)
     server: ServerSection = attrs.Factory(ServerSection)
@@ -149,6 +161,7 @@ class Config:
     aws: AwsSection = attrs.Factory(AwsSection)
     logging: LoggingSection = attrs.Factory(LoggingSection)
     metrics: MetricsSection = attrs.Factory(MetricsSection)
+    events: EventsSection = attrs.Factory(EventsSection)
     # Raw `[plugins.<name>]` tables; each is structured into its plugin's settings class.
     plugins: dict[str, dict[str, Any]] = attrs.Factory(dict)
     # Where this config came from, for error messages.

@@ -1,4 +1,6 @@
 """The Redis cache backend: shared by every API process, and harmless when Redis fails.
+It also provides the app's event broker (Redis pub/sub), so live event streams on every
+worker see every event.
 
 Load it with `cache_redis` in `[app] plugins`; settings in `[plugins.cache_redis]`."""
 
@@ -12,6 +14,7 @@ from core.config import Config
 from core.context import AppContext
 from core.plugins import hookimpl
 from plugins.cache_redis.backend import RedisCache
+from plugins.cache_redis.broker import RedisBroker
 from plugins.cache_redis.config import RedisCacheSettings, settings_problems
 
 NAME = "cache_redis"
@@ -33,6 +36,12 @@ def cache_backend(ctx: AppContext) -> RedisCache:
     backend = RedisCache(ctx.settings(NAME))
     ctx.state[NAME] = backend
     return backend
+
+
+@hookimpl
+def event_broker(ctx: AppContext) -> RedisBroker:
+    # A plain function (firstresult); the broker connects at its first publish or subscriber.
+    return RedisBroker(ctx.settings(NAME))
 
 
 @hookimpl

@@ -25,6 +25,8 @@ class LocalAwsSettings:
     thumbnails_bucket: str = "itube-video-thumbnails"
     # Receives the raw bucket's ObjectCreated events (read by `itube transcoder-example`).
     queue_name: str = "itube-raw-video-events"
+    # The EventBridge bus provisioned for the events_aws plugin's entries.
+    event_bus_name: str = "itube-events"
     # Origins whose pages may PUT to upload URLs and GET media from the buckets (their CORS
     # rules); empty: [http] cors_origins, or any origin ("*") when that is empty too.
     bucket_cors_origins: list[str] = attrs.Factory(list)

@@ -117,12 +117,13 @@ def provision(
     settings: LocalAwsSettings, endpoint: str, web_origins: Sequence[str] = ()
 ) -> AwsEnvironment:
     """Create the user pool and client, the buckets (browsers at `web_origins` may upload
-    to and read from them) and the upload-events queue."""
+    to and read from them), the upload-events queue and the event bus."""
     region = settings.region
     resources = {
         **_provision_cognito(settings, _client("cognito-idp", endpoint, region), endpoint),
         **_provision_storage(settings, _client("s3", endpoint, region),
                              _client("sqs", endpoint, region), web_origins),
+        **_provision_event_bus(settings, _client("events", endpoint, region)),
         "sts_endpoint_url": endpoint,
     }
     if settings.auto_confirm_sign_ups:
@@ -188,6 +189,12 @@ def _provision_storage(
         "s3_thumbnails_bucket": settings.thumbnails_bucket,
         "sqs_raw_events_queue_url": queue_url,
     }
+
+
+def _provision_event_bus(settings: LocalAwsSettings, events: Any) -> dict[str, str]:
+    with contextlib.suppress(events.exceptions.ResourceAlreadyExistsException):
+        events.create_event_bus(Name=settings.event_bus_name)
+    return {"eventbridge_bus_name": settings.event_bus_name}
 
 
 def bucket_origins(settings: LocalAwsSettings, web_origins: Sequence[str]) -> list[str]:

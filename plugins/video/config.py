@@ -109,6 +109,12 @@ class VideoSettings:
     # How often the app's janitor sweeps, in seconds; 0 runs none in the app (run
     # `itube videos janitor --once` on a schedule instead).
     janitor_interval_seconds: float = 3600.0
+    # How often a live event stream (GET …/events) sends a heartbeat comment while nothing
+    # happens, in seconds; keep it below the idle timeout of every proxy on the way.
+    live_heartbeat_seconds: float = 15.0
+    # Most live event streams one user may hold open at once, counted in the app's cache
+    # (across every worker with cache_redis); one more is a 429 until one closes.
+    live_max_streams_per_user: int = 5
 
     def upload_types(self, kind: MediaKind) -> list[str]:
         """The content types an upload URL of `kind` may be asked for, lower-cased (MIME
@@ -139,6 +145,10 @@ def settings_problems(settings: VideoSettings, *, production: bool = False) -> l
     if settings.multipart_expiry_seconds > settings.orphan_upload_seconds:
         problems.append("plugins.video.multipart_expiry_seconds: must not exceed "
                         "orphan_upload_seconds, or the janitor would remove uploads in progress")
+    if settings.live_heartbeat_seconds <= 0:
+        problems.append("plugins.video.live_heartbeat_seconds: must be positive")
+    if settings.live_max_streams_per_user < 1:
+        problems.append("plugins.video.live_max_streams_per_user: must be 1 or more")
     if settings.janitor_interval_seconds < 0:
         problems.append("plugins.video.janitor_interval_seconds: must not be negative")
     if settings.orphan_upload_seconds <= settings.upload_url_ttl_seconds:

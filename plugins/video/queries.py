@@ -11,7 +11,7 @@ from typing import Any
 import attrs
 
 from core.db import INTEGRITY_ERRORS, engine_kind, is_unique_violation, write_transaction
-from plugins.video import statements
+from plugins.video import outbox, statements
 from plugins.video.deletion import queries as deletion_queries
 from plugins.video.listing import Listing
 from plugins.video.models import VideoRecord
@@ -111,6 +111,7 @@ async def insert_video(record: VideoRecord, changed_by: str,
                          changed_by, None)
             )
             await deletion_queries.refuse_deleted_key(record.video_s3_key)
+            await outbox.record_created(record)
     except INTEGRITY_ERRORS as exc:
         if is_unique_violation(exc):
             raise DuplicateKey(record.video_s3_key) from None
@@ -138,6 +139,7 @@ async def compare_and_set_status(
             _history(current.id, current.processing_status, changed.processing_status,
                      changed.updated_at, changed_by, reason)
         )
+        await outbox.record_status_changed(current, changed, reason)
     return True
 
 

@@ -28,6 +28,7 @@ from plugins.video.listing import (
     SORTS,
     parse_listing,
 )
+from plugins.video.live import routes as live_routes
 from plugins.video.models import (
     CreateVideoRequest,
     StatusUpdate,
@@ -263,4 +264,5 @@ def routes(ctx: AppContext) -> list[BaseRoute]:
         *deletion_routes.routes(ctx),
         *quota_routes.routes(ctx),
         *multipart_routes.routes(ctx),
+        *live_routes.routes(ctx),
     ]

@@ -23,6 +23,7 @@ from core.auth import Actor, ServicePrincipal
 from core.cache import CacheUnavailable, cache_delete, cache_invalidate, get_or_load
 from core.context import AppContext
 from core.errors import Conflict, NotFound, ValidationFailed
+from core.events import wake
 from core.metrics import record_status_transition
 from core.plugins import resolve_all
 from plugins.video import queries
@@ -235,6 +236,7 @@ class VideoService:
             raise Conflict("This video_s3_key is already registered") from None
         except deletion_queries.DeletedKey:
             raise Conflict(DELETED_KEY) from None
+        wake(self.ctx)
         await self.notify("on_video_created", video=record)
         return TaggedVideo(to_view(record, MediaUrls(None, None)), entity_tag(record.version))
 
@@ -395,6 +397,7 @@ class VideoService:
                 break
         else:
             raise Conflict("The video kept changing while this update was applied; retry")
+        wake(self.ctx)
         record_status_transition(old, new)
         await self.invalidate(video_id)
         await self.notify("on_status_changed", video=changed, old=old, new=new,

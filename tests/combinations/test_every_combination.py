@@ -3,8 +3,10 @@ config alone: user auth (auth_cognito, auth_local) x cache (in-process, cache_re
 service auth (internal_iam, internal_token). A real user signs up and in, uploads through
 the presigned URL, saves the metadata; the real example transcoder, signing with what the
 configured strategy offers, completes the video from the queue's upload event; then it is
-listed and opened, and its playback URL serves the upload. One SQLite database per
-combination: the database is not part of the matrix (the other suites run both)."""
+listed and opened, and its playback URL serves the upload, and the EventBridge sink
+(events_aws, loaded in every combination) has put the video's events on the bus. One
+SQLite database per combination: the database is not part of the matrix (the other suites
+run both)."""
 
 from __future__ import annotations
 
@@ -26,6 +28,7 @@ from plugins.video.transcoder import TranscoderExample
 from plugins.video.transcoder_command import client_auth
 from tests.auth.conftest import BASE_URL, CHEAP_ARGON2
 from tests.auth.contract import PASSWORD
+from tests.events_aws.support import route_bus_to_queue
 from tests.internal_auth.strategies import REGION, HmacToken, SigV4Static
 from tests.video import workflow
 from tests.video.workflow import ANONYMOUS, Credentials
@@ -49,12 +52,14 @@ def combination_config(user_auth: str, cache: str, service_auth: str, *, tmp_pat
         # A raw bucket and queue of this combination's own: no other test's upload events.
         "local_aws": {"endpoint_url": moto_endpoint, "raw_bucket": f"itube-raw-{suffix}",
                       "queue_name": f"itube-events-{suffix}",
-                      "user_pool_name": f"itube-{suffix}"},
+                      "user_pool_name": f"itube-{suffix}",
+                      "event_bus_name": f"itube-bus-{suffix}"},
         user_auth: CHEAP_ARGON2 if user_auth == "auth_local" else {},
         service_auth: SERVICE_AUTH[service_auth].settings(),
         "video": {},
+        "events_aws": {},
     }
-    names = ["local_aws", user_auth, service_auth, "video"]
+    names = ["local_aws", user_auth, service_auth, "video", "events_aws"]
     if redis is not None:
         names.insert(1, "cache_redis")
         plugins["cache_redis"] = redis
@@ -99,6 +104,8 @@ def test_the_video_workflow_runs_end_to_end(user_auth: str, cache: str, service_
     client: TestClient = make_client(config, base_url=BASE_URL)
     ctx = client.app.state.ctx  # type: ignore[attr-defined]
     assert ctx.cache.shared is (cache == "cache_redis")
+    bus = route_bus_to_queue(moto_endpoint, ctx.aws.resource("eventbridge_bus_name"),
+                             create=False)
 
     user_id, user = sign_up_and_in(client)
     key = workflow.upload(client, user)
@@ -132,3 +139,13 @@ def test_the_video_workflow_runs_end_to_end(user_auth: str, cache: str, service_
     assert video["processing_status"] == "COMPLETED" and video["user_id"] == user_id
     played = httpx.get(video["playback_url"], timeout=10)
     assert played.status_code == 200 and played.content == workflow.SAMPLE_VIDEO
+
+    # The events_aws sink put the video's changes on the provisioned EventBridge bus.
+    expected = {"video.created", "video.status_changed"}
+
+    def types(entries: list[dict[str, Any]]) -> set[str]:
+        return {entry["detail-type"] for entry in entries
+                if entry["detail"]["subject"] == video_id}
+
+    routed = bus.received_until(lambda entries: types(entries) >= expected)
+    assert types(routed) >= expected, routed

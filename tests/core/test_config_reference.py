@@ -40,7 +40,8 @@ def test_the_operations_guide_holds_the_generated_reference():
 def test_every_kernel_section_and_builtin_plugin_table_is_in_the_reference():
     text = reference()
     kernel = [name for name, _ in kernel_sections()]
-    assert kernel == ["app", "server", "database", "http", "aws", "logging", "metrics"]
+    assert kernel == ["app", "server", "database", "http", "aws", "logging", "metrics",
+                      "events"]
     plugins = builtin_plugin_settings()
     assert {"video", "auth_local", "auth_cognito", "cache_redis", "internal_iam"} <= set(plugins)
     headings = [*kernel, *(f"plugins.{name}" for name in plugins)]

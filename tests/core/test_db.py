@@ -20,6 +20,7 @@ from core.app import create_app
 from core.cli import main
 from core.config import DatabaseSection, config_from_dict
 from core.errors import ConfigError
+from core.events.piccolo_app import APP_CONFIG as EVENTS_APP
 from tests.core.example_plugin.piccolo_app import APP_CONFIG
 from tests.core.example_plugin.tables import GuestbookEntry
 from tests.support import services
@@ -27,6 +28,8 @@ from tests.support import services
 EXAMPLE = "tests.core.example_plugin"
 FIRST = "2026-11-24T06:00:00:000000"
 SECOND = "2026-11-24T06:10:00:000000"
+# The kernel's own app (the event outbox) comes with every plugin list.
+EVENTS = "2026-12-02T14:00:00:000000"
 
 
 @pytest.mark.parametrize(
@@ -139,11 +142,12 @@ def test_itube_migrate_forwards_backwards_and_check(db_url, tmp_path, capsys):
     config = write_config(tmp_path, db_url)
     assert main(["migrate", "--config", config, "check"]) == 1
     out = capsys.readouterr()
-    assert out.out.strip() == f"guestbook: 2 pending: {FIRST}, {SECOND}"
+    assert out.out.strip() == (f"guestbook: 2 pending: {FIRST}, {SECOND}\n"
+                               f"events: 1 pending: {EVENTS}")
     assert "migrations pending" in out.err
 
     assert main(["migrate", "--config", config]) == 0
-    assert f"guestbook:{FIRST}\nguestbook:{SECOND}" in capsys.readouterr().out
+    assert f"guestbook:{FIRST}\nguestbook:{SECOND}\nevents:{EVENTS}" in capsys.readouterr().out
     assert table_exists()
     assert main(["migrate", "--config", config, "check"]) == 0
     assert "up to date" in capsys.readouterr().err
@@ -165,7 +169,7 @@ def test_itube_migrate_forwards_backwards_and_check(db_url, tmp_path, capsys):
 def test_itube_migrate_backwards_needs_a_known_app(db_url, tmp_path, capsys):
     config = write_config(tmp_path, db_url)
     assert main(["migrate", "--config", config, "backwards"]) == 2
-    assert "needs --app NAME (one of: guestbook)" in capsys.readouterr().err
+    assert "needs --app NAME (one of: guestbook, events)" in capsys.readouterr().err
     assert main(["migrate", "--config", config, "backwards", "--app", "video"]) == 2
     assert "no enabled plugin has a Piccolo app named 'video'" in capsys.readouterr().err
 
@@ -203,12 +207,13 @@ def test_readyz_names_the_migrations_not_applied(db_config):
         assert ready.status_code == 503
         assert ready.headers["retry-after"] == "5"
         assert ready.json()["checks"]["database"] == (
-            f"failing: migrations not applied: guestbook:{FIRST}, guestbook:{SECOND}"
+            f"failing: migrations not applied: guestbook:{FIRST}, guestbook:{SECOND}, "
+            f"events:{EVENTS}"
         )
         # A probe does not create Piccolo's migration table: it only looks.
         assert not run_on_app_loop(client, lambda: Migration.table_exists().run())
 
-        run_on_app_loop(client, lambda: db.migrate_forwards([APP_CONFIG]))
+        run_on_app_loop(client, lambda: db.migrate_forwards([APP_CONFIG, EVENTS_APP]))
         assert client.get("/readyz").json() == {
             "status": "ok",
             "checks": {"database": "ok", "cache:memory": "ok", "guestbook": "ok"},

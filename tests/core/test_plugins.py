@@ -293,7 +293,8 @@ def test_get_plugins_lists_plugins_versions_and_hooks(make_client, kernel_config
         "hooks": ["config_problems", "readiness_checks", "register_piccolo_app",
                   "register_routes", "register_settings"],
     }
-    assert listed["core.defaults"]["hooks"] == ["cache_backend"]
+    assert listed["core.defaults"]["hooks"] == ["cache_backend", "event_broker",
+                                                "register_piccolo_app"]
     assert listed["core.defaults"]["version"] == core_plugins._version_of(core_plugins)
     greeter = next(plugin for plugin in listed.values() if plugin["module"].endswith("Greeter"))
     assert greeter["hooks"] == ["on_greeting"] and greeter["version"] is None

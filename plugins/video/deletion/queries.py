@@ -18,6 +18,7 @@ import orjson
 from piccolo.columns.combination import And
 
 from core.db import write_transaction
+from plugins.video import outbox
 from plugins.video.models import VideoRecord
 from plugins.video.statements import Statement
 from plugins.video.tables import Video, VideoDeletion
@@ -84,6 +85,7 @@ async def delete_video(record: VideoRecord, targets: Sequence[Target], now: dt.d
             video_s3_key=record.video_s3_key, targets=_targets_json(targets),
             deleted_at=now, due_at=now, attempts=0,
         ))
+        await outbox.record_deleted(record)
     return True
 
 

@@ -10,6 +10,7 @@ import uuid
 
 from core.auth import Actor
 from core.errors import Conflict, NotFound
+from core.events import wake
 from plugins.video import queries as video_queries
 from plugins.video.deletion import queries
 from plugins.video.deletion.queries import Target
@@ -44,6 +45,7 @@ class DeletionService:
                 break
         else:
             raise Conflict("The video kept changing while it was deleted; retry")
+        wake(self.videos.ctx)
         await self.videos.invalidate(video_id)
         await self.videos.notify("on_video_deleted", video=record, principal=actor)
 

@@ -3,31 +3,40 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import Iterable
 from typing import Any
 
 from piccolo.query import Select
 
+from core.db import write_transaction
+from plugins.video import outbox
 from plugins.video.models import VideoRecord
 from plugins.video.tables import Video, VideoStatusHistory
 
 History = VideoStatusHistory
 
 
-async def compare_and_set_edit(current: VideoRecord, changed: VideoRecord) -> bool:
-    """Write `changed`'s editable fields only if the row still has `current.version` (one
-    statement: its own transaction). False means another change won: reload and decide
-    again."""
-    updated = await Video.update(
-        {
-            Video.title: changed.title,
-            Video.description: changed.description,
-            Video.visibility: changed.visibility.value,
-            Video.thumbnail_s3_key: changed.thumbnail_s3_key,
-            Video.updated_at: changed.updated_at,
-            Video.version: changed.version,
-        }
-    ).where((Video.id == current.id) & (Video.version == current.version)).returning(Video.id)
-    return bool(updated)
+async def compare_and_set_edit(current: VideoRecord, changed: VideoRecord,
+                               fields: Iterable[str] = ()) -> bool:
+    """Write `changed`'s editable fields only if the row still has `current.version`, with
+    its `video.updated` event (naming `fields`) in the same transaction. False means
+    another change won: reload and decide again."""
+    async with write_transaction(Video):
+        updated = await Video.update(
+            {
+                Video.title: changed.title,
+                Video.description: changed.description,
+                Video.visibility: changed.visibility.value,
+                Video.thumbnail_s3_key: changed.thumbnail_s3_key,
+                Video.updated_at: changed.updated_at,
+                Video.version: changed.version,
+            }
+        ).where((Video.id == current.id) & (Video.version == current.version)
+                ).returning(Video.id)
+        if not updated:
+            return False
+        await outbox.record_updated(changed, fields)
+    return True
 
 
 def page_query(video_id: uuid.UUID, after_id: int, limit: int) -> Select:

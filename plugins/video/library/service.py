@@ -21,6 +21,7 @@ import orjson
 
 from core.auth import Actor
 from core.errors import Conflict, NotFound, PreconditionFailed, ValidationFailed
+from core.events import wake
 from plugins.video import queries as video_queries
 from plugins.video.keys import MediaKind, check_owned_key
 from plugins.video.library import queries
@@ -65,10 +66,11 @@ class LibraryService:
                 unchecked_thumbnail = None
             changed = attrs.evolve(current, **changes, updated_at=dt.datetime.now(dt.UTC),
                                    version=current.version + 1)
-            if await queries.compare_and_set_edit(current, changed):
+            if await queries.compare_and_set_edit(current, changed, changes):
                 break
         else:
             raise Conflict("The video kept changing while this edit was applied; retry")
+        wake(self.videos.ctx)
         await self.videos.invalidate(video_id)
         await self.videos.notify("on_video_updated", video=changed, old=current,
                                   changes=tuple(changes))

@@ -6,6 +6,8 @@ import datetime as dt
 import uuid
 from typing import Any
 
+from core.db import write_transaction
+from plugins.video import outbox
 from plugins.video.multipart.models import ChecksumAlgorithm, UploadRecord, UploadState
 from plugins.video.tables import VideoMultipartUpload as Ledger
 
@@ -40,14 +42,19 @@ async def fetch(upload_id: uuid.UUID) -> UploadRecord | None:
 
 
 async def mark_completed(upload_id: uuid.UUID, checksum: str | None, now: dt.datetime) -> bool:
-    """ACTIVE → COMPLETED; False when the upload had already left ACTIVE."""
-    changed = await Ledger.update({
-        Ledger.state: UploadState.COMPLETED.value, Ledger.completed_at: now,
-        Ledger.checksum: checksum,
-    }).where(
-        (Ledger.id == upload_id) & (Ledger.state == UploadState.ACTIVE.value)
-    ).returning(Ledger.id)
-    return bool(changed)
+    """ACTIVE → COMPLETED, with its `upload.completed` event in the same transaction;
+    False when the upload had already left ACTIVE."""
+    async with write_transaction(Ledger):
+        changed = await Ledger.update({
+            Ledger.state: UploadState.COMPLETED.value, Ledger.completed_at: now,
+            Ledger.checksum: checksum,
+        }).where(
+            (Ledger.id == upload_id) & (Ledger.state == UploadState.ACTIVE.value)
+        ).returning(Ledger.id, *(getattr(Ledger, name) for name in outbox.UPLOAD_FIELDS))
+        if not changed:
+            return False
+        await outbox.record_upload_completed(changed[0])
+    return True
 
 
 async def mark_aborted(upload_id: uuid.UUID) -> bool:

@@ -18,6 +18,7 @@ import attrs
 
 from core.auth import Actor
 from core.errors import Conflict, NotFound, ValidationFailed
+from core.events import wake
 from plugins.video.keys import MediaKind, new_key
 from plugins.video.multipart import checksums, queries
 from plugins.video.multipart.models import (
@@ -176,6 +177,7 @@ class MultipartService:
         checksum = await self._verified_checksum(record, parts)
         if not await queries.mark_completed(record.id, checksum, _now()):
             return self._completed(await self._gone(record))
+        wake(self.videos.ctx)
         fresh = await queries.fetch(record.id)
         assert fresh is not None
         return self._completed(fresh)
@@ -231,7 +233,8 @@ class MultipartService:
             if record.checksum_algorithm is not None and stored.checksum is not None:
                 value = stored.checksum.value
                 checksum = value if "-" in value else f"{value}-{self._count(record)}"
-            await queries.mark_completed(record.id, checksum, _now())
+            if await queries.mark_completed(record.id, checksum, _now()):
+                wake(self.videos.ctx)
             current = await queries.fetch(record.id)
             if current is not None and current.state is UploadState.COMPLETED:
                 return current
