@@ -15,6 +15,9 @@ from plugins.webhooks.schedule import parse_retry_after
 
 # How much of an answer's body is kept in the delivery log.
 EXCERPT_BYTES = 200
+# How much of an answer's body is read at most: a body read to its end lets the connection
+# serve the next delivery; a longer one is cut off, and its connection closed.
+READ_BYTES = 64 * 1024
 USER_AGENT = "itube-webhooks/1"
 
 
@@ -105,12 +108,13 @@ def _elapsed_ms(started: float) -> int:
 
 
 async def _excerpt(response: httpx.Response) -> str:
-    """The start of the body of a failed answer, for the log; the rest is never read."""
-    if 200 <= response.status_code < 300:
-        return ""
+    """The start of the body of a failed answer, for the log (none for a 2xx). The body is
+    read to its end when short, so the connection goes back to the pool."""
     kept = b""
     async for chunk in response.aiter_bytes():
         kept += chunk
-        if len(kept) >= EXCERPT_BYTES:
+        if len(kept) >= READ_BYTES:
             break
+    if 200 <= response.status_code < 300:
+        return ""
     return kept[:EXCERPT_BYTES].decode("utf-8", "replace").strip()

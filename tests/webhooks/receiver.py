@@ -37,6 +37,8 @@ class Receiver:
     requests: list[Received] = attrs.Factory(list)
     port: int = 0
     lock: threading.Lock = attrs.Factory(threading.Lock)
+    # TCP connections accepted: a sender that keeps its connections alive opens few.
+    connections: int = 0
 
     @property
     def url(self) -> str:
@@ -64,6 +66,13 @@ class Receiver:
 
 def _handler(receiver: Receiver) -> type[BaseHTTPRequestHandler]:
     class Handler(BaseHTTPRequestHandler):
+        protocol_version = "HTTP/1.1"  # keep-alive, as a real receiver offers
+
+        def setup(self) -> None:
+            super().setup()
+            with receiver.lock:
+                receiver.connections += 1
+
         def do_POST(self) -> None:  # noqa: N802 (http.server's name)
             body = self.rfile.read(int(self.headers.get("content-length", 0)))
             headers = {name.lower(): value for name, value in self.headers.items()}

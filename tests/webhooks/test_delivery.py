@@ -35,6 +35,14 @@ def test_deliveries_arrive_signed_and_verified(make_webhooks_client, receiver):
                and row["last_latency_ms"] is not None for row in rows)
 
 
+def test_deliveries_to_an_endpoint_share_a_connection(make_webhooks_client, receiver):
+    client = make_webhooks_client()
+    deliver(client, [event(number) for number in range(1, 6)])
+
+    assert run_due(client).delivered == 5
+    assert receiver.connections == 1
+
+
 def test_a_repeated_batch_queues_nothing_new(make_webhooks_client, receiver):
     client = make_webhooks_client()
     batch = [event(1), event(2)]
