@@ -131,6 +131,12 @@ def event_sinks(ctx: AppContext) -> list[EventSink] | None:
     names its delivery offset in the database: keep it stable."""
 
 
+@hookspec
+def event_schemas() -> dict[str, dict[str, Any]] | None:
+    """Return the JSON Schema of the `data` of each event type the plugin records, by type
+    (`{"video.created": {...}}`); the OpenAPI document publishes them under `webhooks`."""
+
+
 @hookspec(firstresult=True)
 def event_broker(ctx: AppContext) -> EventBroker | None:
     """Return the pub/sub live streams listen to (an object satisfying

@@ -69,6 +69,11 @@ SERVICE_CHALLENGE = {"WWW-Authenticate": {
     "required": True,
     "schema": {"type": "string"},
 }}
+# What the `webhooks` entries stand for (docs/events.md, docs/webhooks.md).
+EVENT_NOTE = ("Sent by the webhooks plugin as a Standard Webhooks request (`webhook-id` is the "
+              "event's outbox id, `webhook-signature` its HMAC), at least once and in order per "
+              "endpoint. The same `data` reaches the owner's live stream "
+              "(`GET /api/v1/upload/videos/events`) and the EventBridge sink.")
 DOCUMENT_KEY = "core.openapi"  # where the rendered document is kept in `ctx.state`
 USER_SCHEME = {"type": "apiKey", "in": "cookie", "name": "access_token"}
 _PATH_PARAM = re.compile(r"{([^}:]+)(?::([^}]+))?}")
@@ -99,12 +104,46 @@ def build_document(ctx: AppContext, routes: list[BaseRoute]) -> dict[str, Any]:
             operation["operationId"] = _unique(route.name, method, operation_ids)
             operation["security"] = security.get(route.operation.auth or "", [])
             paths.setdefault(path, {})[method.lower()] = operation
-    return {
+    document: dict[str, Any] = {
         "openapi": "3.1.0",
         "info": {"title": "itube", "version": __version__,
                  "description": "Video platform API assembled from plugins."},
         "paths": paths,
         "components": {"schemas": components, "securitySchemes": schemes},
+    }
+    webhooks = _event_webhooks(ctx, components)
+    if webhooks:
+        document["webhooks"] = webhooks
+    return document
+
+
+def _event_webhooks(ctx: AppContext, components: dict[str, Any]) -> dict[str, Any]:
+    """Each event type plugins declare (`event_schemas`), as the request a webhook
+    endpoint receives; its `data` schema is a component the other sinks' docs name."""
+    webhooks: dict[str, Any] = {}
+    for declared in ctx.pm.hook.event_schemas():
+        for event_type, schema in sorted((declared or {}).items()):
+            name = "".join(part.capitalize() for part in re.split(r"[._]", event_type))
+            components[f"{name}Event"] = schema
+            webhooks[event_type] = {"post": {
+                "summary": schema.get("description", event_type),
+                "description": EVENT_NOTE,
+                "requestBody": {"required": True, "content": {"application/json": {
+                    "schema": _event_envelope(event_type, f"{name}Event")}}},
+                "responses": {"2XX": {"description": "Received; any other answer is tried "
+                                                     "again later"}},
+            }}
+    return webhooks
+
+
+def _event_envelope(event_type: str, data_component: str) -> dict[str, Any]:
+    return {
+        "type": "object", "required": ["type", "timestamp", "data"],
+        "properties": {
+            "type": {"const": event_type},
+            "timestamp": {"type": "string", "format": "date-time"},
+            "data": {"$ref": f"#/components/schemas/{data_component}"},
+        },
     }
 
 

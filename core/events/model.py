@@ -16,6 +16,7 @@ EVENT_TYPES = (
     "video.status_changed",
     "video.deleted",
     "upload.completed",
+    "video.progress",
 )
 
 

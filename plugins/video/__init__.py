@@ -23,6 +23,7 @@ from plugins.video import (
 )
 from plugins.video.config import VideoSettings, settings_problems
 from plugins.video.deletion import worker as deletion_worker
+from plugins.video.event_schemas import EVENT_SCHEMAS
 from plugins.video.janitor import task as janitor_task
 from plugins.video.multipart import routes as multipart_routes
 from plugins.video.multipart.service import MultipartService
@@ -30,6 +31,9 @@ from plugins.video.piccolo_app import APP_CONFIG
 from plugins.video.service import VideoService
 from plugins.video.storage import Buckets, VideoStorage
 from plugins.video.tables import Video
+from plugins.video.transcoding import routes as transcoding_routes
+from plugins.video.transcoding import sweeper as lease_sweeper
+from plugins.video.transcoding.service import TranscodingService
 from plugins.video.views import flusher as view_flusher
 
 NAME = "video"
@@ -56,6 +60,11 @@ def config_problems(config: Config, settings: dict[str, Any]) -> list[str]:
 def register_commands(subparsers: Any) -> None:
     transcoder_command.add_command(subparsers)
     commands.add_commands(subparsers)
+
+
+@hookimpl
+def event_schemas() -> dict[str, dict[str, Any]]:
+    return EVENT_SCHEMAS
 
 
 @hookimpl
@@ -92,9 +101,11 @@ async def startup(ctx: AppContext) -> None:
     storage = await anyio.to_thread.run_sync(make_storage)
     ctx.state[NAME] = VideoService(ctx, storage, settings)
     ctx.state[multipart_routes.STATE_KEY] = MultipartService(ctx.state[NAME])
+    ctx.state[transcoding_routes.STATE_KEY] = TranscodingService(ctx.state[NAME])
     await deletion_worker.start(ctx, ctx.state[NAME])
     await view_flusher.start(ctx, ctx.state[NAME].views, settings.view_flush_seconds)
     await janitor_task.start(ctx, ctx.state[NAME])
+    await lease_sweeper.start(ctx, ctx.state[transcoding_routes.STATE_KEY])
 
 
 @hookimpl
@@ -102,3 +113,4 @@ async def shutdown(ctx: AppContext) -> None:
     await deletion_worker.stop(ctx)
     await view_flusher.stop(ctx)
     await janitor_task.stop(ctx)
+    await lease_sweeper.stop(ctx)

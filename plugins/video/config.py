@@ -115,6 +115,14 @@ class VideoSettings:
     # Most live event streams one user may hold open at once, counted in the app's cache
     # (across every worker with cache_redis); one more is a 429 until one closes.
     live_max_streams_per_user: int = 5
+    # How long a transcoder's lease on a video lasts from its claim or its last heartbeat,
+    # in seconds; a lease that ends unreported releases the video for another claim.
+    lease_seconds: float = 300.0
+    # Leases that may end unreported before the video is FAILED (code lease_expired).
+    lease_max_attempts: int = 3
+    # How often the app ends expired leases, in seconds (every worker may: each end is a
+    # compare-and-set); 0 runs no sweep (a new claim still ends an expired lease).
+    lease_sweep_seconds: float = 15.0
 
     def upload_types(self, kind: MediaKind) -> list[str]:
         """The content types an upload URL of `kind` may be asked for, lower-cased (MIME
@@ -149,6 +157,12 @@ def settings_problems(settings: VideoSettings, *, production: bool = False) -> l
         problems.append("plugins.video.live_heartbeat_seconds: must be positive")
     if settings.live_max_streams_per_user < 1:
         problems.append("plugins.video.live_max_streams_per_user: must be 1 or more")
+    if settings.lease_seconds <= 0:
+        problems.append("plugins.video.lease_seconds: must be positive")
+    if settings.lease_max_attempts < 1:
+        problems.append("plugins.video.lease_max_attempts: must be 1 or more")
+    if settings.lease_sweep_seconds < 0:
+        problems.append("plugins.video.lease_sweep_seconds: must not be negative")
     if settings.janitor_interval_seconds < 0:
         problems.append("plugins.video.janitor_interval_seconds: must not be negative")
     if settings.orphan_upload_seconds <= settings.upload_url_ttl_seconds:

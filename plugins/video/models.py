@@ -12,7 +12,7 @@ import attrs
 from core.errors import ValidationFailed
 from core.schema import constrained
 from plugins.video.keys import MAX_KEY_LENGTH
-from plugins.video.states import Status, Visibility
+from plugins.video.states import FailureCode, Status, Visibility
 
 # Canonical base64 of each digest S3 checks, as the pattern an upload-url body's checksum
 # must match: SHA-256's 32 bytes, CRC32C's 4 (the last character carries no stray bits).
@@ -58,6 +58,17 @@ class VideoRecord:
     # value (a multipart object's is composite: "<base64>-<parts>"), when S3 has one.
     checksum_algorithm: str | None = None
     checksum: str | None = None
+    # The last progress report while IN_PROGRESS (percent, stage, expected seconds left).
+    progress: int | None = None
+    progress_stage: str | None = None
+    progress_eta_seconds: int | None = None
+    # A FAILED video's failure code (FailureCode's value).
+    failure_code: str | None = None
+    # The transcoder's lease: its token's SHA-256 (never the token), its end, and the
+    # leases claimed since the video last entered IN_PROGRESS.
+    lease_token_hash: str | None = None
+    lease_expires_at: dt.datetime | None = None
+    lease_attempts: int = 0
 
 
 @attrs.define
@@ -139,13 +150,56 @@ class CreateVideoRequest:
     )
 
 
+# A progress stage: a short lower-case identifier ("transcoding", "packaging", ...).
+STAGE_PATTERN = "[a-z][a-z0-9_]{0,31}"
+
+
 @attrs.define
 class StatusUpdate:
-    """A processing status reported by the transcoder."""
+    """A processing status, or with `progress` and `stage` a progress report.
+
+    See docs/video.md, the transcoder contract v2."""
 
     status: Status
     failure_reason: str | None = constrained(None, max_length=2000, text="block")
     duration_seconds: float | None = constrained(None, minimum=0)
+    failure_code: FailureCode | None = attrs.field(default=None, metadata={
+        "description": "With FAILED: why, as a machine reads it (beside failure_reason)"})
+    progress: int | None = constrained(
+        None, minimum=0, maximum=100,
+        description="With IN_PROGRESS: percent done; within one stage of one lease it only "
+                    "rises (a lower value is ignored)")
+    stage: str | None = constrained(
+        None, pattern=STAGE_PATTERN, max_length=32,
+        description="The stage `progress` measures: transcoding, packaging, thumbnail, ...",
+        example="transcoding")
+    eta_seconds: int | None = constrained(
+        None, minimum=0, description="Seconds the transcoder expects the rest to take")
+
+    def is_progress(self) -> bool:
+        return self.progress is not None or self.stage is not None or self.eta_seconds is not None
+
+
+@attrs.define
+class LeaseOut:
+    """A lease on a video's processing: send its token as the `Lease-Token` header.
+
+    Every heartbeat and status report carries it until the lease ends."""
+
+    lease_token: str = attrs.field(metadata={
+        "description": "Secret: shown once, stored only hashed"})
+    expires_at: dt.datetime
+    attempt: int = attrs.field(metadata={
+        "description": "Leases claimed since the video last entered IN_PROGRESS, this one "
+                       "included"})
+
+
+@attrs.define
+class LeaseExtendedOut:
+    """A lease a heartbeat extended."""
+
+    expires_at: dt.datetime
+    attempt: int
 
 
 @attrs.define
@@ -177,6 +231,15 @@ class VideoOut:
     failure_reason: str | None
     playback_url: str | None
     thumbnail_url: str | None
+    failure_code: FailureCode | None = attrs.field(metadata={
+        "description": "A FAILED video's failure code: unsupported_codec, corrupt_input, "
+                       "timeout, checksum_mismatch, empty_upload, lease_expired or internal"})
+    progress: int | None = attrs.field(metadata={
+        "description": "While IN_PROGRESS: the transcoder's last reported percent"})
+    stage: str | None = attrs.field(metadata={
+        "description": "While IN_PROGRESS: the stage `progress` measures"})
+    eta_seconds: int | None = attrs.field(metadata={
+        "description": "While IN_PROGRESS: the seconds the transcoder expects the rest to take"})
     view_count: int = attrs.field(metadata={
         "description": "Views counted so far: once per viewer per window, shown after a delay "
                        "of up to the flush interval plus the cache TTL"})

@@ -29,6 +29,7 @@ def video_data(video: VideoRecord) -> dict[str, Any]:
         "content_type": video.content_type,
         "duration_seconds": video.duration_seconds,
         "failure_reason": video.failure_reason,
+        "failure_code": video.failure_code,
         "created_at": video.created_at.isoformat(),
         "updated_at": video.updated_at.isoformat(),
         "version": video.version,
@@ -44,6 +45,13 @@ async def record_status_changed(current: VideoRecord, changed: VideoRecord,
     data = {**video_data(changed), "from": current.processing_status.value,
             "to": changed.processing_status.value, "reason": reason}
     await record("video.status_changed", str(changed.id), changed.owner_id, data)
+
+
+async def record_progress(changed: VideoRecord) -> None:
+    data = {**video_data(changed), "progress": changed.progress,
+            "stage": changed.progress_stage, "eta_seconds": changed.progress_eta_seconds,
+            "attempt": changed.lease_attempts or None}
+    await record("video.progress", str(changed.id), changed.owner_id, data)
 
 
 async def record_updated(changed: VideoRecord, fields: Iterable[str]) -> None:

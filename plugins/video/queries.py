@@ -131,6 +131,7 @@ async def compare_and_set_status(
                 Video.duration_seconds: changed.duration_seconds,
                 Video.updated_at: changed.updated_at,
                 Video.version: changed.version,
+                **_transcoding_values(changed),
             }
         ).where((Video.id == current.id) & (Video.version == current.version)).returning(Video.id)
         if not updated:
@@ -141,6 +142,56 @@ async def compare_and_set_status(
         )
         await outbox.record_status_changed(current, changed, reason)
     return True
+
+
+def _transcoding_values(changed: VideoRecord) -> dict[Any, Any]:
+    return {
+        Video.failure_code: changed.failure_code,
+        Video.progress: changed.progress,
+        Video.progress_stage: changed.progress_stage,
+        Video.progress_eta_seconds: changed.progress_eta_seconds,
+        Video.lease_token_hash: changed.lease_token_hash,
+        Video.lease_expires_at: changed.lease_expires_at,
+        Video.lease_attempts: changed.lease_attempts,
+    }
+
+
+async def compare_and_set_transcoding(current: VideoRecord, changed: VideoRecord,
+                                      record_event: bool) -> bool:
+    """Write `changed`'s progress and lease only if the row still has `current.version`
+    (a claim, or a progress report: then with its `video.progress` event). False means
+    another update won: reload and decide again."""
+    async with write_transaction(Video):
+        updated = await Video.update(
+            {Video.updated_at: changed.updated_at, Video.version: changed.version,
+             **_transcoding_values(changed)}
+        ).where((Video.id == current.id) & (Video.version == current.version)).returning(Video.id)
+        if not updated:
+            return False
+        if record_event:
+            await outbox.record_progress(changed)
+    return True
+
+
+async def extend_lease(video_id: uuid.UUID, token_hash: str, now: dt.datetime,
+                       expires_at: dt.datetime) -> bool:
+    """Move a live lease's end to `expires_at`, if `token_hash` holds it still (a heartbeat
+    changes nothing a reader sees, so the version stays)."""
+    async with write_transaction(Video):
+        updated = await Video.update({Video.lease_expires_at: expires_at}).where(
+            (Video.id == video_id) & (Video.lease_token_hash == token_hash)
+            & (Video.lease_expires_at > now)
+            & (Video.processing_status == Status.IN_PROGRESS.value)
+        ).returning(Video.id)
+    return bool(updated)
+
+
+async def expired_leases(now: dt.datetime, limit: int) -> list[uuid.UUID]:
+    """Videos IN_PROGRESS whose lease ended before `now`, the longest-expired first."""
+    rows = await Video.select(Video.id).where(
+        (Video.lease_expires_at < now) & (Video.processing_status == Status.IN_PROGRESS.value)
+    ).order_by(Video.lease_expires_at).limit(limit)
+    return [row["id"] for row in rows]
 
 
 async def public_page(listing: Listing, limit: int,

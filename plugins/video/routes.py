@@ -50,6 +50,7 @@ from plugins.video.quotas import routes as quota_routes
 from plugins.video.search import MAX_QUERY_LENGTH
 from plugins.video.service import VideoService
 from plugins.video.states import Status
+from plugins.video.transcoding import routes as transcoding_routes
 
 T = TypeVar("T")
 PREFIX = "/api/v1/upload/videos"
@@ -180,7 +181,8 @@ async def update_status(request: Request) -> Response:
     principal = await current_service(request)
     update = await _status_update(request)
     video_id = request.path_params["video_id"]
-    return tagged_response(await _service(request).change_status(video_id, update, principal))
+    return tagged_response(await transcoding_routes.transcoding(request).report(
+        video_id, update, principal, transcoding_routes.lease_token(request)))
 
 
 async def _status_update(request: Request) -> StatusUpdate:
@@ -254,15 +256,20 @@ def routes(ctx: AppContext) -> list[BaseRoute]:
                   summary="Report a processing status (query form or JSON)",
                   description="Either `?status=COMPLETED` with no body, or a JSON body. The "
                               "same status again is an idempotent 200; a transition the state "
-                              "machine forbids is a 409 listing the allowed ones.",
+                              "machine forbids is a 409 listing the allowed ones. A body with "
+                              "`progress` and `stage` is a progress report (409 unless the "
+                              "video is IN_PROGRESS). While a lease is live, only a report "
+                              "carrying its `Lease-Token` is accepted (409 otherwise).",
                   body=StatusUpdate, body_required=False, response=VideoOut, auth="service",
-                  errors=[404, 409, 503], response_headers=ETAG_HEADER,
+                  errors=[404, 409, 422, 503], response_headers=ETAG_HEADER,
                   params=[Param("status", description="The seed's form: ?status=COMPLETED",
-                                schema={"enum": [status.value for status in Status]})],
+                                schema={"enum": [status.value for status in Status]}),
+                          transcoding_routes.LEASE_TOKEN_PARAM],
                   tags=INTERNAL_TAGS),
         *library_routes.routes(ctx),
         *deletion_routes.routes(ctx),
         *quota_routes.routes(ctx),
         *multipart_routes.routes(ctx),
         *live_routes.routes(ctx),
+        *transcoding_routes.routes(),
     ]

@@ -46,7 +46,13 @@ from plugins.video.models import (
 from plugins.video.pagination import Cursor, Page, Sort
 from plugins.video.presign import Checksum
 from plugins.video.quotas.service import QuotaService
-from plugins.video.states import Status, allowed_from, can_move, is_discoverable
+from plugins.video.states import (
+    FailureCode,
+    Status,
+    allowed_from,
+    can_move,
+    is_discoverable,
+)
 from plugins.video.storage import WRITE_ONCE, MediaUrls, VideoStorage
 from plugins.video.views.service import ViewCounter
 
@@ -98,6 +104,10 @@ def to_view(record: VideoRecord, urls: MediaUrls) -> VideoOut:
         failure_reason=record.failure_reason,
         playback_url=urls.playback_url,
         thumbnail_url=urls.thumbnail_url,
+        failure_code=FailureCode(record.failure_code) if record.failure_code else None,
+        progress=record.progress,
+        stage=record.progress_stage,
+        eta_seconds=record.progress_eta_seconds,
         view_count=record.view_count,
     )
 
@@ -123,6 +133,10 @@ def view_fields(record: VideoRecord, urls: MediaUrls) -> dict[str, Any]:
         "failure_reason": record.failure_reason,
         "playback_url": urls.playback_url,
         "thumbnail_url": urls.thumbnail_url,
+        "failure_code": record.failure_code,
+        "progress": record.progress,
+        "stage": record.progress_stage,
+        "eta_seconds": record.progress_eta_seconds,
         "view_count": record.view_count,
     }
 
@@ -406,15 +420,22 @@ class VideoService:
 
     @staticmethod
     def _changed(current: VideoRecord, update: StatusUpdate) -> VideoRecord:
+        """A status change ends the lease and the progress reports; entering IN_PROGRESS
+        (a retry or a reprocess) starts counting leases afresh."""
         failed = update.status is Status.FAILED
+        failure_code = update.failure_code.value if failed and update.failure_code else None
         return attrs.evolve(
             current,
             processing_status=update.status,
             failure_reason=(update.failure_reason or "unspecified") if failed else None,
+            failure_code=failure_code,
             duration_seconds=(
                 update.duration_seconds if update.duration_seconds is not None
                 else current.duration_seconds
             ),
+            progress=None, progress_stage=None, progress_eta_seconds=None,
+            lease_token_hash=None, lease_expires_at=None,
+            lease_attempts=0 if update.status is Status.IN_PROGRESS else current.lease_attempts,
             updated_at=_now(),
             version=current.version + 1,
         )

@@ -17,6 +17,18 @@ class Status(enum.Enum):
     FAILED = "FAILED"
 
 
+class FailureCode(enum.Enum):
+    """Why processing failed, as a machine reads it (the free-text reason is for people)."""
+
+    UNSUPPORTED_CODEC = "unsupported_codec"
+    CORRUPT_INPUT = "corrupt_input"
+    TIMEOUT = "timeout"
+    CHECKSUM_MISMATCH = "checksum_mismatch"
+    EMPTY_UPLOAD = "empty_upload"
+    LEASE_EXPIRED = "lease_expired"
+    INTERNAL = "internal"
+
+
 # The same status again is not a transition: it is an idempotent success.
 TRANSITIONS: dict[Status, frozenset[Status]] = {
     Status.IN_PROGRESS: frozenset({Status.COMPLETED, Status.FAILED}),

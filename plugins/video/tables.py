@@ -45,6 +45,18 @@ class Video(Table, tablename="videos"):
     # ("SHA256", "CRC32C", ...) and base64 value ("<base64>-<parts>" for a multipart object).
     checksum_algorithm = Varchar(length=16, null=True, default=None)
     checksum = Varchar(length=128, null=True, default=None)
+    # The transcoder's last progress report while IN_PROGRESS (cleared by every status
+    # change and every new lease): percent done, the stage it is in, seconds it expects.
+    progress = Integer(null=True, default=None)
+    progress_stage = Varchar(length=32, null=True, default=None)
+    progress_eta_seconds = Integer(null=True, default=None)
+    # A FAILED video's failure code (plugins.video.states.FailureCode); null otherwise.
+    failure_code = Varchar(length=32, null=True, default=None)
+    # The transcoder's lease (plugins/video/leases/): the SHA-256 of its token, when it
+    # ends, and how many leases were claimed since the video last entered IN_PROGRESS.
+    lease_token_hash = Varchar(length=64, null=True, default=None)
+    lease_expires_at = Timestamptz(null=True, default=None, index=True)
+    lease_attempts = Integer(default=0)
     # Not declared, never written by the app: the search index of title and description,
     # `search_vector` (a generated column, PostgreSQL) or the FTS5 table `videos_search`
     # (SQLite), made by a migration (plugins/video/search.py).

@@ -10,11 +10,19 @@ by part, each against its own checksum. An upload whose metadata is not saved ye
 left on the queue and retried later. It signs its requests with whichever service-auth
 strategy the config loads (`service_client_auth`), so it shows how a service calls the
 internal routes.
+
+It follows the transcoder contract v2 (docs/video.md): it claims a lease on the video
+before working (a 409 means another transcoder holds it, or it is no longer IN_PROGRESS),
+reports progress by stage, heartbeats when the work outlasts half the lease, sends the
+lease's token with every report, and gives each failure its code. Against an API without
+leases (the claim route answers 404 or 405) it reports as the seed did.
 """
 
 from __future__ import annotations
 
+import datetime as dt
 import json
+import time
 from collections import Counter
 from collections.abc import Callable
 from typing import Any
@@ -28,6 +36,31 @@ TEST_EVENT = "s3:TestEvent"
 EMPTY_UPLOAD = "the uploaded object is empty (0 bytes)"
 CHECKSUM_MISMATCH = "the uploaded object does not match its recorded checksum"
 READ_CHUNK_BYTES = 1024 * 1024
+LEASE_HEADER = "Lease-Token"
+# The code each failure is reported with, beside its reason.
+FAILURE_CODES = {EMPTY_UPLOAD: "empty_upload", CHECKSUM_MISMATCH: "checksum_mismatch"}
+
+
+class LeaseLost(Exception):
+    """The API refused a report made under the lease (it ended or was taken over)."""
+
+
+class Lease:
+    """A lease the example holds on one video, renewed once half of it has passed."""
+
+    def __init__(self, video_id: str, token: str | None, seconds: float) -> None:
+        self.video_id = video_id
+        self.token = token
+        self.seconds = seconds
+        self.renew_at = time.monotonic() + seconds / 2
+
+    @classmethod
+    def none(cls, video_id: str) -> Lease:
+        """What an API without leases gets: reports carry no token, nothing to renew."""
+        return cls(video_id, None, float("inf"))
+
+    def headers(self) -> dict[str, str]:
+        return {LEASE_HEADER: self.token} if self.token else {}
 
 
 class TranscoderExample:
@@ -58,6 +91,8 @@ class TranscoderExample:
         # once), so an event repeating a reported key (S3 delivers at least once) adds
         # nothing; sending its identically signed report again would be a replay.
         self.reported: set[str] = set()
+        # The lease on the video being worked on.
+        self.lease = Lease.none("")
 
     def drain(self, wait_seconds: int = 1) -> Counter[str]:
         """Handle what the queue holds now, then return the outcome counts. Stops at an
@@ -116,14 +151,23 @@ class TranscoderExample:
             return self._note("error", f"{key}: lookup answered {_problem(found)}")
         video_id, checksum = found.json()["video_id"], found.json().get("checksum")
         bucket = record.get("s3", {}).get("bucket", {}).get("name", "")
-        update: dict[str, Any] = {"status": "COMPLETED"}
-        if obj.get("size") == 0:
-            update = {"status": "FAILED", "failure_reason": EMPTY_UPLOAD}
-        elif checksum and not self.matches_checksum(bucket, key, checksum["value"]):
-            update = {"status": "FAILED", "failure_reason": CHECKSUM_MISMATCH}
+        claimed = self.api.post(f"{VIDEOS}/{video_id}/lease", auth=self._auth())
+        if claimed.status_code == 409:
+            self.reported.add(key)
+            return self._note("conflict", f"{key}: {_problem(claimed)}")
+        if claimed.status_code in (404, 405):
+            self.lease = Lease.none(video_id)
+        elif claimed.status_code != 201:
+            return self._note("error", f"{key}: lease claim answered {_problem(claimed)}")
         else:
-            self.publish(bucket, key)
-        reported = self.api.patch(f"{VIDEOS}/{video_id}/status", json=update, auth=self._auth())
+            self.lease = _lease_of(video_id, claimed.json())
+        try:
+            update = self.process(bucket, key, obj.get("size"), checksum)
+        except LeaseLost as lost:
+            self.reported.add(key)
+            return self._note("conflict", f"{key}: {lost}")
+        reported = self.api.patch(f"{VIDEOS}/{video_id}/status", json=update,
+                                  headers=self.lease.headers(), auth=self._auth())
         if reported.status_code == 409:
             self.reported.add(key)
             return self._note("conflict", f"{key}: {_problem(reported)}")
@@ -132,6 +176,40 @@ class TranscoderExample:
         self.reported.add(key)
         status = update["status"]
         return self._note(status.lower(), f"{key}: video {video_id} is {status}")
+
+    def process(self, bucket: str, key: str, size: int | None,
+                checksum: dict[str, str] | None) -> dict[str, Any]:
+        """Check, then "transcode", reporting progress by stage; the final report's body."""
+        self.report_progress("checking", 0)
+        if size == 0:
+            return _failed(EMPTY_UPLOAD)
+        if checksum and not self.matches_checksum(bucket, key, checksum["value"]):
+            return _failed(CHECKSUM_MISMATCH)
+        self.report_progress("checking", 100)
+        self.report_progress("transcoding", 0)
+        self.publish(bucket, key)
+        self.report_progress("transcoding", 100)
+        return {"status": "COMPLETED"}
+
+    def report_progress(self, stage: str, progress: int) -> None:
+        """One progress report under the lease; a refusal (409) means the lease is lost.
+        Other faults are only progress missed: the work goes on."""
+        body = {"status": "IN_PROGRESS", "progress": progress, "stage": stage}
+        answer = self.api.patch(f"{VIDEOS}/{self.lease.video_id}/status", json=body,
+                                headers=self.lease.headers(), auth=self._auth())
+        if answer.status_code == 409:
+            raise LeaseLost(_problem(answer))
+
+    def keep_lease(self) -> None:
+        """Heartbeat once half the lease has passed since the claim or the last one."""
+        lease = self.lease
+        if lease.token is None or time.monotonic() < lease.renew_at:
+            return
+        answer = self.api.post(f"{VIDEOS}/{lease.video_id}/lease/heartbeat",
+                               headers=lease.headers(), auth=self._auth())
+        if answer.status_code == 409:
+            raise LeaseLost(_problem(answer))
+        lease.renew_at = time.monotonic() + lease.seconds / 2
 
     def matches_checksum(self, bucket: str, key: str, recorded: str) -> bool:
         """Read the object with checksum mode on (boto3 raises when a body differs from the
@@ -146,7 +224,7 @@ class TranscoderExample:
                 body = self.s3.get_object(Bucket=bucket, Key=key, ChecksumMode="ENABLED",
                                           **extra)["Body"]
                 for _ in body.iter_chunks(READ_CHUNK_BYTES):
-                    pass
+                    self.keep_lease()
         except FlexibleChecksumError:
             return False
         return True
@@ -164,6 +242,18 @@ class TranscoderExample:
         self.outcomes[outcome] += 1
         self.out(f"{outcome:>9}  {text}")
         return outcome
+
+
+def _failed(reason: str) -> dict[str, Any]:
+    return {"status": "FAILED", "failure_reason": reason, "failure_code": FAILURE_CODES[reason]}
+
+
+def _lease_of(video_id: str, claimed: dict[str, Any]) -> Lease:
+    """The claimed lease, its length read from its end by the local clock (near enough to
+    the API's for renewing at half)."""
+    expires_at = dt.datetime.fromisoformat(claimed["expires_at"])
+    seconds = max((expires_at - dt.datetime.now(dt.UTC)).total_seconds(), 1.0)
+    return Lease(video_id, claimed["lease_token"], seconds)
 
 
 def _problem(response: httpx.Response) -> str:

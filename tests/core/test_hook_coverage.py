@@ -57,7 +57,7 @@ def test_the_kernel_has_the_hooks_the_architecture_asks_for():
         "register_hookspecs", "register_settings", "config_problems", "register_routes",
         "register_middleware", "register_piccolo_app", "register_commands", "aws_environment",
         "cache_backend", "startup", "shutdown", "user_authenticator", "service_authenticator",
-        "readiness_checks", "register_metrics", "event_sinks", "event_broker",
+        "readiness_checks", "register_metrics", "event_sinks", "event_broker", "event_schemas",
     }
 
 

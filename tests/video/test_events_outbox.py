@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
+import jsonschema
 import pytest
 
 from core.events import events_since
@@ -142,3 +143,30 @@ def test_every_event_matches_a_change_that_exists(client):
     for event in events[3:5]:
         current = workflow.get_video(client, user(event.owner_id), event.subject).json()
         assert current["updated_at"].startswith(event.data["updated_at"][:19])
+
+
+@pytest.mark.hooks("event_schemas")
+def test_every_event_matches_the_schema_the_document_publishes(client):
+    """What the outbox records is what `webhooks` in the OpenAPI document says, field for
+    field (the schemas allow no other field)."""
+    upload = _created(client)
+    parts = _by_number(upload["parts"])
+    assert _put(parts[1], FIRST).status_code == 200 and _put(parts[2], LAST).status_code == 200
+    assert _complete(client, upload["upload_id"]).status_code == 200
+    video = _register(client, title="Schema", description="Every field")
+    workflow.set_status(client, TRANSCODER, video["id"], "FAILED", form="json",
+                        failure_reason="codec")
+    workflow.retry(client, ALICE, video["id"])
+    workflow.edit_video(client, ALICE, video["id"], title="Schema, edited")
+    workflow.delete_video(client, ALICE, video["id"])
+    document = client.get("/openapi.json").json()
+    components = document["components"]["schemas"]
+    for event in _events(client):
+        envelope = document["webhooks"][event.type]["post"]["requestBody"]["content"][
+            "application/json"]["schema"]
+        data_schema = components[envelope["properties"]["data"]["$ref"].rsplit("/", 1)[1]]
+        jsonschema.validate(event.data, data_schema,
+                            format_checker=jsonschema.Draft202012Validator.FORMAT_CHECKER)
+    recorded = {event.type for event in _events(client)}
+    assert recorded == {"upload.completed", "video.created", "video.status_changed",
+                        "video.updated", "video.deleted"}
