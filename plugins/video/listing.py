@@ -14,6 +14,7 @@ from collections.abc import Collection, Sequence
 import attrs
 
 from core.errors import ValidationFailed
+from core.schema import text_problem
 from plugins.video.pagination import Cursor, Sort
 from plugins.video.search import SearchQuery, parse_query
 
@@ -111,6 +112,8 @@ def _timestamp(values: dict[str, str], name: str) -> dt.datetime | None:
 def _user_id(text: str | None) -> str | None:
     if text == "":
         raise ValidationFailed.field("user_id", "must not be empty")
+    if text is not None and (problem := text_problem(text, "line")):
+        raise ValidationFailed.field("user_id", problem)
     return text
 
 

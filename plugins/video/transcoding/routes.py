@@ -29,6 +29,10 @@ LEASE_TOKEN_PARAM = Param(LEASE_HEADER, location="header",
                           description="The live lease's token; required while a lease is live")
 
 
+# What a claim answers (`secrets.token_urlsafe`): an empty or blank header is no token.
+TOKEN_PATTERN = r"^[A-Za-z0-9_-]+$"
+
+
 def transcoding(request: Request) -> TranscodingService:
     return get_ctx(request).state[STATE_KEY]
 
@@ -61,6 +65,7 @@ def routes() -> list[BaseRoute]:
                               "token that does not hold the live lease is a 409.",
                   response=LeaseExtendedOut, auth="service", errors=[404, 409, 422, 503],
                   params=[attrs.evolve(LEASE_TOKEN_PARAM, required=True,
-                                       description="The token the claim answered")],
+                                       description="The token the claim answered",
+                                       schema={"pattern": TOKEN_PATTERN})],
                   tags=INTERNAL_TAGS),
     ]
