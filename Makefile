@@ -40,8 +40,9 @@ migrate: $(STAMP)
 
 # Every benchmark in bench/, or those named: `make bench BENCH_ARGS="load --quick"` tries the
 # load table in a few minutes; the full one (1,000,000 videos, 4 rounds) writes
-# docs/benchmarks.md and takes about 25 minutes; `BENCH_ARGS=library` (about 11 minutes)
-# writes docs/benchmarks-library.md. Installs wrk when it is missing (needs root).
+# docs/benchmarks.md and takes about 25 minutes; `BENCH_ARGS=library` (about 11 minutes),
+# `uploads` (about 4) and `events` (about 2) write docs/benchmarks-<name>.md. Installs wrk
+# when it is missing (needs root).
 bench: $(STAMP) wrk-ready
 	$(BIN)/python -m bench $(BENCH_ARGS)
 
