@@ -19,6 +19,8 @@ import anyio
 import httpcore
 import httpx
 
+from plugins.webhooks.coalescing import CoalescingBackend
+
 IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
 
 
@@ -108,6 +110,20 @@ class GuardedBackend(httpcore.AsyncNetworkBackend):
         await self.inner.sleep(seconds)
 
 
+def guarded_pool(*, allow_private: bool, ssl_context: ssl.SSLContext | None = None,
+                 limits: httpx.Limits = httpx.Limits()) -> httpcore.AsyncConnectionPool:
+    """An httpcore connection pool over a `GuardedBackend` (each request sent in one
+    write), with httpx's TLS defaults. No proxy: through one, the address checked would
+    be the proxy's."""
+    return httpcore.AsyncConnectionPool(
+        ssl_context=ssl_context or httpx.create_ssl_context(trust_env=False),
+        max_connections=limits.max_connections,
+        max_keepalive_connections=limits.max_keepalive_connections,
+        keepalive_expiry=limits.keepalive_expiry,
+        network_backend=CoalescingBackend(GuardedBackend(allow_private=allow_private)),
+    )
+
+
 class GuardedTransport(httpx.AsyncHTTPTransport):
     """httpx's transport over a `GuardedBackend`. Never reads proxy settings from the
     environment: through a proxy, the address checked would be the proxy's."""
@@ -117,10 +133,5 @@ class GuardedTransport(httpx.AsyncHTTPTransport):
         super().__init__(trust_env=False, limits=limits)
         # httpx builds its pool without a way to pass a network backend: build it again,
         # with the same settings and ours.
-        self._pool = httpcore.AsyncConnectionPool(
-            ssl_context=ssl_context or httpx.create_ssl_context(trust_env=False),
-            max_connections=limits.max_connections,
-            max_keepalive_connections=limits.max_keepalive_connections,
-            keepalive_expiry=limits.keepalive_expiry,
-            network_backend=GuardedBackend(allow_private=allow_private),
-        )
+        self._pool = guarded_pool(allow_private=allow_private, ssl_context=ssl_context,
+                                  limits=limits)

@@ -69,13 +69,43 @@ def _rows(queued: Iterable[QueuedDelivery], now: dt.datetime) -> list[WebhookDel
     ]
 
 
+_ENQUEUE = (
+    "INSERT INTO webhook_deliveries (endpoint, event_id, event_type, payload, created_at, "
+    "next_attempt_at, attempts, claims) SELECT v.endpoint, v.event_id, v.event_type, "
+    "v.payload, {}, {}, 0, 0 FROM %s ON CONFLICT (endpoint, event_id) DO NOTHING"
+)
+ENQUEUE = {
+    # Rows in the order given, so delivery ids follow event ids (the claim's order).
+    "postgres": _ENQUEUE % (
+        "unnest({}::varchar[], {}::bigint[], {}::varchar[], {}::text[]) WITH ORDINALITY "
+        "AS v(endpoint, event_id, event_type, payload, position) ORDER BY v.position"),
+    # `WHERE true` keeps SQLite from reading ON CONFLICT as a join's ON.
+    "sqlite": _ENQUEUE % (
+        "(SELECT key AS position, json_extract(value, '$[0]') AS endpoint, "
+        "json_extract(value, '$[1]') AS event_id, json_extract(value, '$[2]') AS event_type, "
+        "json_extract(value, '$[3]') AS payload FROM json_each({})) AS v "
+        "WHERE true ORDER BY v.position"),
+}
+
+
 async def enqueue(queued: Sequence[QueuedDelivery], now: dt.datetime) -> None:
     """Queue each delivery unless its `(endpoint, event_id)` is already queued. Runs in
-    the caller's transaction (the dispatcher's), so queueing commits with its offset."""
+    the caller's transaction (the dispatcher's), so queueing commits with its offset.
+    One prepared statement a chunk, the rows bound as arrays: building a Piccolo insert
+    cost more than the database's work."""
+    kind = engine_kind(WebhookDelivery._meta.db)
     for start in range(0, len(queued), INSERT_CHUNK):
-        rows = _rows(queued[start:start + INSERT_CHUNK], now)
-        await WebhookDelivery.insert(*rows).on_conflict(
-            target=(WebhookDelivery.endpoint, WebhookDelivery.event_id), action="DO NOTHING")
+        rows = [[item.endpoint, item.event_id, item.event_type, item.payload]
+                for item in queued[start:start + INSERT_CHUNK]]
+        await WebhookDelivery.raw(ENQUEUE[kind], now, now, *_bound(kind, rows))
+
+
+def _bound(kind: str, rows: list[list[Any]]) -> list[Any]:
+    """Rows as statement arguments: one array a column on PostgreSQL, one JSON array of
+    rows on SQLite (Piccolo's adapter binds a list as JSON text)."""
+    if kind == "postgres":
+        return [list(column) for column in zip(*rows, strict=True)]
+    return [rows]
 
 
 async def requeue(queued: Sequence[QueuedDelivery], now: dt.datetime) -> None:
@@ -106,13 +136,45 @@ def _claimed(delivery: ClaimedDelivery) -> Any:
     return (WebhookDelivery.id == delivery.id) & (WebhookDelivery.claims == delivery.claims)
 
 
+@attrs.frozen
+class Success:
+    """A delivery the endpoint took (a 2xx), to be recorded."""
+
+    delivery: ClaimedDelivery
+    status: int
+    latency_ms: int
+
+
+_SUCCESSES_SET = (
+    "SET next_attempt_at = NULL, delivered_at = {}, last_attempt_at = {}, "
+    "last_status_code = v.status, last_latency_ms = v.latency, last_error = NULL"
+)
+RECORD_SUCCESSES = {
+    "postgres": f"UPDATE webhook_deliveries AS d {_SUCCESSES_SET} FROM unnest("
+                "{}::bigint[], {}::integer[], {}::integer[], {}::integer[]) "
+                "AS v(id, claims, status, latency) WHERE d.id = v.id AND d.claims = v.claims",
+    "sqlite": f"UPDATE webhook_deliveries {_SUCCESSES_SET} FROM (SELECT "
+              "json_extract(value, '$[0]') AS id, json_extract(value, '$[1]') AS claims, "
+              "json_extract(value, '$[2]') AS status, json_extract(value, '$[3]') AS latency "
+              "FROM json_each({})) AS v "
+              "WHERE webhook_deliveries.id = v.id AND webhook_deliveries.claims = v.claims",
+}
+
+
+async def record_successes(successes: Sequence[Success], now: dt.datetime) -> None:
+    """Record deliveries the endpoints took, in one statement; each only while its claim
+    is the latest (a worker whose lease ran out records nothing)."""
+    if not successes:
+        return
+    kind = engine_kind(WebhookDelivery._meta.db)
+    rows = [[item.delivery.id, item.delivery.claims, item.status, item.latency_ms]
+            for item in successes]
+    await WebhookDelivery.raw(RECORD_SUCCESSES[kind], now, now, *_bound(kind, rows))
+
+
 async def record_success(delivery: ClaimedDelivery, now: dt.datetime, status: int,
                          latency_ms: int) -> None:
-    await WebhookDelivery.update({
-        WebhookDelivery.next_attempt_at: None, WebhookDelivery.delivered_at: now,
-        WebhookDelivery.last_attempt_at: now, WebhookDelivery.last_status_code: status,
-        WebhookDelivery.last_latency_ms: latency_ms, WebhookDelivery.last_error: None,
-    }).where(_claimed(delivery))
+    await record_successes([Success(delivery, status, latency_ms)], now)
 
 
 async def record_failure(delivery: ClaimedDelivery, now: dt.datetime, *, status: int | None,

@@ -19,7 +19,7 @@ import attrs
 
 from plugins.webhooks import queries
 from plugins.webhooks.config import WebhooksSettings
-from plugins.webhooks.queries import ClaimedDelivery
+from plugins.webhooks.queries import ClaimedDelivery, Success
 from plugins.webhooks.schedule import Jitter, next_attempt
 from plugins.webhooks.sender import Outcome, WebhookSender
 
@@ -77,19 +77,31 @@ class DeliveryWorker:
     async def _send_in_order(self, items: list[ClaimedDelivery], now: dt.datetime,
                              report: RunReport) -> None:
         """One endpoint's deliveries, one after the other in event id order (endpoints
-        in parallel), so a receiver sees events in order unless a retry intervenes."""
+        in parallel), so a receiver sees events in order unless a retry intervenes.
+        Successes are recorded together, before any failure that follows them, so the
+        endpoint's failure streak sees the attempts in the order they were made."""
+        taken: list[Success] = []
         for item in items:
             outcome = await self.sender.send(item.endpoint, str(item.event_id), item.payload)
-            await self._record(item, outcome, now, report)
+            if outcome.delivered:
+                assert outcome.status is not None
+                taken.append(Success(item, outcome.status, outcome.latency_ms))
+                continue
+            await self._record_taken(taken, now, report)
+            taken = []
+            await self._record_failure(item, outcome, now, report)
+        await self._record_taken(taken, now, report)
 
-    async def _record(self, item: ClaimedDelivery, outcome: Outcome, now: dt.datetime,
-                      report: RunReport) -> None:
-        if outcome.delivered:
-            assert outcome.status is not None
-            report.delivered += 1
-            await queries.record_success(item, now, outcome.status, outcome.latency_ms)
-            await queries.note_success(item.endpoint)
+    @staticmethod
+    async def _record_taken(taken: list[Success], now: dt.datetime, report: RunReport) -> None:
+        if not taken:
             return
+        report.delivered += len(taken)
+        await queries.record_successes(taken, now)
+        await queries.note_success(taken[0].delivery.endpoint)
+
+    async def _record_failure(self, item: ClaimedDelivery, outcome: Outcome,
+                              now: dt.datetime, report: RunReport) -> None:
         report.failed += 1
         retry_at = next_attempt(now, item.attempts, self.settings.retry_schedule_seconds,
                                 retry_after=outcome.retry_after, jitter=self.jitter)

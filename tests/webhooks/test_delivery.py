@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import logging
 
 from tests.webhooks.conftest import deliver, deliveries, endpoint, event, run_due, running
 from tests.webhooks.receiver import SECRET, Receiver, running_receiver
@@ -41,6 +42,34 @@ def test_deliveries_to_an_endpoint_share_a_connection(make_webhooks_client, rece
 
     assert run_due(client).delivered == 5
     assert receiver.connections == 1
+    assert receiver.ids == ["1", "2", "3", "4", "5"]
+
+
+def test_more_events_than_a_claim_arrive_in_order_and_recorded(make_webhooks_client, receiver):
+    client = make_webhooks_client(batch_size=4)
+    deliver(client, [event(number) for number in range(1, 11)])
+
+    assert run_due(client).delivered == 10
+
+    assert receiver.ids == [str(number) for number in range(1, 11)]
+    rows = deliveries(client)
+    assert [row["event_id"] for row in rows] == list(range(1, 11))
+    assert all(row["delivered_at"] is not None and row["next_attempt_at"] is None
+               and row["last_status_code"] == 200 and row["attempts"] == 1 for row in rows)
+
+
+def test_a_delivery_logs_no_line_of_its_own(make_webhooks_client, receiver, caplog):
+    """The delivery log is the table: an HTTP client's line per request would be noise
+    (and CPU) at every event."""
+    client = make_webhooks_client()
+    deliver(client, [event(1), event(2)])
+    caplog.set_level(logging.DEBUG, logger="httpx")
+    caplog.set_level(logging.INFO)
+
+    assert run_due(client).delivered == 2
+
+    assert [record.getMessage() for record in caplog.records
+            if record.levelno >= logging.INFO] == []
 
 
 def test_a_repeated_batch_queues_nothing_new(make_webhooks_client, receiver):

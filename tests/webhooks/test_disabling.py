@@ -66,6 +66,32 @@ def test_a_success_ends_the_failure_streak(make_webhooks_client, receiver):
     assert report.disabled == []
 
 
+def test_a_failure_after_successes_in_one_pass_starts_a_streak(make_webhooks_client, receiver):
+    """Successes are recorded together, yet before the failure that follows them."""
+    receiver.answers += [(200, {}), (200, {}), (500, {})]
+    client = make_webhooks_client()
+    deliver(client, [event(1), event(2), event(3)])
+    start = dt.datetime.now(dt.UTC)
+
+    report = run_due(client, start)
+
+    assert (report.delivered, report.failed) == (2, 1)
+    states = run_in_app(client, queries.endpoint_states)
+    assert states["main"]["failing_since"] == start
+    assert [row["delivered_at"] is not None for row in deliveries(client)] == [True, True, False]
+
+
+def test_successes_after_a_failure_in_one_pass_end_its_streak(make_webhooks_client, receiver):
+    receiver.answers += [(500, {}), (200, {}), (200, {})]
+    client = make_webhooks_client()
+    deliver(client, [event(1), event(2), event(3)])
+
+    report = run_due(client)
+
+    assert (report.delivered, report.failed) == (2, 1)
+    assert run_in_app(client, queries.endpoint_states)["main"]["failing_since"] is None
+
+
 def test_410_gone_disables_at_once(make_webhooks_client, receiver, caplog):
     receiver.answers.append((410, {}))
     client = make_webhooks_client()

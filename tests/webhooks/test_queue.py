@@ -31,6 +31,25 @@ def test_a_claim_expires_and_a_stale_worker_records_nothing(make_webhooks_client
     assert deliveries(client)[0]["delivered_at"] == later
 
 
+def test_successes_recorded_together_keep_each_claims_fence(make_webhooks_client, receiver):
+    client = make_webhooks_client()
+    deliver(client, [event(1), event(2), event(3)])
+    now = dt.datetime.now(dt.UTC)
+    stale = run_in_app(client, lambda: queries.claim_due(now, now + LEASE, ["main"], 10))
+    later = now + LEASE
+    current = run_in_app(client, lambda: queries.claim_due(later, later + LEASE, ["main"], 10))
+
+    run_in_app(client, lambda: queries.record_successes([
+        queries.Success(stale[0], 200, 5), queries.Success(current[1], 202, 7),
+        queries.Success(current[2], 204, 9)], later))
+
+    rows = deliveries(client)
+    assert rows[0]["delivered_at"] is None and rows[0]["next_attempt_at"] == later + LEASE
+    assert [(row["delivered_at"], row["next_attempt_at"], row["last_status_code"],
+             row["last_latency_ms"]) for row in rows[1:]] == [
+        (later, None, 202, 7), (later, None, 204, 9)]
+
+
 def test_concurrent_claims_take_different_deliveries(make_webhooks_client, receiver):
     client = make_webhooks_client()
     deliver(client, [event(n) for n in range(1, 41)])
