@@ -41,8 +41,8 @@ migrate: $(STAMP)
 # Every benchmark in bench/, or those named: `make bench BENCH_ARGS="load --quick"` tries the
 # load table in a few minutes; the full one (1,000,000 videos, 4 rounds) writes
 # docs/benchmarks.md and takes about 25 minutes; `BENCH_ARGS=library` (about 11 minutes),
-# `uploads` (about 4) and `events` (about 2) write docs/benchmarks-<name>.md. Installs wrk
-# when it is missing (needs root).
+# `uploads` (about 4), `events` (about 2) and `playback` (about 5) write
+# docs/benchmarks-<name>.md. Installs wrk when it is missing (needs root).
 bench: $(STAMP) wrk-ready
 	$(BIN)/python -m bench $(BENCH_ARGS)
 
@@ -50,13 +50,14 @@ wrk-ready:
 	@command -v wrk >/dev/null || (echo "Installing wrk (apt-get install wrk)" \
 		&& apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq wrk >/dev/null)
 
-# Headless Chromium and its driver for the demo page's browser test (tests/demo), Debian's
-# packages; installed when missing (needs root).
+# Headless Chromium and its driver for the demo page's browser test (tests/demo), and
+# ffmpeg for the example transcoder's HLS ladder (tests/video/playback), Debian's packages;
+# installed when missing (needs root).
 browser-ready:
-	@test -x /usr/bin/chromium && test -x /usr/bin/chromedriver \
-		|| (echo "Installing Chromium (apt-get install chromium chromium-driver)" \
+	@test -x /usr/bin/chromium && test -x /usr/bin/chromedriver && test -x /usr/bin/ffmpeg \
+		|| (echo "Installing Chromium and ffmpeg (apt-get install chromium chromium-driver ffmpeg)" \
 			&& apt-get update -qq && DEBIAN_FRONTEND=noninteractive \
-				apt-get install -y -qq chromium chromium-driver >/dev/null)
+				apt-get install -y -qq chromium chromium-driver ffmpeg >/dev/null)
 
 # Build the API image and run it for real (tests/image): migrate, the whole workflow through
 # the container, its HEALTHCHECK, non-root, a clean stop on SIGTERM, and the compose file

@@ -9,6 +9,7 @@ Settings come from the environment (bench_load sets them):
 - ITUBE_BENCH_DATABASE_URL: the PostgreSQL database `/row/{id}` and `/page` read;
 - ITUBE_BENCH_DATABASE_POOL: the pool's upper bound (itube's `pool_max_size`);
 - ITUBE_BENCH_REDIS_URL and ITUBE_BENCH_REDIS_KEY: where `/redis` reads its body;
+- ITUBE_BENCH_PLAYLIST_KEY: the Redis key `/playlist` reads (bench_playback sets it);
 - ITUBE_BENCH_S3_ENDPOINT: the S3 endpoint `/presign` signs upload URLs for;
 - ITUBE_BENCH_SIGV4_KEY_ID and ITUBE_BENCH_SIGV4_SECRET: the key pair `/by-key/...` accepts.
 """
@@ -102,6 +103,14 @@ async def from_redis(request: Request) -> Response:
     return _json(await request.state.redis.get(request.state.redis_key))
 
 
+async def playlist(request: Request) -> Response:
+    """(f) An HLS playlist's text read from Redis as stored: no signing, no access check."""
+    body = await request.state.redis.get(request.state.playlist_key)
+    if body is None:
+        return Response(status_code=404)
+    return Response(body, media_type="application/vnd.apple.mpegurl")
+
+
 async def presign(request: Request) -> Response:
     """(d) An upload URL signed by boto3, as JSON (no auth, no body read)."""
     url = request.state.s3.generate_presigned_url(
@@ -149,6 +158,7 @@ async def lifespan(app: Starlette) -> AsyncIterator[dict[str, Any]]:
             "pool": pool,
             "redis": redis,
             "redis_key": environ["ITUBE_BENCH_REDIS_KEY"],
+            "playlist_key": environ.get("ITUBE_BENCH_PLAYLIST_KEY", ""),
             "s3": _s3_client(environ.get("ITUBE_BENCH_S3_ENDPOINT", "http://127.0.0.1:4566")),
             "sigv4_secrets": {environ.get("ITUBE_BENCH_SIGV4_KEY_ID", ""):
                               environ.get("ITUBE_BENCH_SIGV4_SECRET", "")},
@@ -166,6 +176,7 @@ def create_app() -> Starlette:
             Route("/row-through-redis/{video_id:uuid}", row_through_redis),
             Route("/page", page),
             Route("/redis", from_redis),
+            Route("/playlist", playlist),
             Route("/presign", presign, methods=["POST"]),
             Route(BY_KEY_PREFIX + "{s3_key:path}", by_key),
         ],

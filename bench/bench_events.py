@@ -4,6 +4,9 @@ the transactional outbox adds to a status change, what the dispatcher spends del
 
     make bench BENCH_ARGS=events              # the full run: a few minutes
     make bench BENCH_ARGS="events --quick"    # a try in a couple of minutes (not in docs/)
+    make bench BENCH_ARGS="events --dispatch" # only the dispatcher's figure, printed
+    ITUBE_BENCH_DISPATCH_AGAINST=HEAD make bench BENCH_ARGS="events --dispatch"
+                                              # ... beside the committed code's
 
 1. The same status-change walk (service-signed PATCH …/{id}/status, IN_PROGRESS to
    COMPLETED, each request over a fresh video so every answer is a 200) against the
@@ -19,7 +22,8 @@ the transactional outbox adds to a status change, what the dispatcher spends del
    and the worker's RSS before and after.
 
 Environment: ITUBE_BENCH_ROUNDS (4), ITUBE_BENCH_SECONDS (8), ITUBE_BENCH_WARMUP (1),
-ITUBE_BENCH_CONNECTIONS (32), ITUBE_BENCH_OUTPUT, and ITUBE_BENCH_WRITE_RATE (4000): the
+ITUBE_BENCH_CONNECTIONS (32), ITUBE_BENCH_OUTPUT, ITUBE_BENCH_DISPATCH_AGAINST and
+ITUBE_BENCH_PROFILE (`--dispatch` only), and ITUBE_BENCH_WRITE_RATE (4000): the
 most status changes a second the fresh videos are provisioned for (a run past them would
 repeat a signature, which the replay guard refuses with a 401: the figure would not count).
 """
@@ -31,7 +35,7 @@ import contextlib
 import datetime as dt
 import math
 import os
-import shutil
+import signal
 import statistics
 import subprocess
 import sys
@@ -50,7 +54,7 @@ from botocore.credentials import Credentials
 
 from bench import machine
 from bench.accounts import access_cookie
-from bench.bench_load import REDIS_URL, WRK_HINT, moto_server, output_folder
+from bench.bench_load import REDIS_URL, load_test_blocker, moto_server, output_folder
 from bench.events_walk import median_ratio, per_thousand, signed_line, signed_walk_script
 from bench.processes import ROOT, SERVER_CPU, Server, itube_command, serving
 from bench.scenarios import VIDEOS
@@ -135,11 +139,11 @@ def seed_videos(url: str, owner: str, count: int) -> list[str]:
 
 # -- servers ---------------------------------------------------------------------------------
 
-def old_code(folder: Path) -> Path:
-    """The packages as they were before the outbox: `git archive` of BEFORE_OUTBOX."""
-    code = folder / "code-before-outbox"
+def old_code(folder: Path, commit: str = BEFORE_OUTBOX) -> Path:
+    """The packages as they were at `commit` (before the outbox by default): `git archive`."""
+    code = folder / f"code-{commit}"
     code.mkdir(parents=True)
-    archive = subprocess.run(["git", "archive", BEFORE_OUTBOX, "core", "plugins"], cwd=ROOT,
+    archive = subprocess.run(["git", "archive", commit, "core", "plugins"], cwd=ROOT,
                              capture_output=True, check=True).stdout
     subprocess.run(["tar", "-x", "-C", str(code)], input=archive, check=True)
     return code
@@ -391,13 +395,35 @@ class Dispatch:
         return per_thousand(self.cpu_seconds, self.delivered)
 
 
-def measure_dispatch(folder: Path, backends: Backends, code: Path, runs: int) -> list[Dispatch]:
+@contextlib.contextmanager
+def profiled(pid: int, output: str | None) -> Iterator[None]:
+    """py-spy sampling `pid` into `output` (collapsed stacks) while the block runs; nothing
+    when `output` is None. Sampling costs the server CPU: a profiled run's figures are
+    not the benchmark's."""
+    if not output:
+        yield
+        return
+    py_spy = Path(sys.executable).with_name("py-spy")
+    process = subprocess.Popen([str(py_spy), "record", "--pid", str(pid), "--format", "raw",
+                                "--rate", "250", "--gil", "--output", output],
+                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        time.sleep(1)  # py-spy attaches
+        yield
+    finally:
+        process.send_signal(signal.SIGINT)
+        process.wait(30)
+
+
+def measure_dispatch(folder: Path, backends: Backends, code: Path, runs: int,
+                     profile: str | None = None) -> list[Dispatch]:
     """`runs` times DISPATCHED events, one server throughout (started before the first
     batch: the sink's offset is at the outbox's end once it is ready)."""
     found: list[Dispatch] = []
     with receiving() as receiver, itube_server(
             folder, "webhooks", code,
-            server_config(backends, webhooks_settings(receiver), ["webhooks"])) as server:
+            server_config(backends, webhooks_settings(receiver), ["webhooks"])) as server, \
+            profiled(server.pid, profile):
         for _ in range(runs):
             seen, posts, connections = receiver.count(), receiver.posts, receiver.connections
             cpu, clock = server.cpu_seconds(), time.perf_counter()
@@ -586,13 +612,59 @@ def measure(opts: Options, folder: Path, moto: str, prefix: str) -> EventsRun:
                      load_after=machine.load_average())
 
 
-def main(args: Sequence[str] = ()) -> None:
-    if shutil.which("wrk") is None:
-        print(WRK_HINT)
-        return
+def measure_dispatch_only(folder: Path, moto: str, prefix: str,
+                          against: str | None) -> dict[str, list[Dispatch]]:
+    """The dispatcher's figure alone, on a database of its own (no wrk needed); with
+    `against` (a commit), that commit's code too, in alternating rounds. With
+    ITUBE_BENCH_PROFILE=PATH, py-spy's collapsed stacks of the checkout's server go to
+    PATH (a profiled run's CPU is not the benchmark's)."""
+    codes = {"checkout": snapshot(folder)}
+    if against:
+        codes[f"commit {against}"] = old_code(folder, against)
+    profile = os.environ.get("ITUBE_BENCH_PROFILE")
+    found: dict[str, list[Dispatch]] = {name: [] for name in codes}
+
+    def backends_for(url: str) -> Backends:
+        return Backends(database=url, redis_url=REDIS_URL, redis_prefix=prefix, aws_endpoint=moto)
+
+    with seeded_database(0, lambda url: migrate_config(folder, backends_for(url))) as data:
+        for number in range(2 if against else 1):
+            names = list(codes) if number % 2 == 0 else list(reversed(codes))
+            for name in names:
+                print(f"{name}:", flush=True)
+                found[name] += measure_dispatch(
+                    folder, backends_for(data.url), codes[name], 3,
+                    profile if name == "checkout" and number == 0 else None)
+    return found
+
+
+def dispatch_main() -> None:
+    """`--dispatch`: the dispatcher's figure of the checkout, and with
+    ITUBE_BENCH_DISPATCH_AGAINST=COMMIT of that commit too, printed (docs/ untouched)."""
     missing = services_missing(REDIS_URL)
     if missing:
         print(missing)
+        return
+    prefix = f"itube-bench-{uuid.uuid4().hex[:8]}"
+    work = Path(tempfile.mkdtemp(prefix="itube-bench-events-"))
+    against = os.environ.get("ITUBE_BENCH_DISPATCH_AGAINST")
+    with moto_server() as moto:
+        found = measure_dispatch_only(work, moto, prefix, against)
+    for name, runs in found.items():
+        per_1000 = statistics.median(d.cpu_per_thousand for d in runs)
+        delivered = all(d.delivered == d.events for d in runs)
+        print(f"{name}: median CPU per 1,000 events {per_1000:.2f} s over {len(runs)} runs"
+              + ("" if delivered else " (some events not delivered)"))
+    print(f"server logs in {work}")
+
+
+def main(args: Sequence[str] = ()) -> None:
+    if "--dispatch" in args:
+        dispatch_main()
+        return
+    blocker = load_test_blocker()
+    if blocker:
+        print(blocker)
         return
     opts = options(args)
     prefix = f"itube-bench-{uuid.uuid4().hex[:8]}"

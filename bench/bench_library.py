@@ -23,7 +23,6 @@ import contextlib
 import datetime as dt
 import math
 import os
-import shutil
 import sys
 import tempfile
 import time
@@ -37,7 +36,13 @@ import httpx
 
 from bench import chart, machine
 from bench.accounts import access_cookie
-from bench.bench_load import REDIS_URL, WRK_HINT, migrate_config, moto_server, output_folder
+from bench.bench_load import (
+    REDIS_URL,
+    load_test_blocker,
+    migrate_config,
+    moto_server,
+    output_folder,
+)
 from bench.figures import figure, row_result
 from bench.library_data import (
     SEARCH_WORD,
@@ -64,15 +69,15 @@ from bench.processes import SERVER_CPU, Server, itube_command, serving
 from bench.report import Run
 from bench.rounds import Options, Stage, id_slices, run_rounds
 from bench.scenarios import VIDEOS, Target
-from bench.seeding import COLUMNS, seeded_database, services_missing
+from bench.seeding import COLUMNS, seeded_database
 from bench.servers import Backends, Itube, itube_config
 from bench.snapshot import describe, snapshot
 from plugins.local_aws.config import LocalAwsSettings
 from plugins.video.pagination import Sort
 
 DEEP_PAGE = 1000
-# In a full run the computed cursors are checked against the Link headers this deep (the
-# relevance pages each rank every match); a quick run checks them at the deep page itself.
+# In a full run the computed cursors are checked against the Link headers this deep; a
+# quick run checks them at the deep page itself.
 CHECKED_PAGE = 40
 PENDING_JOBS = "SELECT count(*) FROM video_deletions WHERE finished_at IS NULL"
 CLOSE_JOBS = ("UPDATE video_deletions SET due_at = NULL, finished_at = now() "
@@ -285,12 +290,9 @@ def write(library: LibraryRun, folder: Path) -> Path:
 
 
 def main(args: Sequence[str] = ()) -> None:
-    if shutil.which("wrk") is None:
-        print(WRK_HINT)
-        return
-    missing = services_missing(REDIS_URL)
-    if missing:
-        print(missing)
+    blocker = load_test_blocker()
+    if blocker:
+        print(blocker)
         return
     opts = options(args)
     prefix = f"itube-bench-{uuid.uuid4().hex[:8]}"

@@ -239,13 +239,17 @@ def write(run: Run, folder: Path) -> Path:
     return document
 
 
-def main(args: Sequence[str] = ()) -> None:
+def load_test_blocker() -> str | None:
+    """Why a load test cannot run here (no wrk, or PostgreSQL or Redis not answering)."""
     if shutil.which("wrk") is None:
-        print(WRK_HINT)
-        return
-    missing = services_missing(REDIS_URL)
-    if missing:
-        print(missing)
+        return WRK_HINT
+    return services_missing(REDIS_URL)
+
+
+def main(args: Sequence[str] = ()) -> None:
+    blocker = load_test_blocker()
+    if blocker:
+        print(blocker)
         return
     opts = options(args)
     prefix = f"itube-bench-{uuid.uuid4().hex[:8]}"

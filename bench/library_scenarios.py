@@ -25,9 +25,6 @@ JSON = ("Content-Type", "application/json")
 # After each delete run the deletion worker (polling every second) gets this long to purge
 # the deleted videos' objects, its CPU per job measured; the jobs left are then closed.
 DRAIN_SECONDS = 10.0
-# A relevance page ranks every match (about half a second of PostgreSQL for 68,000 of them
-# at 1,000,000 videos): with more connections the answers would wait past wrk's timeout.
-RELEVANCE_CONNECTIONS = 4
 
 
 def _listing(query: str) -> str:
@@ -43,10 +40,9 @@ def read_targets() -> list[Target]:
         Target("oldest: deep page", SERVER, _listing(f"sort=oldest&{deep['oldest']}")),
         Target("title: page 1", SERVER, _listing("sort=title")),
         Target("title: deep page", SERVER, _listing(f"sort=title&{deep['title']}")),
-        Target("search, relevance: page 1", SERVER, _listing("q={word}"),
-               connections=RELEVANCE_CONNECTIONS),
+        Target("search, relevance: page 1", SERVER, _listing("q={word}")),
         Target("search, relevance: deep page", SERVER,
-               _listing(f"q={{word}}&{deep['relevance']}"), connections=RELEVANCE_CONNECTIONS),
+               _listing(f"q={{word}}&{deep['relevance']}")),
         Target("search, newest: deep page", SERVER,
                _listing(f"q={{word}}&sort=newest&{deep['search_newest']}")),
     ]

@@ -27,6 +27,8 @@ UNSAFE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 HTTP1 = frozenset({"1.0", "1.1"})
 # The access log's status for a request its client abandoned (nginx's convention).
 CLIENT_CLOSED_REQUEST = 499
+# The route logged for a request no route matched.
+UNMATCHED = "(unmatched)"
 
 
 class RequestContextMiddleware:
@@ -77,7 +79,7 @@ class RequestContextMiddleware:
             # nobody is left to answer.
             status = CLIENT_CLOSED_REQUEST
             request_log.info("client disconnected before the request was read",
-                             extra={"path": scope.get("path")})
+                             extra=_target(scope))
         except asyncio.CancelledError:
             # The server is stopping and the request outlived the grace period: a 503 the
             # client may retry elsewhere, rather than the server's bare 500.
@@ -87,12 +89,12 @@ class RequestContextMiddleware:
         except Exception as exc:
             if response_started or not await answer_exception(exc, scope, receive,
                                                               send_with_id):
-                error_log.exception("unhandled error", extra={"path": scope.get("path")})
+                error_log.exception("unhandled error", extra=_target(scope))
                 if not response_started:
                     await internal_error_response()(scope, receive, send_with_id)
         finally:
             seconds = time.perf_counter() - started
-            route = getattr(scope.get("route"), "path", None)
+            route = _route_template(scope)
             if metrics is not None and serving is not None:
                 metrics.request_ended(serving)
                 metrics.observe_request(scope["method"], route, status, seconds)
@@ -112,11 +114,23 @@ def _request_id(scope: Scope) -> str:
     return new_request_id()
 
 
+def _route_template(scope: Scope) -> str | None:
+    """The matched route's template (`/api/v1/shared/{token}`), None before or without a
+    match."""
+    return getattr(scope.get("route"), "path", None)
+
+
+def _target(scope: Scope) -> dict[str, Any]:
+    """What a log line tells of a request's target: never its path, which may carry a
+    secret (a share link's token)."""
+    return {"method": scope.get("method"), "route": _route_template(scope) or UNMATCHED}
+
+
 def _log_access(scope: Scope, route: str | None, status: int, seconds: float) -> None:
     state = scope.get("state") or {}
     log_fields(access_log, "request", {
         "method": scope.get("method"),
-        "route": route or "(unmatched)",
+        "route": route or UNMATCHED,
         "status": status,
         "duration_ms": round(seconds * 1000, 2),
         "principal": state.get("principal_id"),

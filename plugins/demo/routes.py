@@ -1,5 +1,5 @@
 """`/demo` and its static files, served with a Content-Security-Policy that lets the page
-talk to this API and the S3 endpoint, and nothing else."""
+talk to this API, the S3 endpoint and the CDN, and nothing else."""
 
 from __future__ import annotations
 
@@ -19,7 +19,10 @@ STATIC_PATH = "/demo/static"
 # The files under static/ the page loads, and their types; nothing else is served.
 STATIC_TYPES = {
     "demo.js": "text/javascript; charset=utf-8",
+    "player.js": "text/javascript; charset=utf-8",
     "demo.css": "text/css; charset=utf-8",
+    # hls.js 1.7.4 (light build) from the npm registry, unchanged: docs/uploads.md.
+    "hls.light.min.js": "text/javascript; charset=utf-8",
 }
 # Where presigned S3 URLs point when no endpoint is configured (real AWS).
 AWS_ORIGINS = "https://*.amazonaws.com"
@@ -52,22 +55,33 @@ def demo_routes(ctx: AppContext) -> list[BaseRoute]:
 
 
 def content_security_policy(ctx: AppContext) -> str:
-    """Scripts and styles from this origin only; fetches to this API and to S3 (the
-    presigned part uploads); media from S3 or a CDN over HTTPS; no frames, forms or
-    plugins."""
+    """Scripts and styles from this origin only; fetches to this API, to S3 (the presigned
+    part uploads, HLS segments) and to the CDN serving videos; media from S3 or a CDN over
+    HTTPS, or from a `blob:` URL (hls.js feeds the player through Media Source Extensions);
+    no workers (hls.js runs without one), frames, forms or plugins."""
     endpoint = ctx.aws.endpoint_url if ctx.aws is not None else None
     s3 = _origin(endpoint) if endpoint else AWS_ORIGINS
+    connect = " ".join(["'self'", s3, *_cdn_origins(ctx)])
     return "; ".join([
         "default-src 'none'",
         "script-src 'self'",
         "style-src 'self'",
         "img-src 'self' data:",
-        f"connect-src 'self' {s3}",
-        f"media-src 'self' {s3} https:",
+        f"connect-src {connect}",
+        f"media-src 'self' {s3} https: blob:",
         "base-uri 'none'",
         "form-action 'none'",
         "frame-ancestors 'none'",
     ])
+
+
+def _cdn_origins(ctx: AppContext) -> list[str]:
+    """The origin of the CDN serving videos (`[plugins.video] playback_base_url`), if any:
+    hls.js fetches a CDN's playlists and segments, where a plain `<video>` only loaded
+    media. Read by name, as the video plugin is not imported here."""
+    settings = ctx.plugin_settings.get("video")
+    base = getattr(settings, "playback_base_url", "") if settings is not None else ""
+    return [_origin(base)] if base else []
 
 
 def _origin(url: str) -> str:

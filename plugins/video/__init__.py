@@ -28,7 +28,13 @@ from plugins.video.janitor import task as janitor_task
 from plugins.video.multipart import routes as multipart_routes
 from plugins.video.multipart.service import MultipartService
 from plugins.video.piccolo_app import APP_CONFIG
+from plugins.video.playback import cdn_routes
+from plugins.video.playback import routes as playback_routes
+from plugins.video.playback.cdn import cdn_signer
+from plugins.video.playback.service import PlaybackService
 from plugins.video.service import VideoService
+from plugins.video.shares import routes as share_routes
+from plugins.video.shares.service import ShareService
 from plugins.video.storage import Buckets, VideoStorage
 from plugins.video.tables import Video
 from plugins.video.transcoding import routes as transcoding_routes
@@ -74,7 +80,8 @@ def register_piccolo_app() -> AppConfig:
 
 @hookimpl
 def register_routes(ctx: AppContext) -> list[BaseRoute]:
-    return routes.routes(ctx)
+    return [*routes.routes(ctx), *playback_routes.routes(ctx), *share_routes.routes(ctx),
+            *cdn_routes.routes(ctx)]
 
 
 @hookimpl
@@ -96,12 +103,15 @@ async def startup(ctx: AppContext) -> None:
     def make_storage() -> VideoStorage:
         # a client costs ~10 ms, resolving credentials may be a network call, and the
         # presigner's check against botocore signs a dozen URLs: all off the event loop
-        return VideoStorage(aws.client("s3"), buckets, settings, credentials=aws.credentials())
+        return VideoStorage(aws.client("s3"), buckets, settings, credentials=aws.credentials(),
+                            cdn=cdn_signer(settings))
 
     storage = await anyio.to_thread.run_sync(make_storage)
     ctx.state[NAME] = VideoService(ctx, storage, settings)
     ctx.state[multipart_routes.STATE_KEY] = MultipartService(ctx.state[NAME])
     ctx.state[transcoding_routes.STATE_KEY] = TranscodingService(ctx.state[NAME])
+    ctx.state[playback_routes.STATE_KEY] = PlaybackService(ctx.state[NAME])
+    ctx.state[share_routes.STATE_KEY] = ShareService(ctx.state[NAME])
     await deletion_worker.start(ctx, ctx.state[NAME])
     await view_flusher.start(ctx, ctx.state[NAME].views, settings.view_flush_seconds)
     await janitor_task.start(ctx, ctx.state[NAME])
@@ -114,3 +124,6 @@ async def shutdown(ctx: AppContext) -> None:
     await view_flusher.stop(ctx)
     await janitor_task.stop(ctx)
     await lease_sweeper.stop(ctx)
+    multipart = ctx.state.get(multipart_routes.STATE_KEY)
+    if multipart is not None:
+        await multipart.aclose()

@@ -3,11 +3,15 @@
 from __future__ import annotations
 
 import string
+from urllib.parse import urlsplit
 
 import attrs
 
 from core.cache import INVALIDATION_HOLD_SECONDS
+from core.config import secret
+from core.ratelimit import Limit
 from plugins.video.keys import MediaKind
+from plugins.video.playback.cdn import CdnKeyError, load_private_key
 from plugins.video.search import DEFAULT_SEARCH_CONFIG, is_config_name
 
 GIB = 1024**3
@@ -16,6 +20,10 @@ MIB = 1024**2
 S3_MAX_EXPIRES_SECONDS = 7 * 24 * 3600
 # The most parts of an S3 multipart upload.
 MULTIPART_MAX_PARTS = 10_000
+# Hosts a CDN base URL may name over plain http (a local stand-in for the CDN).
+LOCAL_HOSTS = frozenset({"localhost", "127.0.0.1", "::1"})
+# The shortest life of a share link, in seconds.
+MIN_SHARE_SECONDS = 60
 # The per-user limits, each 0 for none.
 QUOTA_KEYS = ("quota_bytes_per_user", "quota_videos_per_user", "quota_upload_urls_per_hour")
 
@@ -53,9 +61,31 @@ class VideoSettings:
     playback_base_url: str = ""
     # Public base URL for thumbnails; "" means presigned GETs on the thumbnails bucket.
     thumbnail_base_url: str = ""
+    # Id of the CloudFront public key (in the distribution's trusted key group) that signs
+    # CDN URLs; with cdn_private_key, non-public videos get signed URLs under
+    # playback_base_url and thumbnail_base_url. "" signs nothing (docs/cdn.md).
+    cdn_key_id: str = ""
+    # The RSA private key of cdn_key_id, in PEM; give it as env:NAME, never in a file.
+    cdn_private_key: str = secret()
+    # Sign public videos' CDN URLs too; false leaves them unsigned (URLs that never expire).
+    cdn_sign_public: bool = False
+    # Serve CloudFront signed cookies for a video's prefix from
+    # POST …/{video_id}/playback-cookies (needs cdn_key_id).
+    cdn_signed_cookies: bool = False
+    # Domain attribute of the signed cookies, a parent of both the API's and the CDN's host
+    # (e.g. example.com); "" sets them on the API's host only.
+    cdn_cookie_domain: str = ""
     # Key of a completed video's playable output in the processed bucket; {key} is the
     # uploaded key (e.g. "{key}/index.m3u8" for HLS output).
     playback_key_template: str = "{key}"
+    # How long an HLS playlist read from the processed bucket is kept in the app's cache, in
+    # seconds (a completed video's playlists do not change; a change to the video starts
+    # afresh). The playlists rewritten with presigned URLs are kept in each process for the
+    # rest of their signing window (media_url_window_seconds).
+    playlist_cache_ttl_seconds: float = 3600.0
+    # Largest HLS playlist the manifest routes read from the processed bucket, in bytes
+    # (a 10,000-segment media playlist is about 1 MiB).
+    max_playlist_bytes: int = 2 * MIB
     # Content types an upload URL may be requested for.
     allowed_video_types: list[str] = attrs.Factory(lambda: list(COMMON_VIDEO_TYPES))
     # Content types a thumbnail upload URL may be requested for.
@@ -94,6 +124,17 @@ class VideoSettings:
     # change, run `itube videos reindex-search` (start-up refuses a mismatch). SQLite
     # always stems English words.
     search_config: str = DEFAULT_SEARCH_CONFIG
+    # How long a relevance search's ranked results are kept in the cache, in seconds: its
+    # pages read them instead of ranking every match again. New matches and new scores show
+    # after at most this long; videos hidden, deleted or edited out of a match leave at once.
+    search_results_ttl_seconds: float = 60.0
+    # The deepest result a relevance search pages to (as Elasticsearch's max_result_window):
+    # the ranked results keep this many matches at most, and a cursor beyond them is a 422.
+    # Each kept match costs 24 bytes in the cache.
+    search_max_results: int = 50_000
+    # Matches per cached piece of the ranked results: a page reads a small index of the
+    # pieces and the one or two pieces it starts in, not the whole list.
+    search_results_block_size: int = 1_000
     # Count views of a video (a successful get by anyone but its owner) into view_count.
     count_views: bool = True
     # A viewer's views of one video count once per window of this many seconds, remembered
@@ -123,6 +164,21 @@ class VideoSettings:
     # How often the app ends expired leases, in seconds (every worker may: each end is a
     # compare-and-set); 0 runs no sweep (a new claim still ends an expired lease).
     lease_sweep_seconds: float = 15.0
+    # Longest life a share link may be given, in seconds (30 days); its `expires_in` is
+    # at least 60.
+    share_max_expires_seconds: int = 30 * 86_400
+    # Most views a share link may be limited to (its `max_views`; none given is no limit).
+    share_max_views: int = 1_000_000
+    # Most live share links (not expired, revoked or used up) one video may have at once.
+    share_max_live_per_video: int = 100
+    # Opens of share links (GET /api/v1/shared/{token}) and their playlist requests, per
+    # client address, in one budget, like
+    # "60/minute", "1000/hour" or "off"; counted in the app's cache (every worker with
+    # cache_redis).
+    share_rate_limit: str = "60/minute"
+    # Public base URL of this API (e.g. https://video.example.com) to make share links
+    # absolute; "" answers the path alone.
+    share_base_url: str = ""
 
     def upload_types(self, kind: MediaKind) -> list[str]:
         """The content types an upload URL of `kind` may be asked for, lower-cased (MIME
@@ -175,6 +231,7 @@ def settings_problems(settings: VideoSettings, *, production: bool = False) -> l
     if settings.upload_url_ttl_seconds > S3_MAX_EXPIRES_SECONDS:
         problems.append("plugins.video.upload_url_ttl_seconds: S3 allows at most 7 days")
     problems += media_url_window_problems(settings)
+    problems += cdn_problems(settings)
     if settings.playback_url_ttl_seconds <= settings.cache_ttl_seconds:
         problems.append(
             "plugins.video.playback_url_ttl_seconds: must exceed cache_ttl_seconds, or cached "
@@ -187,9 +244,36 @@ def settings_problems(settings: VideoSettings, *, production: bool = False) -> l
         problems.append("plugins.video.allowed_video_types: list at least one type")
     if not settings.allowed_image_types:
         problems.append("plugins.video.allowed_image_types: list at least one type")
+    problems += share_problems(settings)
+    if settings.search_results_ttl_seconds <= 0:
+        problems.append("plugins.video.search_results_ttl_seconds: must be positive")
+    problems += [f"plugins.video.{key}: must be 1 or more"
+                 for key in ("search_max_results", "search_results_block_size")
+                 if getattr(settings, key) < 1]
     if not is_config_name(settings.search_config):
         problems.append("plugins.video.search_config: not a text-search configuration's name "
                         "(such as english or simple)")
+    return problems
+
+
+def share_problems(settings: VideoSettings) -> list[str]:
+    """Share-link limits that cannot work, and a base URL that is not one."""
+    problems = []
+    if settings.share_max_expires_seconds < MIN_SHARE_SECONDS:
+        problems.append(f"plugins.video.share_max_expires_seconds: must be at least "
+                        f"{MIN_SHARE_SECONDS}")
+    problems += [f"plugins.video.{key}: must be 1 or more"
+                 for key in ("share_max_views", "share_max_live_per_video")
+                 if getattr(settings, key) < 1]
+    try:
+        Limit.parse(settings.share_rate_limit)
+    except ValueError as exc:
+        problems.append(f"plugins.video.share_rate_limit: {exc}")
+    base = urlsplit(settings.share_base_url)
+    if settings.share_base_url and (base.scheme not in ("http", "https") or not base.hostname
+                                    or base.query or base.fragment):
+        problems.append("plugins.video.share_base_url: expected an http(s):// URL without a "
+                        "query, such as https://video.example.com")
     return problems
 
 
@@ -206,6 +290,58 @@ def media_url_window_problems(settings: VideoSettings) -> list[str]:
         return ["plugins.video.playback_url_ttl_seconds: with media_url_window_seconds, "
                 "S3 allows at most 7 days"]
     return []
+
+
+def cdn_problems(settings: VideoSettings) -> list[str]:
+    """Signed CDN settings that cannot work. The key is loaded to be checked; no message
+    quotes it."""
+    key_id, pem = settings.cdn_key_id.strip(), settings.cdn_private_key.strip()
+    problems = [f"plugins.video.{key}: {problem}" for key, url in (
+        ("playback_base_url", settings.playback_base_url),
+        ("thumbnail_base_url", settings.thumbnail_base_url),
+    ) if (problem := cdn_url_problem(url))]
+    if bool(key_id) != bool(pem):
+        problems.append("plugins.video.cdn_key_id, cdn_private_key: set both, or neither")
+    if not key_id:
+        problems += [f"plugins.video.{key}: needs cdn_key_id and cdn_private_key"
+                     for key in ("cdn_sign_public", "cdn_signed_cookies")
+                     if getattr(settings, key)]
+        return problems
+    if not key_id.isalnum():
+        problems.append("plugins.video.cdn_key_id: expected a CloudFront public key id "
+                        "(letters and digits, such as K2JCJMDEHXQW5F)")
+    if pem:
+        try:
+            load_private_key(pem)
+        except CdnKeyError as exc:
+            problems.append(f"plugins.video.cdn_private_key: {exc}")
+    if not settings.playback_base_url:
+        problems.append("plugins.video.playback_base_url: required with cdn_key_id (the "
+                        "CloudFront distribution's URL the signed URLs point at)")
+    problems += cookie_domain_problems(settings)
+    return problems
+
+
+def cdn_url_problem(url: str) -> str | None:
+    """Why `url` cannot be a CDN base URL, or None: https, or http on this machine only."""
+    if not url:
+        return None
+    parts = urlsplit(url)
+    if parts.scheme == "https" and parts.hostname:
+        return None
+    if parts.scheme == "http" and parts.hostname in LOCAL_HOSTS:
+        return None
+    return "expected an https:// URL (http:// only for localhost)"
+
+
+def cookie_domain_problems(settings: VideoSettings) -> list[str]:
+    """Signed cookies reach the CDN only if their domain covers its host."""
+    domain = settings.cdn_cookie_domain.strip().lstrip(".").lower()
+    host = (urlsplit(settings.playback_base_url).hostname or "").lower()
+    if not domain or not host or host == domain or host.endswith(f".{domain}"):
+        return []
+    return [f"plugins.video.cdn_cookie_domain: playback_base_url's host {host} is not "
+            f"{domain} nor under it, so browsers would not send the cookies to the CDN"]
 
 
 def key_template_problem(template: str) -> str | None:

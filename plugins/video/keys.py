@@ -8,6 +8,17 @@ import uuid
 from core.errors import Forbidden, ValidationFailed
 from core.schema import text_problem
 
+# Stands for the key while the playback template is read: no key contains it.
+_KEY_MARK = "\0"
+
+
+def processed_prefix(playback_key_template: str, video_key: str) -> str:
+    """The prefix of every processed object of the video uploaded at `video_key`: the
+    template up to its first `{key}`, then the key. Issued keys all end in a UUID of the
+    same length, so no other video's key starts with this one."""
+    return playback_key_template.format(key=_KEY_MARK).partition(_KEY_MARK)[0] + video_key
+
+
 # S3 allows 1024 bytes; the column holds as many characters, and no issued key is longer.
 MAX_KEY_LENGTH = 1024
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import enum
 import uuid
 from collections.abc import Sequence
 from typing import Any, ClassVar
@@ -69,6 +70,9 @@ class VideoRecord:
     lease_token_hash: str | None = None
     lease_expires_at: dt.datetime | None = None
     lease_attempts: int = 0
+    # The outputs reported with COMPLETED, as the JSON text stored with the row
+    # (plugins/video/playback/outputs.py reads it); None when none were reported.
+    outputs: str | None = None
 
 
 @attrs.define
@@ -150,6 +154,34 @@ class CreateVideoRequest:
     )
 
 
+class OutputKind(enum.StrEnum):
+    """What a reported output is: an HLS master playlist, an MP4 file or a poster image."""
+
+    HLS = "hls"
+    MP4 = "mp4"
+    POSTER = "poster"
+
+
+# Outputs one COMPLETED report may list.
+MAX_OUTPUTS = 32
+
+
+@attrs.define
+class OutputReport:
+    """One output of the transcoder, stored under the video's processed prefix."""
+
+    kind: OutputKind
+    key: str = constrained(
+        min_length=1, max_length=MAX_KEY_LENGTH, text="line",
+        description="Its key in the processed bucket, under the video's processed prefix "
+                    "(docs/playback.md)")
+    width: int | None = constrained(None, minimum=1, maximum=65_535)
+    height: int | None = constrained(None, minimum=1, maximum=65_535)
+    bitrate: int | None = constrained(None, minimum=1, description="Bits per second")
+    codecs: str | None = constrained(None, max_length=255, text="line",
+                                     example="avc1.42c01e,mp4a.40.2")
+
+
 # A progress stage: a short lower-case identifier ("transcoding", "packaging", ...).
 STAGE_PATTERN = "[a-z][a-z0-9_]{0,31}"
 
@@ -175,6 +207,11 @@ class StatusUpdate:
         example="transcoding")
     eta_seconds: int | None = constrained(
         None, minimum=0, description="Seconds the transcoder expects the rest to take")
+    outputs: list[OutputReport] | None = attrs.field(default=None, metadata={
+        "maxItems": MAX_OUTPUTS,
+        "description": "With COMPLETED: the renditions made, at most one `hls` (the master "
+                       "playlist) and one `poster`; every key under the video's processed "
+                       "prefix"})
 
     def is_progress(self) -> bool:
         return self.progress is not None or self.stage is not None or self.eta_seconds is not None
@@ -213,6 +250,20 @@ class Uploader:
 
 
 @attrs.define
+class RenditionOut:
+    """A playable output of a completed video."""
+
+    kind: OutputKind
+    url: str = attrs.field(metadata={
+        "description": "Where to fetch it: presigned for a while, a CDN URL, or for `hls` the "
+                       "API's manifest route (a path on this API)"})
+    width: int | None
+    height: int | None
+    bitrate: int | None
+    codecs: str | None
+
+
+@attrs.define
 class VideoOut:
     """A video. `playback_url` and `thumbnail_url` are set once it is completed."""
 
@@ -243,6 +294,9 @@ class VideoOut:
     view_count: int = attrs.field(metadata={
         "description": "Views counted so far: once per viewer per window, shown after a delay "
                        "of up to the flush interval plus the cache TTL"})
+    renditions: list[RenditionOut] = attrs.field(factory=list, metadata={
+        "description": "Once completed: the outputs the transcoder reported, as URLs "
+                       "(docs/playback.md); empty otherwise"})
 
 
 @attrs.define

@@ -4,6 +4,7 @@ from pathlib import Path
 
 from piccolo.conf.apps import AppConfig
 
+from plugins.video.shares.tables import VideoShare
 from plugins.video.tables import (
     Video,
     VideoDeletion,
@@ -14,7 +15,8 @@ from plugins.video.tables import (
 APP_CONFIG = AppConfig(
     app_name="video",
     migrations_folder_path=str(Path(__file__).parent / "piccolo_migrations"),
-    table_classes=[Video, VideoStatusHistory, VideoDeletion, VideoMultipartUpload],
+    table_classes=[Video, VideoStatusHistory, VideoDeletion, VideoMultipartUpload,
+                   VideoShare],
     migration_dependencies=[],
     commands=[],
 )

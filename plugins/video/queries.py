@@ -9,9 +9,10 @@ from collections.abc import Awaitable, Callable, Iterable
 from typing import Any
 
 import attrs
+import orjson
 
 from core.db import INTEGRITY_ERRORS, engine_kind, is_unique_violation, write_transaction
-from plugins.video import outbox, statements
+from plugins.video import outbox, ranking_statements, statements
 from plugins.video.deletion import queries as deletion_queries
 from plugins.video.listing import Listing
 from plugins.video.models import VideoRecord
@@ -129,6 +130,7 @@ async def compare_and_set_status(
                 Video.processing_status: changed.processing_status.value,
                 Video.failure_reason: changed.failure_reason,
                 Video.duration_seconds: changed.duration_seconds,
+                Video.outputs: changed.outputs,
                 Video.updated_at: changed.updated_at,
                 Video.version: changed.version,
                 **_transcoding_values(changed),
@@ -232,3 +234,42 @@ async def _page(listing: Listing, limit: int, search_config: str, *, public: boo
 
 def _is_postgres() -> bool:
     return engine_kind(Video._meta.db) == "postgres"
+
+
+async def ranked_matches(listing: Listing, depth: int, search_config: str
+                         ) -> list[tuple[float, uuid.UUID]]:
+    """The scores and ids of the public videos matching `listing.search` (of its uploader,
+    within its dates), best first, at most `depth` of them."""
+    assert listing.search is not None
+    statement = ranking_statements.ranking_statement(
+        owner=listing.user_id is not None, created_after=listing.created_after is not None,
+        created_before=listing.created_before is not None, search_config=search_config)
+    rows = await statement.fetch({
+        "owner_id": listing.user_id, "created_after": listing.created_after,
+        "created_before": listing.created_before, "depth": depth,
+        "q": _search_text(listing)})
+    return [(float(row["score"]), _uuid(row["id"])) for row in rows]
+
+
+async def visible_matches(ids: list[uuid.UUID], listing: Listing, search_config: str
+                          ) -> dict[uuid.UUID, VideoRecord]:
+    """Those of `ids` that are public and completed (and the uploader's, when the listing
+    names one) and match its search now, by id."""
+    statement = ranking_statements.visible_statement(
+        owner=listing.user_id is not None, search_config=search_config)
+    # SQLite reads the ids from a JSON array (json_each)
+    among = ids if _is_postgres() else orjson.dumps([str(video_id) for video_id in ids]).decode()
+    rows = await statement.fetch({"ids": among, "owner_id": listing.user_id,
+                                  "q": _search_text(listing)})
+    records = (_record(row) for row in rows)
+    return {record.id: record for record in records}
+
+
+def _search_text(listing: Listing) -> str:
+    assert listing.search is not None
+    return listing.search.text if _is_postgres() else listing.search.fts5
+
+
+def _uuid(value: Any) -> uuid.UUID:
+    # SQLite hands back a subquery's id as its text
+    return value if isinstance(value, uuid.UUID) else uuid.UUID(str(value))

@@ -44,8 +44,10 @@ from plugins.video.models import (
     VideoRecord,
 )
 from plugins.video.pagination import Cursor, Page, Sort
+from plugins.video.playback.outputs import outputs_json
 from plugins.video.presign import Checksum
 from plugins.video.quotas.service import QuotaService
+from plugins.video.ranked_results import RankedResults
 from plugins.video.states import (
     FailureCode,
     Status,
@@ -109,6 +111,7 @@ def to_view(record: VideoRecord, urls: MediaUrls) -> VideoOut:
         stage=record.progress_stage,
         eta_seconds=record.progress_eta_seconds,
         view_count=record.view_count,
+        renditions=list(urls.renditions),
     )
 
 
@@ -138,6 +141,10 @@ def view_fields(record: VideoRecord, urls: MediaUrls) -> dict[str, Any]:
         "stage": record.progress_stage,
         "eta_seconds": record.progress_eta_seconds,
         "view_count": record.view_count,
+        "renditions": [{"kind": rendition.kind.value, "url": rendition.url,
+                        "width": rendition.width, "height": rendition.height,
+                        "bitrate": rendition.bitrate, "codecs": rendition.codecs}
+                       for rendition in urls.renditions],
     }
 
 
@@ -169,6 +176,7 @@ class VideoService:
         self.storage = storage
         self.settings = settings
         self.quotas = QuotaService(ctx, settings)
+        self.ranked = RankedResults(ctx.cache, ctx.flight, settings)
         self.views = (ViewCounter(ctx.cache, settings.view_window_seconds)
                       if settings.count_views else None)
 
@@ -303,6 +311,9 @@ class VideoService:
         """Completed public videos, as `listing` asks. The default listing's first page of
         each size (newest first, unfiltered) is cached; any other page is read afresh."""
         search_config = self.settings.search_config
+        if listing.sort is Sort.RELEVANCE:
+            return await self._render_page(
+                await self.ranked.page(listing, limit + 1), limit, listing)
         if listing != DEFAULT_LISTING:
             return await self._render_page(
                 await queries.public_page(listing, limit + 1, search_config), limit, listing)
@@ -436,6 +447,9 @@ class VideoService:
             progress=None, progress_stage=None, progress_eta_seconds=None,
             lease_token_hash=None, lease_expires_at=None,
             lease_attempts=0 if update.status is Status.IN_PROGRESS else current.lease_attempts,
+            # COMPLETED replaces the outputs (none in the seed's form); other moves keep them
+            outputs=(outputs_json(update.outputs) if update.status is Status.COMPLETED
+                     else current.outputs),
             updated_at=_now(),
             version=current.version + 1,
         )

@@ -18,9 +18,9 @@ from __future__ import annotations
 import contextlib
 import logging
 from collections.abc import Callable, Iterator, Sequence
+from datetime import UTC, datetime
 from functools import partial
-from typing import Any
-from urllib.parse import quote
+from typing import Any, TypeVar
 
 import anyio
 import anyio.to_thread
@@ -30,7 +30,11 @@ from botocore.exceptions import BotoCoreError, ClientError
 from core.aws import CREDENTIAL_FAULTS
 from core.errors import ServiceUnavailable
 from plugins.video.config import VideoSettings
-from plugins.video.models import VideoRecord
+from plugins.video.keys import processed_prefix
+from plugins.video.models import OutputKind, RenditionOut, VideoRecord
+from plugins.video.playback.cdn import CdnCookie, CdnSigner, join_url, prefix_resource
+from plugins.video.playback.outputs import stored_outputs
+from plugins.video.playback.paths import manifest_path
 from plugins.video.presign import (
     BucketEndpoint,
     Checksum,
@@ -39,9 +43,11 @@ from plugins.video.presign import (
     botocore_presign_part,
     bucket_endpoint,
     matches_botocore,
+    window_start,
 )
 from plugins.video.states import Status, Visibility
 
+T = TypeVar("T")
 log = logging.getLogger("itube.video.storage")
 MISSING_CODES = frozenset({"404", "NoSuchKey", "NotFound"})
 SIGNING_THREADS = 2
@@ -82,9 +88,27 @@ class StoredObject:
 class MediaUrls:
     playback_url: str | None
     thumbnail_url: str | None
+    renditions: tuple[RenditionOut, ...] = ()
 
 
 NO_URLS = MediaUrls(None, None)
+
+
+@attrs.frozen
+class CdnBase:
+    """The CDN base URL serving a video's media, and the video when its URLs are signed;
+    false when there is no CDN for it (its URLs are presigned)."""
+
+    url: str
+    signed_for: VideoRecord | None = None
+
+    def __bool__(self) -> bool:
+        return bool(self.url)
+
+
+NO_CDN = CdnBase("")
+# Stands among the buckets to sign for CloudFront policies not signed yet in this window.
+CDN_SIGNING = "<cloudfront>"
 
 
 class VideoStorage:
@@ -96,11 +120,14 @@ class VideoStorage:
     """
 
     def __init__(
-        self, s3: Any, buckets: Buckets, settings: VideoSettings, credentials: Any = None
+        self, s3: Any, buckets: Buckets, settings: VideoSettings, credentials: Any = None,
+        cdn: CdnSigner | None = None,
     ) -> None:
         self.s3 = s3
         self.buckets = buckets
         self.settings = settings
+        # CloudFront signing (docs/cdn.md): with it, non-public videos get signed CDN URLs
+        self.cdn = cdn
         self._signing = anyio.CapacityLimiter(SIGNING_THREADS)
         self.presigner = S3Presigner(credentials) if credentials is not None else None
         self.endpoints = self._checked_endpoints() if self.presigner else {}
@@ -246,25 +273,42 @@ class VideoStorage:
                 signer = signers[bucket] = self._media_signer(bucket)
             return signer(key)
 
-        return [self._urls(record, sign) for record in records]
+        return [self._with_renditions(record, self._urls(record, sign), sign)
+                for record in records]
 
     def _buckets_to_sign(self, completed: Sequence[VideoRecord]) -> list[str]:
-        """The buckets whose URLs these videos need presigned (not served by a CDN)."""
+        """The buckets whose URLs these videos need presigned (not served by a CDN), and
+        CDN_SIGNING when a CloudFront policy is due: ~1 ms of RSA each, kept off the loop."""
         buckets = set()
         for record in completed:
-            if not self._cdn_base(self.settings.playback_base_url, record):
-                buckets.add(self.buckets.processed)
-            if record.thumbnail_s3_key and not self._cdn_base(
-                self.settings.thumbnail_base_url, record
+            for base_url, bucket, key in (
+                (self.settings.playback_base_url, self.buckets.processed, record.video_s3_key),
+                (self.settings.thumbnail_base_url, self.buckets.thumbnails,
+                 record.thumbnail_s3_key),
             ):
-                buckets.add(self.buckets.thumbnails)
+                if not key:
+                    continue
+                base = self._cdn_base(base_url, record)
+                if not base:
+                    buckets.add(bucket)
+                elif base.signed_for is not None and self._cdn_policy_due(base, bucket):
+                    buckets.add(CDN_SIGNING)
         return sorted(buckets)
 
-    @staticmethod
-    def _cdn_base(base_url: str, record: VideoRecord) -> str:
-        """The public base URL serving `record`'s media, or "" for presigned URLs. A CDN
-        URL never expires, so only public videos get one."""
-        return base_url if record.visibility is Visibility.PUBLIC else ""
+    def _cdn_policy_due(self, base: CdnBase, bucket: str) -> bool:
+        assert self.cdn is not None and base.signed_for is not None
+        return not self.cdn.has_policy(prefix_resource(
+            base.url, self.cdn_resource_key(base.signed_for, bucket)))
+
+    def _cdn_base(self, base_url: str, record: VideoRecord) -> CdnBase:
+        """The CDN base URL serving `record`'s media, false for presigned URLs. An unsigned
+        CDN URL never expires, so without CDN signing only public videos get one; with it,
+        every video does, signed unless public (and cdn_sign_public off)."""
+        public = record.visibility is Visibility.PUBLIC
+        if not base_url or (self.cdn is None and not public):
+            return NO_CDN
+        signed = self.cdn is not None and (not public or self.settings.cdn_sign_public)
+        return CdnBase(base_url, record if signed else None)
 
     def _urls(self, record: VideoRecord, sign: Callable[[str, str], str]) -> MediaUrls:
         if record.processing_status is not Status.COMPLETED:
@@ -282,11 +326,130 @@ class VideoStorage:
             )
         return MediaUrls(playback_url=playback, thumbnail_url=thumbnail)
 
-    @staticmethod
-    def _url(base_url: str, bucket: str, key: str, sign: Callable[[str, str], str]) -> str:
-        if base_url:
-            return f"{base_url.rstrip('/')}/{quote(key)}"
-        return sign(bucket, key)
+    def _url(self, base_url: CdnBase, bucket: str, key: str,
+             sign: Callable[[str, str], str]) -> str:
+        """The one place a media URL is made: presigned by `sign` without a CDN; on the CDN,
+        CloudFront-signed for the video's prefix (a thumbnail's is its key) when
+        `base_url` names the video it signs for."""
+        if not base_url:
+            return sign(bucket, key)
+        if base_url.signed_for is None or self.cdn is None:
+            return join_url(base_url.url, key)
+        return self.cdn.signed_url(base_url.url, key, self.cdn_resource_key(
+            base_url.signed_for, bucket))
+
+    def cdn_resource_key(self, record: VideoRecord, bucket: str) -> str:
+        """The key prefix one CDN policy opens for `record`: its processed prefix (the
+        manifest, renditions and every segment), or its thumbnail's key."""
+        if bucket == self.buckets.processed:
+            return processed_prefix(self.settings.playback_key_template, record.video_s3_key)
+        return record.thumbnail_s3_key or ""
+
+    def cdn_cookies(self, record: VideoRecord) -> list[CdnCookie]:
+        """CloudFront signed cookies opening `record`'s processed media, or none when its
+        media is not served signed by the CDN (not completed, public and unsigned, or no
+        CDN signing)."""
+        base = self._cdn_base(self.settings.playback_base_url, record)
+        if (record.processing_status is not Status.COMPLETED or self.cdn is None
+                or base.signed_for is None):
+            return []
+        return self.cdn.cookies(base.url, self.cdn_resource_key(record, self.buckets.processed))
+
+
+    def _with_renditions(self, record: VideoRecord, urls: MediaUrls,
+                         sign: Callable[[str, str], str]) -> MediaUrls:
+        """`urls` with the reported outputs of a completed video: each one's URL made as the
+        playback URL is; an `hls` output whose media is signed (presigned, or CloudFront-signed)
+        is played through the API's manifest route, since a signed master playlist names
+        unsigned segments, and becomes the playback URL; a poster is the thumbnail of a video
+        without one of its own."""
+        if urls is NO_URLS or not record.outputs:
+            return urls
+        base = self._cdn_base(self.settings.playback_base_url, record)
+        playback, thumbnail, renditions = urls.playback_url, urls.thumbnail_url, []
+        for output in stored_outputs(record.outputs):
+            if output.kind is OutputKind.HLS and (not base or base.signed_for is not None):
+                url = manifest_path(record.id)
+            else:
+                url = self._url(base, self.buckets.processed, output.key, sign)
+            if output.kind is OutputKind.HLS:
+                playback = url
+            elif output.kind is OutputKind.POSTER and not record.thumbnail_s3_key:
+                thumbnail = url
+            renditions.append(RenditionOut(
+                kind=output.kind, url=url, width=output.width, height=output.height,
+                bitrate=output.bitrate, codecs=output.codecs))
+        return MediaUrls(playback, thumbnail, tuple(renditions))
+
+    async def read(self, bucket: str, key: str, max_bytes: int) -> bytes | None:
+        """The object's bytes (at most `max_bytes`: a larger one is a 503 with a log line,
+        never a partial read), or None when there is no such object. In a worker thread;
+        faults are a 503 as for HeadObject."""
+        try:
+            body = await anyio.to_thread.run_sync(
+                partial(_read_object, self.s3, bucket, key, max_bytes))
+        except ClientError as exc:
+            if str(exc.response.get("Error", {}).get("Code")) in MISSING_CODES:
+                return None
+            log.warning("GetObject failed", extra={"bucket": bucket, "error": str(exc)})
+            raise ServiceUnavailable("Object storage did not answer; try again") from None
+        except BotoCoreError as exc:
+            log.warning("GetObject failed", extra={"bucket": bucket, "error": str(exc)})
+            raise ServiceUnavailable("Object storage did not answer; try again") from None
+        if body is None:
+            log.warning("object too large to read", extra={"bucket": bucket, "key": key})
+            raise ServiceUnavailable("The stored object is larger than this API reads")
+        return body
+
+    async def signing_with(self, record: VideoRecord,
+                           use: Callable[[Callable[[str], str]], T]) -> T:
+        """`use(sign)`, where `sign(key)` is the URL of one of `record`'s processed-bucket
+        keys, made by `_url` as its playback URL is (CloudFront-signed for its prefix, on
+        the CDN, or presigned): inline where that costs microseconds, else in a signing
+        thread (botocore, or a CloudFront policy not signed yet in this window)."""
+        base = self._cdn_base(self.settings.playback_base_url, record)
+        processed = self.buckets.processed
+
+        def run() -> T:
+            signers: dict[str, Callable[[str], str]] = {}
+
+            def presign(bucket: str, key: str) -> str:  # looked up on first use, as a batch's
+                signer = signers.get(bucket)
+                if signer is None:
+                    signer = signers[bucket] = self._media_signer(bucket)
+                return signer(key)
+
+            return use(lambda key: self._url(base, processed, key, presign))
+
+        if not base:
+            due = [processed]
+        elif base.signed_for is not None and self._cdn_policy_due(base, processed):
+            due = [CDN_SIGNING]
+        else:
+            due = []
+        if not due or self._signs_inline(due):
+            return run()
+        return await anyio.to_thread.run_sync(run, limiter=self._signing)
+
+    def signing_window(self) -> int:
+        """The Unix second the current window of playback URLs started at: within one
+        window, a key is signed into the same URL (where our presigner signs)."""
+        clock = self.presigner.clock if self.presigner is not None else _utc_now
+        return window_start(clock(), self.settings.media_url_window_seconds)
+
+
+def _utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
+def _read_object(s3: Any, bucket: str, key: str, max_bytes: int) -> bytes | None:
+    found = s3.get_object(Bucket=bucket, Key=key)
+    if int(found.get("ContentLength", 0)) > max_bytes:
+        found["Body"].close()
+        return None
+    with contextlib.closing(found["Body"]) as body:
+        data: bytes = body.read(max_bytes + 1)
+    return data if len(data) <= max_bytes else None
 
 
 def stored_checksum(head: dict[str, Any]) -> Checksum | None:

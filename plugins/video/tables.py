@@ -57,6 +57,9 @@ class Video(Table, tablename="videos"):
     lease_token_hash = Varchar(length=64, null=True, default=None)
     lease_expires_at = Timestamptz(null=True, default=None, index=True)
     lease_attempts = Integer(default=0)
+    # The outputs reported with COMPLETED, as JSON text (plugins/video/playback/outputs.py):
+    # read with the row, so a video and its renditions stay one primary-key lookup.
+    outputs = Text(null=True, default=None)
     # Not declared, never written by the app: the search index of title and description,
     # `search_vector` (a generated column, PostgreSQL) or the FTS5 table `videos_search`
     # (SQLite), made by a migration (plugins/video/search.py).

@@ -1,9 +1,14 @@
 """`itube transcoder-example`: a minimal transcoder driving the signed internal API.
 
 It reads the queue of raw-bucket ObjectCreated events, looks each upload's video up by
-its S3 key, "transcodes" it by copying the object to the processed bucket under the same
-key (where playback URLs point), and reports COMPLETED (or FAILED with a reason: an empty
-object, or one that does not match the checksum recorded with its video). When the video has
+its S3 key, "transcodes" it, and reports COMPLETED with its outputs (or FAILED with a
+reason: an empty object, or one that does not match the checksum recorded with its video).
+Transcoding copies the object to the processed bucket under the same key (where the
+playback URL of a video without outputs points) and publishes a small HLS ladder under
+`<key>/hls/`: two H.264 renditions (320x180, 160x90, 2-second segments) and a poster made
+by ffmpeg when it is on PATH and decodes the upload, else the ladder kept in
+`transcoder_fixture/` (a few seconds of ffmpeg's test pattern), so the path is exercised
+whatever was uploaded. When the video has
 a checksum, the object is read with S3's checksum mode on, so boto3 checks every byte: a
 whole object at once, one uploaded in parts (a composite checksum, "<base64>-<parts>") part
 by part, each against its own checksum. An upload whose metadata is not saved yet (404) is
@@ -22,9 +27,13 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import shutil
+import subprocess
+import tempfile
 import time
 from collections import Counter
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 from urllib.parse import quote, unquote_plus
 
@@ -37,6 +46,16 @@ EMPTY_UPLOAD = "the uploaded object is empty (0 bytes)"
 CHECKSUM_MISMATCH = "the uploaded object does not match its recorded checksum"
 READ_CHUNK_BYTES = 1024 * 1024
 LEASE_HEADER = "Lease-Token"
+# The ladder: each rendition's width, height and bitrate (bits per second).
+LADDER = ((320, 180, 200_000), (160, 90, 80_000))
+# H.264 Constrained Baseline, level 3.0, as HLS's CODECS attribute names it.
+LADDER_CODECS = "avc1.42c01e"
+SEGMENT_SECONDS = 2
+# The ladder published when ffmpeg cannot make one (its layout is ffmpeg's, as below).
+FIXTURE_LADDER = Path(__file__).with_name("transcoder_fixture")
+FFMPEG_TIMEOUT_SECONDS = 300
+CONTENT_TYPES = {".m3u8": "application/vnd.apple.mpegurl", ".ts": "video/mp2t",
+                 ".jpg": "image/jpeg"}
 # The code each failure is reported with, beside its reason.
 FAILURE_CODES = {EMPTY_UPLOAD: "empty_upload", CHECKSUM_MISMATCH: "checksum_mismatch"}
 
@@ -187,9 +206,9 @@ class TranscoderExample:
             return _failed(CHECKSUM_MISMATCH)
         self.report_progress("checking", 100)
         self.report_progress("transcoding", 0)
-        self.publish(bucket, key)
+        published = self.publish(bucket, key)
         self.report_progress("transcoding", 100)
-        return {"status": "COMPLETED"}
+        return {"status": "COMPLETED", **published}
 
     def report_progress(self, stage: str, progress: int) -> None:
         """One progress report under the lease; a refusal (409) means the lease is lost.
@@ -229,11 +248,34 @@ class TranscoderExample:
             return False
         return True
 
-    def publish(self, raw_bucket: str, key: str) -> None:
-        """The stand-in for transcoding: the processed rendition is the upload itself."""
-        if self.s3 is not None and self.processed_bucket and raw_bucket:
-            self.s3.copy_object(Bucket=self.processed_bucket, Key=key,
-                                CopySource={"Bucket": raw_bucket, "Key": key})
+    def publish(self, raw_bucket: str, key: str) -> dict[str, Any]:
+        """The upload copied as it is, and an HLS ladder under `<key>/hls/`: what the
+        COMPLETED report adds (`outputs`, `duration_seconds`); nothing without S3."""
+        if self.s3 is None or not self.processed_bucket or not raw_bucket:
+            return {}
+        self.s3.copy_object(Bucket=self.processed_bucket, Key=key,
+                            CopySource={"Bucket": raw_bucket, "Key": key})
+        prefix = f"{key}/hls"
+        with tempfile.TemporaryDirectory() as work:
+            ladder = self.make_ladder(raw_bucket, key, Path(work))
+            for path in sorted(ladder.rglob("*")):
+                if path.is_file():
+                    self.keep_lease()
+                    self.s3.upload_file(str(path), self.processed_bucket,
+                                        f"{prefix}/{path.relative_to(ladder).as_posix()}",
+                                        ExtraArgs={"ContentType": CONTENT_TYPES.get(
+                                            path.suffix, "application/octet-stream")})
+            seconds = playlist_seconds((ladder / "v0" / "index.m3u8").read_text("utf-8"))
+        return {"outputs": ladder_outputs(prefix), "duration_seconds": seconds}
+
+    def make_ladder(self, raw_bucket: str, key: str, work: Path) -> Path:
+        """The directory holding the ladder of the upload: ffmpeg's, or the fixture's."""
+        if shutil.which("ffmpeg") is None:
+            return FIXTURE_LADDER
+        source, out = work / "source", work / "ladder"
+        self.s3.download_file(raw_bucket, key, str(source))
+        self.keep_lease()
+        return out if encode_ladder(source, out) else FIXTURE_LADDER
 
     def _auth(self) -> Any:
         return self.auth if self.auth is not None else httpx.USE_CLIENT_DEFAULT
@@ -242,6 +284,56 @@ class TranscoderExample:
         self.outcomes[outcome] += 1
         self.out(f"{outcome:>9}  {text}")
         return outcome
+
+
+def encode_ladder(source: Path, out: Path) -> bool:
+    """LADDER's renditions of `source` as HLS (master.m3u8, v<n>/index.m3u8 and segments)
+    and poster.jpg in `out`; False when ffmpeg cannot decode `source`."""
+    count = len(LADDER)
+    split = "".join(f"[s{n}]" for n in range(count))
+    scales = ";".join(f"[s{n}]scale={width}:{height}[v{n}]"
+                      for n, (width, height, _) in enumerate(LADDER))
+    command = ["ffmpeg", "-hide_banner", "-loglevel", "error", "-nostdin", "-y",
+               "-i", str(source), "-filter_complex", f"[0:v]split={count}{split};{scales}"]
+    for n, (_, _, bitrate) in enumerate(LADDER):
+        command += ["-map", f"[v{n}]", f"-b:v:{n}", str(bitrate)]
+    command += [
+        "-an", "-c:v", "libx264", "-profile:v", "baseline", "-level", "3.0",
+        "-pix_fmt", "yuv420p", "-force_key_frames", f"expr:gte(t,n_forced*{SEGMENT_SECONDS})",
+        "-f", "hls", "-hls_time", str(SEGMENT_SECONDS), "-hls_playlist_type", "vod",
+        "-hls_segment_filename", str(out / "v%v" / "segment_%03d.ts"),
+        "-master_pl_name", "master.m3u8",
+        "-var_stream_map", " ".join(f"v:{n}" for n in range(count)),
+        str(out / "v%v" / "index.m3u8"),
+    ]
+    width, height, _ = LADDER[0]
+    poster = ["ffmpeg", "-hide_banner", "-loglevel", "error", "-nostdin", "-y",
+              "-i", str(source), "-frames:v", "1", "-vf", f"scale={width}:{height}",
+              str(out / "poster.jpg")]
+    try:
+        for step in (command, poster):
+            subprocess.run(step, check=True, capture_output=True,
+                           timeout=FFMPEG_TIMEOUT_SECONDS)
+    except (OSError, subprocess.SubprocessError):
+        return False
+    return (out / "master.m3u8").is_file()
+
+
+def ladder_outputs(prefix: str) -> list[dict[str, Any]]:
+    """The outputs a ladder published under `prefix` is reported as."""
+    width, height, bitrate = LADDER[0]
+    return [
+        {"kind": "hls", "key": f"{prefix}/master.m3u8", "width": width, "height": height,
+         "bitrate": bitrate, "codecs": LADDER_CODECS},
+        {"kind": "poster", "key": f"{prefix}/poster.jpg", "width": width, "height": height},
+    ]
+
+
+def playlist_seconds(media_playlist: str) -> float:
+    """A media playlist's length: the sum of its segments' EXTINF durations."""
+    return round(sum(float(line.removeprefix("#EXTINF:").partition(",")[0])
+                     for line in media_playlist.splitlines()
+                     if line.startswith("#EXTINF:")), 3)
 
 
 def _failed(reason: str) -> dict[str, Any]:

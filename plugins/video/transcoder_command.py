@@ -47,7 +47,7 @@ class TranscoderExampleSettings:
     queue_url: str = ""
     # The name of that queue, used when `queue_url` is empty.
     queue_name: str = "itube-raw-video-events"
-    # Where the "transcoded" copy goes.
+    # Where the "transcoded" copy and the HLS ladder (under `<key>/hls/`) go.
     processed_bucket: str = "itube-processed-videos"
 
 
@@ -58,7 +58,8 @@ class ExampleStopped(Exception):
 def add_command(subparsers: Any) -> None:
     parser = subparsers.add_parser(
         "transcoder-example",
-        help="mark uploaded videos COMPLETED through the signed internal API",
+        help="publish an HLS ladder of each upload and report it COMPLETED through the "
+        "signed internal API",
         description="Read the raw bucket's upload events from SQS and report each video "
         "COMPLETED (or FAILED: an empty upload) through the internal API, signed the way "
         "the loaded service-auth plugin (internal_iam or internal_token) verifies.",

@@ -8,7 +8,6 @@ import statistics
 import time
 import uuid
 from collections.abc import Iterator
-from pathlib import Path
 
 import httpx
 import pytest
@@ -16,13 +15,12 @@ import redis
 
 from core.cache import is_tombstone
 from plugins.video.service import video_cache_key
-from tests.support.server import UvicornProcess
+from tests.support.server import UvicornProcess, shared_state_config, two_processes
 from tests.video import workflow
 from tests.video.support import TRANSCODER, user
 
 pytestmark = pytest.mark.slow
 
-ROOT = Path(__file__).resolve().parents[2]
 CHANGES = 20
 # Short, so the test can wait out each change's tombstone and read from a warm cache again.
 HOLD_SECONDS = 0.2
@@ -32,57 +30,16 @@ def is_cached(value: bytes | None) -> bool:
     return value is not None and not is_tombstone(value)
 
 
-def write_config(path: Path, *, database: str, moto: str, redis_url: str, prefix: str) -> None:
-    path.write_text(f"""
-[app]
-plugins = ["local_aws", "cache_redis", "video", "tests.support.stand_in_plugins"]
-
-[database]
-url = "{database}"
-migrate_on_start = true
-
-[logging]
-level = "WARNING"
-access_log = false
-
-[plugins.local_aws]
-endpoint_url = "{moto}"
-
-[plugins.cache_redis]
-url = "{redis_url}"
-key_prefix = "{prefix}"
-# A healthy Redis on a busy machine: no call should time out here.
-socket_timeout_seconds = 2.0
-connect_timeout_seconds = 2.0
-
-[plugins.video]
-cache_invalidation_hold_seconds = {HOLD_SECONDS}
-""", encoding="utf-8")
-
-
-class Server(UvicornProcess):
-    """`uvicorn core.asgi:app` in a process of its own."""
-
-    def __init__(self, config: Path, log: Path):
-        super().__init__(config, log)
-
-
 @pytest.fixture
 def two_servers(tmp_path, postgres_url, moto_endpoint, redis_url, redis_prefix
-                ) -> Iterator[tuple[Server, Server]]:
+                ) -> Iterator[tuple[UvicornProcess, UvicornProcess]]:
     config = tmp_path / "itube.toml"
-    write_config(config, database=postgres_url, moto=moto_endpoint, redis_url=redis_url,
-                 prefix=redis_prefix)
-    servers: list[Server] = []
-    try:
-        for name in ("a", "b"):  # one after the other: the first one migrates
-            server = Server(config, tmp_path / f"server-{name}.log")
-            servers.append(server)
-            server.wait_ready()
-        yield servers[0], servers[1]
-    finally:
-        for server in servers:
-            server.stop()
+    config.write_text(shared_state_config(
+        database=postgres_url, moto=moto_endpoint, redis_url=redis_url, prefix=redis_prefix,
+        extra=f"[plugins.video]\ncache_invalidation_hold_seconds = {HOLD_SECONDS}\n"),
+        encoding="utf-8")
+    with two_processes(config, tmp_path) as servers:
+        yield servers
 
 
 def test_a_change_through_one_process_is_seen_by_the_other(two_servers, redis_url,

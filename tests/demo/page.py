@@ -12,6 +12,14 @@ from selenium.webdriver.support.ui import WebDriverWait
 from tests.demo.browser import requests_sent
 
 WAIT_SECONDS = 60
+# What the player element shows of its playback.
+PLAYER_STATE = """
+const player = document.getElementById("player");
+return {current_time: player.currentTime, duration: player.duration,
+        ready_state: player.readyState, src: player.src, hidden: player.hidden};
+"""
+# Every URL the page fetched, as the page itself records them (Resource Timing).
+RESOURCE_URLS = 'return performance.getEntriesByType("resource").map((entry) => entry.name);'
 
 
 class Page:
@@ -30,8 +38,9 @@ class Page:
     def text(self, element_id: str) -> str:
         return str(self.element(element_id).text)
 
-    def open(self) -> None:
-        self.driver.get(f"{self.url}/demo")
+    def open(self, address: str | None = None) -> None:
+        """The page at `/demo`, or at `address` (a share link's)."""
+        self.driver.get(address or f"{self.url}/demo")
         self.until_ready()
 
     def reload(self) -> None:
@@ -67,6 +76,35 @@ class Page:
             return self.text("status") == status
 
         self.wait.until(reached, f"the status never became {status}: {self.text('status')}")
+
+    def player_state(self) -> dict[str, Any]:
+        return dict(self.driver.execute_script(PLAYER_STATE))
+
+    def until_playing_past(self, seconds: float) -> dict[str, Any]:
+        """Waits until the player has played beyond `seconds` with data ahead of it (ready
+        state 3 or more, in the same look); fails on a shown error."""
+
+        def playing(_: Any) -> dict[str, Any] | None:
+            error = self.element("error")
+            assert not error.is_displayed(), f"the page shows an error: {error.text}"
+            state = self.player_state()
+            return state if state["current_time"] > seconds and state["ready_state"] >= 3 \
+                else None
+
+        found = self.wait.until(playing, f"never played past {seconds}s")
+        assert found is not None
+        return found
+
+    def resource_urls(self) -> list[str]:
+        return [str(url) for url in self.driver.execute_script(RESOURCE_URLS)]
+
+    def console_errors(self, allowed: str | None = None) -> list[dict[str, Any]]:
+        """The console's errors so far, but for failed requests to a URL matching
+        `allowed`."""
+        self.collect_logs()
+        return [entry for entry in self.console if entry["level"] == "SEVERE"
+                and not (allowed and entry["source"] == "network"
+                         and re.search(allowed, entry["message"]))]
 
     def collect_logs(self) -> None:
         """Move what the browser logged so far (console, network) into this object."""

@@ -156,8 +156,9 @@ def test_a_client_leaving_mid_body_is_an_info_line_not_an_error(serve):
     assert errors_in(lines) == []
     left = [line for line in lines if line.get("msg", "").startswith("client disconnected")]
     assert left[0]["level"] == "INFO"
-    assert left[0]["path"] == "/test/body"
-    access = [line for line in lines if line.get("route") == "/test/body"]
+    assert left[0]["route"] == "/test/body"
+    access = [line for line in lines
+              if line.get("logger") == "itube.access" and line.get("route") == "/test/body"]
     assert [line["status"] for line in access] == [499]
 
 

@@ -85,6 +85,50 @@ class UvicornProcess:
         self._log_file.close()
 
 
+def shared_state_config(*, database: str, moto: str, redis_url: str, prefix: str,
+                        extra: str = "") -> str:
+    """A config for API processes sharing one database, one Redis key prefix and the moto
+    server: the video plugin with the stand-in auth plugins; `extra` adds TOML sections."""
+    return f"""
+[app]
+plugins = ["local_aws", "cache_redis", "video", "tests.support.stand_in_plugins"]
+
+[database]
+url = "{database}"
+migrate_on_start = true
+
+[logging]
+level = "WARNING"
+access_log = false
+
+[plugins.local_aws]
+endpoint_url = "{moto}"
+
+[plugins.cache_redis]
+url = "{redis_url}"
+key_prefix = "{prefix}"
+# A healthy Redis on a busy machine: no call should time out here.
+socket_timeout_seconds = 2.0
+connect_timeout_seconds = 2.0
+{extra}"""
+
+
+@contextlib.contextmanager
+def two_processes(config: Path, logs: Path) -> Iterator[tuple[UvicornProcess, UvicornProcess]]:
+    """Two API processes on `config`, started one after the other (the first migrates),
+    their logs in `logs`; both stopped afterwards."""
+    servers: list[UvicornProcess] = []
+    try:
+        for name in ("a", "b"):
+            server = UvicornProcess(config, logs / f"server-{name}.log")
+            servers.append(server)
+            server.wait_ready()
+        yield servers[0], servers[1]
+    finally:
+        for server in servers:
+            server.stop()
+
+
 @contextlib.contextmanager
 def serving_in_thread(app: Any, port: int, timeout: float = 20) -> Iterator[httpx.Client]:
     """`app` on uvicorn in a thread, listening on `port`; a client of it while it runs."""

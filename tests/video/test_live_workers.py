@@ -9,13 +9,12 @@ from __future__ import annotations
 
 import contextlib
 from collections.abc import Iterator
-from pathlib import Path
 
 import httpx
 import pytest
 import redis
 
-from tests.support.server import UvicornProcess
+from tests.support.server import UvicornProcess, shared_state_config, two_processes
 from tests.video import workflow
 from tests.video.sse import EVENTS_PATH, StreamReader
 from tests.video.support import TRANSCODER, user, wait_until
@@ -25,53 +24,26 @@ pytestmark = [pytest.mark.slow, pytest.mark.redis]
 ALICE, BOB = user("alice"), user("bob")
 
 
-def write_config(path: Path, *, database: str, moto: str, redis_url: str, prefix: str) -> None:
-    path.write_text(f"""
-[app]
-plugins = ["local_aws", "cache_redis", "video", "tests.support.stand_in_plugins"]
-
-[database]
-url = "{database}"
-migrate_on_start = true
-
-[logging]
-level = "WARNING"
-access_log = false
-
+# Events dispatched quickly, heartbeats often, two streams a user.
+LIVE_SETTINGS = """
 [events]
 dispatch_interval_seconds = 0.2
-
-[plugins.local_aws]
-endpoint_url = "{moto}"
-
-[plugins.cache_redis]
-url = "{redis_url}"
-key_prefix = "{prefix}"
-socket_timeout_seconds = 2.0
-connect_timeout_seconds = 2.0
 
 [plugins.video]
 live_heartbeat_seconds = 0.5
 live_max_streams_per_user = 2
-""", encoding="utf-8")
+"""
 
 
 @pytest.fixture
 def two_servers(tmp_path, db_url, moto_endpoint, redis_url, redis_prefix
                 ) -> Iterator[tuple[UvicornProcess, UvicornProcess]]:
     config = tmp_path / "itube.toml"
-    write_config(config, database=db_url, moto=moto_endpoint, redis_url=redis_url,
-                 prefix=redis_prefix)
-    servers: list[UvicornProcess] = []
-    try:
-        for name in ("a", "b"):  # one after the other: the first one migrates
-            server = UvicornProcess(config, tmp_path / f"server-{name}.log")
-            servers.append(server)
-            server.wait_ready()
-        yield servers[0], servers[1]
-    finally:
-        for server in servers:
-            server.stop()
+    config.write_text(shared_state_config(
+        database=db_url, moto=moto_endpoint, redis_url=redis_url, prefix=redis_prefix,
+        extra=LIVE_SETTINGS), encoding="utf-8")
+    with two_processes(config, tmp_path) as servers:
+        yield servers
 
 
 @contextlib.contextmanager

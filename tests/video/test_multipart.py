@@ -574,3 +574,35 @@ def test_the_ledger_has_its_owner_index(client):
     names = run_in_app(client, index_names)
     assert {"video_multipart_uploads_owner_created_idx",
             "video_multipart_uploads_expires_at"} <= names
+
+
+def test_the_ledger_insert_stores_what_the_query_builder_would(client):
+    """The hand-written INSERT and Piccolo's own insert leave the same row (SQLite keeps
+    UUIDs and timestamps as text: the same text), and the record reads back as written."""
+    from plugins.video.multipart import queries
+    from plugins.video.multipart.models import ChecksumAlgorithm, UploadRecord
+
+    now = dt.datetime.now(dt.UTC).replace(microsecond=0)
+
+    def record() -> UploadRecord:
+        return UploadRecord(
+            id=uuid.uuid4(), owner_id="alice", s3_key=f"videos/alice/{uuid.uuid4()}",
+            s3_upload_id="upload~id", content_type="video/mp4", size_bytes=SIZE,
+            part_size=8 * 1024**2, checksum_algorithm=ChecksumAlgorithm.CRC32C,
+            state=UploadState.ACTIVE, created_at=now, expires_at=now + dt.timedelta(hours=1))
+
+    ours, reference = record(), record()
+    run_in_app(client, lambda: queries.insert(ours))
+    run_in_app(client, lambda: VideoMultipartUpload.insert(VideoMultipartUpload(
+        id=reference.id, owner_id=reference.owner_id, s3_key=reference.s3_key,
+        s3_upload_id=reference.s3_upload_id, content_type=reference.content_type,
+        size_bytes=reference.size_bytes, part_size=reference.part_size,
+        checksum_algorithm="CRC32C", state="ACTIVE", created_at=reference.created_at,
+        expires_at=reference.expires_at, completed_at=None, checksum=None)))
+    assert run_in_app(client, lambda: queries.fetch(ours.id)) == ours
+    rows = run_in_app(client, lambda: VideoMultipartUpload.raw(
+        "SELECT CAST(id AS TEXT) AS id, CAST(created_at AS TEXT) AS created_at, "
+        "CAST(expires_at AS TEXT) AS expires_at, size_bytes, state, completed_at "
+        "FROM video_multipart_uploads WHERE owner_id = 'alice' ORDER BY s3_key"))
+    by_id = {row.pop("id"): row for row in rows}
+    assert by_id[str(ours.id)] == by_id[str(reference.id)]

@@ -62,3 +62,18 @@ def test_a_black_holed_s3_is_a_503_in_bounded_time_and_the_upload_survives(aws_p
         state = client.get(f"{PATH}/{upload_id}", headers=USER).json()
         assert state["state"] == "ACTIVE" and len(state["parts"]) == 2
         assert client.delete(f"{PATH}/{upload_id}", headers=USER).status_code == 204
+
+
+def test_s3_refusing_connections_is_a_503_at_once_and_starts_nothing(aws_proxy, db_url):
+    proxy, endpoint = aws_proxy
+    with TestClient(create_app(app_config(db_url, endpoint, ["video"], aws=AWS)),
+                    raise_server_exceptions=False) as client:
+        body = {"content_type": "video/mp4", "size_bytes": SIZE}
+        created = client.post(PATH, json=body, headers=USER)  # the request signer is checked
+        assert created.status_code == 201, created.text
+        proxy.refuse()
+        response, elapsed = timed(client.post, PATH, json=body, headers=USER)
+        assert_unavailable(response)
+        assert elapsed < MARGIN
+        proxy.resume()
+        assert wait_until(lambda: client.post(PATH, json=body, headers=USER).status_code == 201)

@@ -1,11 +1,15 @@
 // The itube demo page: plain JavaScript against the public API, no build step.
 // Uploads go straight to S3 in parts through presigned URLs; what is needed to resume an
 // interrupted upload (its id and the file's name, size and date) is kept in localStorage.
+// Opened as /demo#shared=TOKEN it plays the video of a share link, with no account: the
+// token stays in the fragment, which no request carries to a server's log.
 "use strict";
 
 const AUTH = "/api/v1/auth";
 const VIDEOS = "/api/v1/upload/videos";
 const MULTIPART = `${VIDEOS}/multipart`;
+const SHARED = "/api/v1/shared";
+const SHARE_SECONDS = 3600;
 const PENDING_UPLOAD = "itube-demo:upload";
 const WATCHED_VIDEO = "itube-demo:video";
 // Set on sign-in, so a fresh page asks who is signed in only when someone may be: the
@@ -17,10 +21,13 @@ const BROWSER_HEADERS = new Set(["content-length", "host", "connection"]);
 
 const $ = (id) => document.getElementById(id);
 
-// The signed-in user, the upload in progress, and the timer of the status poll.
+// The signed-in user, the upload in progress, the video followed, the timer of its status
+// poll, and its player.
 let currentUser = null;
 let activeUpload = null;
+let watchedVideo = null;
 let watching = null;
+let playback = null;
 
 class ApiError extends Error {
   constructor(status, problem) {
@@ -136,6 +143,8 @@ async function signOut() {
   clearTimeout(watching);
   localStorage.removeItem(SIGNED_IN);
   localStorage.removeItem(WATCHED_VIDEO);
+  playback.stop();
+  showShare(false);
   showUser(null);
   showPending();
   note("Signed out.");
@@ -428,8 +437,11 @@ async function cancelUpload() {
 
 function watchVideo(videoId) {
   localStorage.setItem(WATCHED_VIDEO, videoId);
+  watchedVideo = videoId;
   $("video-id").textContent = `(video ${videoId})`;
   clearTimeout(watching);
+  playback.stop();
+  showShare(false);
   const poll = async () => {
     let video;
     try {
@@ -443,6 +455,8 @@ function watchVideo(videoId) {
     $("status").textContent = video.processing_status;
     if (video.processing_status === "COMPLETED" && video.playback_url) {
       play(video);
+      // Anyone may open a public video already: the API refuses to share one.
+      showShare(video.visibility !== "PUBLIC");
     } else if (video.processing_status === "FAILED") {
       showError(`Processing failed: ${video.failure_reason || "no reason given"}`);
     } else {
@@ -453,20 +467,80 @@ function watchVideo(videoId) {
 }
 
 function play(video) {
-  const player = $("player");
-  if (player.getAttribute("src") !== video.playback_url) player.src = video.playback_url;
-  player.hidden = false;
-  note(`Ready to play: ${video.title}.`);
+  const how = playback.play(video);
+  if (how) note(`Ready to play: ${video.title} (${how}).`);
+  $("player").scrollIntoView({ block: "nearest" });
+}
+
+// -- share links ----------------------------------------------------------------------
+
+function showShare(shown) {
+  $("share").hidden = !shown;
+  if (!shown) $("shared-link").hidden = true;
+}
+
+async function shareVideo() {
+  const created = await api("POST", `${VIDEOS}/${watchedVideo}/shares`,
+    { expires_in: SHARE_SECONDS });
+  const link = $("share-link");
+  link.href = `${window.location.origin}${window.location.pathname}`
+    + `#shared=${encodeURIComponent(created.token)}`;
+  link.textContent = link.href;
+  link.dataset.shareId = created.id;
+  $("share-expires").dateTime = created.expires_at;
+  $("share-expires").textContent = new Date(created.expires_at).toLocaleString();
+  $("shared-link").hidden = false;
+  note("Share link made: anyone holding it may watch the video for an hour.");
+}
+
+function sharedToken() {
+  return new URLSearchParams(window.location.hash.slice(1)).get("shared");
+}
+
+// The page as someone holding a share link sees it: the video, nothing else.
+async function openShared(token) {
+  $("account").hidden = true;
+  $("upload").hidden = true;
+  $("intro").textContent = "A video shared with you through a link: no account needed.";
+  $("video-heading").textContent = "Shared video";
+  let video;
+  try {
+    video = await api("GET", `${SHARED}/${encodeURIComponent(token)}`);
+  } catch (error) {
+    if (error.status !== 404) throw error;
+    throw new Error("This share link opens nothing: it has expired, been revoked or used "
+      + "up, or it is mistyped.");
+  }
+  $("status").textContent = video.processing_status;
+  $("video-id").textContent = `(${video.title})`;
+  if (video.processing_status !== "COMPLETED" || !video.playback_url) {
+    throw new Error("The shared video is not ready to play yet: open the link again later.");
+  }
+  play(video);
 }
 
 // -- start ----------------------------------------------------------------------------
 
 async function start() {
+  playback = new Playback($("player"), { onNote: note, onError: showError });
+  // The mode is read once, at load: a changed fragment starts the page again.
+  window.addEventListener("hashchange", () => window.location.reload());
+  const token = sharedToken();
+  if (token) {
+    try {
+      await openShared(token);
+    } catch (error) {
+      showError(error);
+    }
+    document.body.dataset.ready = "true";
+    return;
+  }
   action("sign-up", signUp);
   action("sign-in", signIn);
   action("sign-out", signOut);
   action("start", uploadVideo);
   action("cancel", cancelUpload, () => !activeUpload);
+  action("share", shareVideo);
   $("file").addEventListener("change", clearError);
   // The buttons act; the form exists for the browser's password handling, never posts.
   $("credentials").addEventListener("submit", (event) => event.preventDefault());

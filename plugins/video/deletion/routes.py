@@ -15,7 +15,8 @@ PREFIX = "/api/v1/upload/videos"
 TAGS = ["videos"]
 DELETE_NOTE = ("The video leaves every listing and read at once; its S3 objects (upload, "
                "processed outputs, thumbnail) are removed by background work. Its key can "
-               "never be registered again. Someone else's video is a 404, as a missing one.")
+               "never be registered again; its share links stop working at once. Someone "
+               "else's video is a 404, as a missing one.")
 
 
 async def delete_video(request: Request) -> Response:

@@ -14,18 +14,9 @@ from core.events import wake
 from plugins.video import queries as video_queries
 from plugins.video.deletion import queries
 from plugins.video.deletion.queries import Target
+from plugins.video.keys import processed_prefix
 from plugins.video.models import VideoRecord
 from plugins.video.service import STATUS_ATTEMPTS, VideoService
-
-# Stands for the key while the playback template is read: no key contains it.
-_KEY_MARK = "\0"
-
-
-def processed_prefix(playback_key_template: str, video_key: str) -> str:
-    """The prefix of every processed object of the video uploaded at `video_key`: the
-    template up to its first `{key}`, then the key. Issued keys all end in a UUID of the
-    same length, so no other video's key starts with this one."""
-    return playback_key_template.format(key=_KEY_MARK).partition(_KEY_MARK)[0] + video_key
 
 
 class DeletionService:

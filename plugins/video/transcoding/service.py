@@ -20,8 +20,10 @@ from core.errors import Conflict, NotFound, ValidationFailed
 from core.events import wake
 from core.metrics import record_status_transition
 from plugins.video import queries
+from plugins.video.keys import processed_prefix
 from plugins.video.library.etags import TaggedVideo
 from plugins.video.models import LeaseExtendedOut, LeaseOut, StatusUpdate, VideoRecord
+from plugins.video.playback.outputs import check_outputs
 from plugins.video.service import STATUS_ATTEMPTS, VideoService
 from plugins.video.states import FailureCode, Status
 from plugins.video.transcoding import leases
@@ -147,11 +149,19 @@ class TranscodingService:
         _check_fields(update)
         if update.is_progress():
             return await self.report_progress(video_id, update, token)
-        check = partial(self._check_token, token)
+        check = partial(self._check_report, token, update)
         return await self.videos.move_status(video_id, update, principal, precondition=check)
 
     def _check_token(self, token: str | None, current: VideoRecord) -> None:
         leases.check_report(current, token, self.clock())
+
+    def _check_report(self, token: str | None, update: StatusUpdate,
+                      current: VideoRecord) -> None:
+        """The lease's token, then the reported outputs against the video's own prefix."""
+        self._check_token(token, current)
+        template = self.videos.settings.playback_key_template
+        check_outputs(update.status, update.outputs,
+                      processed_prefix(template, current.video_s3_key))
 
     async def report_progress(self, video_id: uuid.UUID, update: StatusUpdate,
                               token: str | None) -> TaggedVideo:
@@ -190,6 +200,8 @@ def _check_fields(update: StatusUpdate) -> None:
     """422 naming the field that does not go with the reported status."""
     if update.failure_code is not None and update.status is not Status.FAILED:
         raise ValidationFailed.field("failure_code", "only with status FAILED")
+    if update.outputs is not None and update.status is not Status.COMPLETED:
+        raise ValidationFailed.field("outputs", "only with status COMPLETED")
     if not update.is_progress():
         return
     if update.status is not Status.IN_PROGRESS:
