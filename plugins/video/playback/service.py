@@ -106,8 +106,11 @@ class PlaybackService:
         playlist = self._playlist(record, path)
         window = self.storage.signing_window()
         kept_as = (record.id, record.version, playlist.served_at, window)
-        rewritten = self.rewritten.get(kept_as) or await self.rewriting.run(
-            "\x00".join(map(str, kept_as)), lambda: self._rewritten(kept_as, record, playlist))
+        rewritten = self.rewritten.get(kept_as)
+        if rewritten is None:
+            rewritten = await self.rewriting.run(
+                "\x00".join(map(str, kept_as)),
+                lambda: self._rewritten(kept_as, record, playlist))
         ttl = self.settings.playback_url_ttl_seconds
         left = int(rewritten.signed_at + ttl - time.monotonic())
         return PlaylistBody(rewritten.body, max(0, min(ttl, left)))

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 import uuid
+from collections.abc import Awaitable, Callable
 
 import attrs
 import orjson
@@ -114,33 +115,33 @@ class ShareService:
     async def open(self, token: str, client_address: str) -> bytes:
         """The video the token opens, as JSON, counting the view; the same 404 for every
         token that opens nothing. Counted per client address against `share_rate_limit`."""
-        await self.limiter().hit(RATE_SCOPE, client_address, self.open_limit)
-        if not tokens.is_well_formed(token):
-            raise NotFound(NO_SUCH_LINK)
-        hashed = tokens.token_hash(token)
-        share = await queries.spend_view(hashed, _now())
-        if share is None or not tokens.same_hash(share.token_hash, hashed):
-            raise NotFound(NO_SUCH_LINK)
-        video = await video_queries.fetch(share.video_id)
-        if video is None:  # deleted since: its links go with it
-            raise NotFound(NO_SUCH_LINK)
+        share, video = await self._opened_by(token, client_address, queries.spend_view)
         return await self._render(video, share, token)
 
     async def playable(self, token: str, client_address: str) -> VideoRecord:
         """The video whose HLS playlists the token fetches: its link is not revoked, not
         expired, and was opened at least once (a used-up link still plays what its last
         open showed). Counts no view; the same rate and the same 404 as an open."""
+        _, video = await self._opened_by(token, client_address, queries.playable)
+        return video
+
+    async def _opened_by(
+        self, token: str, client_address: str,
+        find: Callable[[str, dt.datetime], Awaitable[ShareRecord | None]],
+    ) -> tuple[ShareRecord, VideoRecord]:
+        """The link `find` accepts for the token, and its video; else the one 404. The rate
+        is counted first, and a malformed token never reaches the database."""
         await self.limiter().hit(RATE_SCOPE, client_address, self.open_limit)
         if not tokens.is_well_formed(token):
             raise NotFound(NO_SUCH_LINK)
         hashed = tokens.token_hash(token)
-        share = await queries.playable(hashed, _now())
+        share = await find(hashed, _now())
         if share is None or not tokens.same_hash(share.token_hash, hashed):
             raise NotFound(NO_SUCH_LINK)
         video = await video_queries.fetch(share.video_id)
-        if video is None:
+        if video is None:  # deleted since: its links go with it
             raise NotFound(NO_SUCH_LINK)
-        return video
+        return share, video
 
     def manifest_url(self, token: str) -> str:
         """Where the token's holder fetches the video's HLS master playlist."""
