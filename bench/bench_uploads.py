@@ -260,8 +260,7 @@ CPU per answer: **{cpu:.2f}×** ({verdict}); of wall time per answer at {CLIENTS
 {rows}
 
 A multipart creation also asks S3 for an upload id (CreateMultipartUpload, a network round
-trip, signed inline and sent with httpx on the event loop) and writes a ledger row; an
-upload URL is signed in memory only.
+trip through boto3) and writes a ledger row; an upload URL is signed in memory only.
 
 ## {opts.file_mib:,} MiB through the emulator
 

@@ -124,6 +124,3 @@ async def shutdown(ctx: AppContext) -> None:
     await view_flusher.stop(ctx)
     await janitor_task.stop(ctx)
     await lease_sweeper.stop(ctx)
-    multipart = ctx.state.get(multipart_routes.STATE_KEY)
-    if multipart is not None:
-        await multipart.aclose()

@@ -9,8 +9,7 @@ the signing key is derived once per (secret key, date, region); each URL then co
 SHA-256 hashes and one HMAC. Media GETs are signed once per window (`window_signer`): a
 key asked for again in the same window gets the URL already made, from a dict.
 `matches_botocore` checks a bucket byte for byte against botocore before the fast path is
-trusted with it. `sign_request` is the header-signed counterpart, for the few API calls
-made without botocore (plugins/video/s3_requests.py).
+trusted with it.
 
 See "Authenticating Requests: Using Query Parameters (AWS Signature Version 4)".
 """
@@ -21,7 +20,7 @@ import functools
 import hashlib
 import hmac
 import re
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any
 from urllib.parse import parse_qs, quote, urlsplit
@@ -30,7 +29,6 @@ import attrs
 
 ALGORITHM = "AWS4-HMAC-SHA256"
 UNSIGNED_PAYLOAD = "UNSIGNED-PAYLOAD"
-EMPTY_PAYLOAD_SHA256 = hashlib.sha256(b"").hexdigest()
 PROBE_KEY = "probe"
 DEFAULT_PORTS = {"http": 80, "https": 443}
 _NOTHING_TO_ENCODE = re.compile(r"[A-Za-z0-9/_.~-]*")
@@ -71,15 +69,6 @@ class Checksum:
     def headers(self) -> dict[str, str]:
         """The headers a client sends with the PUT (lower case, as signed)."""
         return {self.header: self.value, SDK_CHECKSUM_ALGORITHM: self.algorithm}
-
-
-@attrs.frozen
-class SignedRequest:
-    """An S3 API call signed in its headers (lower-case names), ready to send."""
-
-    method: str
-    url: str
-    headers: dict[str, str]
 
 
 @attrs.frozen
@@ -409,42 +398,6 @@ class S3Presigner:
         )
         self._cached = (cache_key, signing)  # one tuple: atomic for concurrent readers
         return signing
-
-    def sign_request(
-        self, endpoint: BucketEndpoint, method: str, key: str, *,
-        query: Sequence[tuple[str, str]] = (), headers: Mapping[str, str] | None = None,
-    ) -> SignedRequest:
-        """A request with an empty body signed in its Authorization header, as botocore's
-        S3 client signs an API call: every header given, plus host, X-Amz-Date,
-        X-Amz-Content-SHA256 and X-Amz-Security-Token (temporary credentials), with the
-        signing key the presigned URLs use."""
-        frozen = self.credentials.get_frozen_credentials()
-        timestamp = self.clock().astimezone(UTC).strftime("%Y%m%dT%H%M%SZ")
-        signing = self._signing(frozen, timestamp[:8], endpoint.region)
-        sent = {name.lower(): value for name, value in (headers or {}).items()}
-        sent["x-amz-date"] = timestamp
-        sent["x-amz-content-sha256"] = EMPTY_PAYLOAD_SHA256
-        if frozen.token is not None:
-            sent["x-amz-security-token"] = frozen.token
-        canonical = sorted([("host", endpoint.host),
-                            *((name, _header_value(value)) for name, value in sent.items())])
-        signed_names = ";".join(name for name, _ in canonical)
-        path = f"{endpoint.path_prefix}/{encode_key(key)}"
-        pairs = [(_encode(name), _encode(value)) for name, value in query]
-        canonical_request = "\n".join([
-            method, path, "&".join(f"{name}={value}" for name, value in sorted(pairs)),
-            "".join(f"{name}:{value}\n" for name, value in canonical), signed_names,
-            EMPTY_PAYLOAD_SHA256,
-        ])
-        string_to_sign = (f"{ALGORITHM}\n{timestamp}\n{signing.scope}\n"
-                          f"{hashlib.sha256(canonical_request.encode()).hexdigest()}")
-        signature = hmac.new(signing.key, string_to_sign.encode(), hashlib.sha256).hexdigest()
-        sent["authorization"] = (f"{ALGORITHM} Credential={frozen.access_key}/{signing.scope}, "
-                                 f"SignedHeaders={signed_names}, Signature={signature}")
-        # botocore writes a parameter without a value as its bare name (`?uploads`)
-        url_query = "&".join(f"{name}={value}" if value else name for name, value in pairs)
-        url = f"{endpoint.origin}{path}" + (f"?{url_query}" if url_query else "")
-        return SignedRequest(method=method, url=url, headers=sent)
 
 
 def _header_value(value: str) -> str:

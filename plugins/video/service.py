@@ -141,10 +141,7 @@ def view_fields(record: VideoRecord, urls: MediaUrls) -> dict[str, Any]:
         "stage": record.progress_stage,
         "eta_seconds": record.progress_eta_seconds,
         "view_count": record.view_count,
-        "renditions": [{"kind": rendition.kind.value, "url": rendition.url,
-                        "width": rendition.width, "height": rendition.height,
-                        "bitrate": rendition.bitrate, "codecs": rendition.codecs}
-                       for rendition in urls.renditions],
+        "renditions": urls.rendition_fields,
     }
 
 

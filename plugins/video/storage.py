@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import uuid
 from collections.abc import Callable, Iterator, Sequence
 from datetime import UTC, datetime
 from functools import partial
@@ -89,9 +90,45 @@ class MediaUrls:
     playback_url: str | None
     thumbnail_url: str | None
     renditions: tuple[RenditionOut, ...] = ()
+    # The renditions as a video answer writes them, made once with the URLs (which a
+    # signing window keeps for every answer showing the video): read, never changed.
+    rendition_fields: list[dict[str, Any]] = attrs.field(init=False, eq=False, repr=False)
+
+    def __attrs_post_init__(self) -> None:
+        object.__setattr__(self, "rendition_fields", [
+            {"kind": rendition.kind.value, "url": rendition.url, "width": rendition.width,
+             "height": rendition.height, "bitrate": rendition.bitrate,
+             "codecs": rendition.codecs}
+            for rendition in self.renditions])
 
 
 NO_URLS = MediaUrls(None, None)
+# Videos whose URLs one signing window keeps; when full they are made again as asked.
+URLS_KEPT_PER_WINDOW = 10_000
+
+
+class UrlsByWindow:
+    """The media URLs made for each video (by id and version: every change of a video bumps
+    its version) in the current signing window. Within a window the signers make the same
+    URLs, so a listing shown again reuses them rather than making each rendition's anew."""
+
+    def __init__(self, most: int = URLS_KEPT_PER_WINDOW) -> None:
+        self.most = most
+        self.window: int | None = None
+        self.kept: dict[tuple[uuid.UUID, int], MediaUrls] = {}
+
+    def get(self, window: int, record: VideoRecord) -> MediaUrls | None:
+        if window != self.window:
+            self.window, self.kept = window, {}
+            return None
+        return self.kept.get((record.id, record.version))
+
+    def put(self, window: int, record: VideoRecord, urls: MediaUrls) -> None:
+        if window != self.window:
+            return
+        if len(self.kept) >= self.most:
+            self.kept = {}
+        self.kept[(record.id, record.version)] = urls
 
 
 @attrs.frozen
@@ -129,6 +166,7 @@ class VideoStorage:
         # CloudFront signing (docs/cdn.md): with it, non-public videos get signed CDN URLs
         self.cdn = cdn
         self._signing = anyio.CapacityLimiter(SIGNING_THREADS)
+        self.window_urls = UrlsByWindow()
         self.presigner = S3Presigner(credentials) if credentials is not None else None
         self.endpoints = self._checked_endpoints() if self.presigner else {}
 
@@ -249,8 +287,23 @@ class VideoStorage:
             return [NO_URLS for _ in records]
         signed = self._buckets_to_sign(completed)
         if not signed or self._signs_inline(signed):
-            return self._batch_urls(records)  # microseconds a URL
+            # Signed for the window (or unsigned): the window's URLs can be kept.
+            return self._kept_urls(records)
         return await anyio.to_thread.run_sync(self._batch_urls, records, limiter=self._signing)
+
+    def _kept_urls(self, records: Sequence[VideoRecord]) -> list[MediaUrls]:
+        """The batch's URLs, each video's made once a window."""
+        window = self.signing_window()
+        kept = [self.window_urls.get(window, record) for record in records]
+        made = iter(self._batch_urls([record for record, urls in zip(records, kept, strict=True)
+                                      if urls is None]))
+        found = []
+        for record, urls in zip(records, kept, strict=True):
+            if urls is None:
+                urls = next(made)
+                self.window_urls.put(window, record, urls)
+            found.append(urls)
+        return found
 
     def _media_signer(self, bucket: str) -> Callable[[str], str]:
         """Signs playback and thumbnail GETs of `bucket`: once a window for each key where

@@ -116,6 +116,22 @@ def test_requests_in_one_window_get_the_same_urls_and_they_fetch_the_objects(
     assert signed_at(_my_urls(client)[0]) == moment[0]
 
 
+def test_a_window_keeps_each_videos_urls_until_the_video_changes(make_video_client):
+    """A listing shown again in a window reuses each video's URLs; a change of the video
+    (its version) makes them anew, even within the window."""
+    client = make_video_client(CDN)
+    video_id, key, thumb = _insert(client, "PRIVATE")
+    _set_clock(client)
+    kept = client.app.state.ctx.state["video"].storage.window_urls
+    first = _my_urls(client)
+    assert [(urls.playback_url, urls.thumbnail_url) for urls in kept.kept.values()] == [first]
+    assert _my_urls(client) == first
+    assert workflow.edit_video(client, ALICE, str(video_id),
+                               visibility="PUBLIC").status_code == 200
+    assert _my_urls(client) == (f"https://cdn.example.com/v/{key}",
+                                f"https://cdn.example.com/t/{thumb}")
+
+
 def test_a_url_handed_out_late_in_a_window_is_valid_for_at_least_the_ttl(make_video_client):
     client = make_video_client(SIGNED)
     _insert(client, "UNLISTED")

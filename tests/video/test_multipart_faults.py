@@ -69,7 +69,7 @@ def test_s3_refusing_connections_is_a_503_at_once_and_starts_nothing(aws_proxy, 
     with TestClient(create_app(app_config(db_url, endpoint, ["video"], aws=AWS)),
                     raise_server_exceptions=False) as client:
         body = {"content_type": "video/mp4", "size_bytes": SIZE}
-        created = client.post(PATH, json=body, headers=USER)  # the request signer is checked
+        created = client.post(PATH, json=body, headers=USER)
         assert created.status_code == 201, created.text
         proxy.refuse()
         response, elapsed = timed(client.post, PATH, json=body, headers=USER)

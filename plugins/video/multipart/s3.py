@@ -1,11 +1,7 @@
-"""S3's multipart API for the ledger's uploads: each call a round trip.
+"""S3's multipart API for the ledger's uploads: each call a round trip, run in a thread.
 
-CreateMultipartUpload, made for every upload started, is signed and sent on the event loop
-(plugins/video/s3_requests.py) once botocore is seen to make the same request for the
-bucket; the rarer calls (ListParts, Complete, Abort), and Create where our signer does not
-apply, go through boto3 in a worker thread. A fault (S3 down, refused credentials, a
-timeout) is a 503; the answers the service decides on (an upload S3 no longer has, a
-completion S3 refuses) are their own errors.
+A fault (S3 down, refused credentials, a timeout) is a 503; the answers the service
+decides on (an upload S3 no longer has, a completion S3 refuses) are their own errors.
 """
 
 from __future__ import annotations
@@ -21,16 +17,8 @@ import attrs
 from botocore.exceptions import BotoCoreError, ClientError
 
 from core.aws import CREDENTIAL_FAULTS
-from core.config import AwsSection
 from core.errors import ServiceUnavailable
 from plugins.video.multipart.models import ChecksumAlgorithm
-from plugins.video.presign import BucketEndpoint, S3Presigner
-from plugins.video.s3_requests import (
-    S3Requests,
-    create_matches_botocore,
-    request_endpoint,
-    sendable_key,
-)
 from plugins.video.storage import WRITE_ONCE
 
 log = logging.getLogger("itube.video.multipart")
@@ -68,53 +56,11 @@ def _code(exc: ClientError) -> str:
 
 
 class MultipartStore:
-    """The multipart calls on one bucket through the app's S3 client, or signed by
-    `presigner` and sent within the `aws` bounds where botocore agrees with our requests."""
+    """The multipart calls on one bucket through the app's S3 client."""
 
-    def __init__(self, s3: Any, bucket: str, presigner: S3Presigner | None = None,
-                 aws: AwsSection | None = None) -> None:
+    def __init__(self, s3: Any, bucket: str) -> None:
         self.s3 = s3
         self.bucket = bucket
-        self.presigner = presigner
-        self.aws = aws
-        self._direct: S3Requests | None = None
-        self._direct_checked = presigner is None or aws is None
-
-    async def aclose(self) -> None:
-        if self._direct is not None:
-            await self._direct.aclose()
-
-    async def _requests(self) -> S3Requests | None:
-        """The event-loop sender, once botocore's requests for the bucket are seen to equal
-        ours (checked on first use, in a thread: botocore builds a few requests)."""
-        if not self._direct_checked:
-            self._direct_checked = True
-            endpoint = await anyio.to_thread.run_sync(self._checked_endpoint)
-            if endpoint is not None:
-                assert self.presigner is not None and self.aws is not None
-                self._direct = S3Requests(self.presigner, endpoint, self.aws)
-        return self._direct
-
-    def _checked_endpoint(self) -> BucketEndpoint | None:
-        assert self.presigner is not None
-        try:
-            endpoint = request_endpoint(self.s3, self.bucket)
-            if create_matches_botocore(self.s3, self.presigner, endpoint, self.bucket):
-                return endpoint
-            log.warning("S3 request signer disagrees with botocore",
-                        extra={"bucket": self.bucket})
-        except Exception as exc:  # any surprise here only costs speed
-            log.warning("S3 request signer check failed",
-                        extra={"bucket": self.bucket, "error": str(exc)})
-        return None
-
-    async def _direct_for(self, key: str) -> S3Requests | None:
-        """The event-loop sender when it can make this request: credentials at hand (a
-        refresh is network I/O, left to botocore in a thread) and a key httpx writes as is."""
-        direct = await self._requests()
-        if direct is None or not sendable_key(key) or direct.presigner.refresh_due():
-            return None
-        return direct
 
     async def _call(self, action: str, call: Callable[[], T]) -> T:
         try:
@@ -136,15 +82,6 @@ class MultipartStore:
     async def create(self, key: str, content_type: str,
                      algorithm: ChecksumAlgorithm | None) -> str:
         """Start a multipart upload at `key`; S3's UploadId."""
-        direct = await self._direct_for(key)
-        if direct is not None:
-            try:
-                return await direct.create_multipart_upload(
-                    key, content_type, algorithm.value if algorithm is not None else None)
-            except CREDENTIAL_FAULTS as exc:
-                log.warning("S3 multipart call failed", extra={
-                    "action": "CreateMultipartUpload", "error": type(exc).__name__})
-                raise ServiceUnavailable("Object storage did not answer; try again") from None
         params: dict[str, Any] = {"Bucket": self.bucket, "Key": key, "ContentType": content_type}
         if algorithm is not None:
             params["ChecksumAlgorithm"] = algorithm.value

@@ -69,12 +69,7 @@ class MultipartService:
         self.videos = videos
         self.settings = videos.settings
         self.storage = videos.storage
-        self.store = MultipartStore(videos.storage.s3, videos.storage.buckets.raw,
-                                    presigner=videos.storage.presigner,
-                                    aws=videos.ctx.config.aws)
-
-    async def aclose(self) -> None:
-        await self.store.aclose()
+        self.store = MultipartStore(videos.storage.s3, videos.storage.buckets.raw)
 
     @property
     def batch(self) -> int:
