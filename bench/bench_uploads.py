@@ -48,6 +48,7 @@ CLIENTS = 8
 MIB = 1024 * 1024
 PART_URLS = 100  # URLs a multipart creation hands out at once, by default
 UPLOAD_THREADS = 4
+LARGE_FILE_PART_MIB = 16  # the large file's parts, chosen by the client (1 GiB: 64 parts)
 TARGET_RATIO = 3.0
 # The emulator answers a completion once the object is assembled, silent meanwhile (real
 # S3 keeps the connection alive): the server waits for it rather than timing out.
@@ -187,7 +188,8 @@ def multipart_put(base: str, cookie: str, path: Path) -> Transfer:
     with httpx.Client(base_url=base, cookies={"access_token": cookie}, timeout=600) as api:
         clock = time.perf_counter()
         created = api.post(f"{VIDEOS}/multipart",
-                           json={"content_type": "video/mp4", "size_bytes": size})
+                           json={"content_type": "video/mp4", "size_bytes": size,
+                                 "part_size": LARGE_FILE_PART_MIB * MIB})
         created.raise_for_status()
         upload = created.json()
         parts = list(upload["parts"])

@@ -104,8 +104,8 @@ def markdown(run: PlaybackRun) -> str:
         "owner of a private video, and anonymously for a public one. The playlist text is "
         "kept in Redis (cache_redis); the rewritten bytes in the process per signing window. "
         f"`media_url_window_seconds` is {run.window_seconds} instead of the default 60 so "
-        f"that {window_note(run)}; every request also reads the video's row (the access "
-        "rule) and the signed-in one verifies its access token.",
+        f"that {window_note(run)}; every request also decides access from the video's "
+        "cached entry (one Redis GET) and the signed-in one verifies its access token.",
         "- **bare**: bench/baseline_app.py's `/playlist`, the same playlist text read from "
         "the same Redis on every request: no signing, no access check, no database.", "",
         "## Every target", "",

@@ -29,13 +29,14 @@ OUTBOX_LOCK_KEY = 0x17_75_E0_01
 SETTLE_TIMEOUT = "2s"
 
 _COLUMNS = "id, type, subject, owner_id, occurred_at, data"
+INSERT_COLUMNS = "type, subject, owner_id, occurred_at, data"
+_PARAMETER_TYPES = ("text", "text", "text", "timestamptz", "text")
 _INSERT_POSTGRES = (
-    "INSERT INTO event_outbox (type, subject, owner_id, occurred_at, data) "
+    f"INSERT INTO event_outbox ({INSERT_COLUMNS}) "
     "SELECT {}, {}, {}, {}, {} FROM pg_advisory_xact_lock_shared({})"
 )
 _INSERT_SQLITE = (
-    "INSERT INTO event_outbox (type, subject, owner_id, occurred_at, data) "
-    "VALUES ({}, {}, {}, {}, {})"
+    f"INSERT INTO event_outbox ({INSERT_COLUMNS}) VALUES ({{}}, {{}}, {{}}, {{}}, {{}})"
 )
 
 
@@ -47,17 +48,37 @@ def is_postgres() -> bool:
     return isinstance(_engine(), PostgresEngine)
 
 
+def row_values(event_type: str, subject: str, owner_id: str | None,
+               data: dict[str, Any]) -> list[Any]:
+    """An event's outbox values, in `INSERT_COLUMNS` order, stamped now."""
+    if event_type not in EVENT_TYPES:
+        raise ValueError(f"unknown event type {event_type!r}")
+    return [event_type, subject, owner_id, dt.datetime.now(dt.UTC), orjson.dumps(data).decode()]
+
+
+def insert_from(source: str, first_parameter: int) -> str:
+    """PostgreSQL: an INSERT of one event (the values of `row_values` as parameters
+    `$first_parameter` on) for each row of `source`, a CTE of the same statement that
+    changes what the event tells. A change and its event then commit as one statement,
+    the outbox lock held from the id drawn until that commit, as `record` holds it."""
+    values = ", ".join(f"${first_parameter + offset}::{kind}"
+                       for offset, kind in enumerate(_PARAMETER_TYPES))
+    return (f"INSERT INTO event_outbox ({INSERT_COLUMNS}) SELECT {values} "
+            f"FROM {source}, pg_advisory_xact_lock_shared({OUTBOX_LOCK_KEY}) RETURNING id")
+
+
 async def record(event_type: str, subject: str, owner_id: str | None,
                  data: dict[str, Any]) -> None:
     """Append an event to the outbox. Call it inside the caller's open write transaction
     (`core.db.write_transaction`), as its last statement: the event commits or rolls
     back with the change, and on PostgreSQL the outbox lock is held only until commit."""
-    if event_type not in EVENT_TYPES:
-        raise ValueError(f"unknown event type {event_type!r}")
+    await insert_row(row_values(event_type, subject, owner_id, data))
+
+
+async def insert_row(values: list[Any]) -> None:
+    """`record` for the values `row_values` made."""
     if not _engine().transaction_exists():
         raise RuntimeError("core.events.record must be called inside a write transaction")
-    values = [event_type, subject, owner_id, dt.datetime.now(dt.UTC),
-              orjson.dumps(data).decode()]
     if is_postgres():
         await EventOutbox.raw(_INSERT_POSTGRES, *values, OUTBOX_LOCK_KEY)
     else:

@@ -11,7 +11,10 @@ from core.context import AppContext
 from core.sessions.cookies import SessionTokens, access_token_of
 from core.sessions.forms import LoginRequest, RegisterRequest, UserProfile
 from core.sessions.policy import SessionPolicy
-from core.sessions.verified import VerifiedSessions, verified_state_key
+from core.sessions.verified import VerifiedSessions, token_key, verified_state_key
+
+# Where a request keeps its access token's `token_key`, so `/me` does not hash it again.
+SESSION_KEY = "itube.session_key"
 
 
 @runtime_checkable
@@ -57,7 +60,14 @@ class CookieAuthenticator:
         token = access_token_of(request)
         if token is None:
             return None
-        return await self.verified.actor(token, self.provider.actor_for)
+        key = request.scope[SESSION_KEY] = token_key(token)
+        return await self.verified.actor_by_key(key, token, self.provider.actor_for)
+
+
+def session_key_of(request: Request, token: str) -> str:
+    """The `token_key` of the request's access token, as its authentication found it."""
+    key = request.scope.get(SESSION_KEY)
+    return key if isinstance(key, str) else token_key(token)
 
 
 def verified_sessions(state: dict[str, object], state_key: str,

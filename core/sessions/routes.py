@@ -9,7 +9,7 @@ from starlette.routing import BaseRoute
 
 from core.deps import current_actor, get_ctx
 from core.errors import Unauthorized
-from core.http import read_json, respond
+from core.http import raw_json, read_json, render, respond
 from core.routing import api_route
 from core.sessions.cookies import (
     ACCESS_COOKIE,
@@ -32,7 +32,7 @@ from core.sessions.forms import (
 )
 from core.sessions.limits import AuthLimiter
 from core.sessions.policy import SessionPolicy
-from core.sessions.provider import SessionProvider, verified_sessions
+from core.sessions.provider import SessionProvider, session_key_of, verified_sessions
 from core.sessions.validation import (
     check_confirmation,
     check_login,
@@ -113,12 +113,13 @@ class SessionRoutes:
 
     async def me(self, request: Request) -> Response:
         actor = await current_actor(request)
-        verified, token = self._verified(request), access_token_of(request) or ""
-        profile = verified.profile(token, actor)
-        if profile is None:
-            profile = await self._provider(request).profile(actor)
-            verified.keep_profile(token, actor, profile)
-        return respond(profile)
+        verified = self._verified(request)
+        key = session_key_of(request, access_token_of(request) or "")
+        body = verified.profile_body(key, actor)
+        if body is None:
+            body = render(await self._provider(request).profile(actor))
+            verified.keep_profile_body(key, actor, body)
+        return raw_json(body)
 
     def _session_response(self, user: UserProfile, tokens: SessionTokens) -> Response:
         response = respond(SessionInfo(user=user, expires_in=tokens.access_max_age))

@@ -2,10 +2,10 @@
 dictionary lookup instead of a signature check, a deny-list read or a session query.
 
 An entry is keyed by the sha256 of the access token (the token itself is never kept) and
-holds the actor the provider found, and the profile once `/me` loaded it. It is trusted
-until the earlier of `recheck_seconds` after the check and the token's own expiry (the
-provider's `claims["exp"]`, epoch seconds; without it nothing is kept), so a cached
-decision never outlives its token and every other process refuses a revoked session
+holds the actor the provider found, and `/me`'s body, serialised once when first asked
+for. It is trusted until the earlier of `recheck_seconds` after the check and the token's
+own expiry (the provider's `claims["exp"]`, epoch seconds; without it nothing is kept), so
+a cached decision never outlives its token and every other process refuses a revoked session
 within `recheck_seconds`. A sign-out drops the user's entries in the process that handled
 it at once (`forget_user`). At most `max_entries` are kept, the oldest dropped first.
 """
@@ -20,7 +20,6 @@ import attrs
 
 from core.auth import Actor
 from core.cache import SingleFlight
-from core.sessions.forms import UserProfile
 
 MAX_ENTRIES = 10_000
 # Asks the provider about a token it has not vouched for lately.
@@ -40,7 +39,7 @@ def expiry_of(actor: Actor) -> float | None:
 class Entry:
     actor: Actor
     until: float
-    profile: UserProfile | None = None
+    profile_body: bytes | None = None
 
 
 class VerifiedSessions:
@@ -65,21 +64,25 @@ class VerifiedSessions:
     async def actor(self, token: str, check: Check) -> Actor | None:
         """The actor of `token`: the one kept for it, else `check(token)`'s answer (one
         check per token at a time), kept when it names an expiry."""
-        key = token_key(token)
+        return await self.actor_by_key(token_key(token), token, check)
+
+    async def actor_by_key(self, key: str, token: str, check: Check) -> Actor | None:
+        """`actor(token, check)` for a caller that already has `token_key(token)`."""
         entry = self._live(key)
         if entry is not None:
             return entry.actor
         return await self._flight.run(key, lambda: self._check(key, token, check))
 
-    def profile(self, token: str, actor: Actor) -> UserProfile | None:
-        """The profile kept beside `actor` (the very actor this cache answered)."""
-        entry = self._live(token_key(token))
-        return entry.profile if entry is not None and entry.actor is actor else None
+    def profile_body(self, key: str, actor: Actor) -> bytes | None:
+        """`/me`'s body kept beside `actor` (the very actor this cache answered for the
+        token whose `token_key` is `key`)."""
+        entry = self._live(key)
+        return entry.profile_body if entry is not None and entry.actor is actor else None
 
-    def keep_profile(self, token: str, actor: Actor, profile: UserProfile) -> None:
-        entry = self._live(token_key(token))
+    def keep_profile_body(self, key: str, actor: Actor, body: bytes) -> None:
+        entry = self._live(key)
         if entry is not None and entry.actor is actor:
-            entry.profile = profile
+            entry.profile_body = body
 
     def forget(self, token: str) -> None:
         self._drop(token_key(token))

@@ -125,8 +125,8 @@ class VideoSettings:
     # always stems English words.
     search_config: str = DEFAULT_SEARCH_CONFIG
     # How long a relevance search's ranked results are kept in the cache, in seconds: its
-    # pages read them instead of ranking every match again. New matches and new scores show
-    # after at most this long; videos hidden, deleted or edited out of a match leave at once.
+    # pages read them instead of ranking every match again. Any change of a video through
+    # the app drops every kept ranking at once; only rows changed behind its back wait this long.
     search_results_ttl_seconds: float = 60.0
     # The deepest result a relevance search pages to (as Elasticsearch's max_result_window):
     # the ranked results keep this many matches at most, and a cursor beyond them is a 422.

@@ -7,7 +7,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
-from core.events import record
+from core.events import record, row_values
 from plugins.video.models import VideoRecord
 
 UPLOAD_FIELDS = ("s3_key", "owner_id", "content_type", "size_bytes")
@@ -40,11 +40,12 @@ async def record_created(video: VideoRecord) -> None:
     await record("video.created", str(video.id), video.owner_id, video_data(video))
 
 
-async def record_status_changed(current: VideoRecord, changed: VideoRecord,
-                                reason: str | None) -> None:
+def status_changed(current: VideoRecord, changed: VideoRecord,
+                   reason: str | None) -> list[Any]:
+    """The outbox values (`core.events.row_values`) of a status change's event."""
     data = {**video_data(changed), "from": current.processing_status.value,
             "to": changed.processing_status.value, "reason": reason}
-    await record("video.status_changed", str(changed.id), changed.owner_id, data)
+    return row_values("video.status_changed", str(changed.id), changed.owner_id, data)
 
 
 async def record_progress(changed: VideoRecord) -> None:

@@ -119,33 +119,6 @@ async def insert_video(record: VideoRecord, changed_by: str,
         raise
 
 
-async def compare_and_set_status(
-    current: VideoRecord, changed: VideoRecord, changed_by: str, reason: str | None
-) -> bool:
-    """Write `changed` only if the row still has `current.version`, with a history row in
-    the same transaction. False means another update won: reload and decide again."""
-    async with write_transaction(Video):
-        updated = await Video.update(
-            {
-                Video.processing_status: changed.processing_status.value,
-                Video.failure_reason: changed.failure_reason,
-                Video.duration_seconds: changed.duration_seconds,
-                Video.outputs: changed.outputs,
-                Video.updated_at: changed.updated_at,
-                Video.version: changed.version,
-                **_transcoding_values(changed),
-            }
-        ).where((Video.id == current.id) & (Video.version == current.version)).returning(Video.id)
-        if not updated:
-            return False
-        await VideoStatusHistory.insert(
-            _history(current.id, current.processing_status, changed.processing_status,
-                     changed.updated_at, changed_by, reason)
-        )
-        await outbox.record_status_changed(current, changed, reason)
-    return True
-
-
 def _transcoding_values(changed: VideoRecord) -> dict[Any, Any]:
     return {
         Video.failure_code: changed.failure_code,

@@ -9,6 +9,10 @@ bisection, first among the blocks' first entries and then in one block, reads it
 rows by primary key and shows only those still public, completed and matching: the cache
 holds no video's content, and never shows one that was hidden since.
 
+The results are named under the list generation that every change of a video drops (see
+`VideoService.invalidate`): after a change no request reads a ranking made before it, and
+a ranking made across the change is stored under the dropped generation, where no one reads.
+
 A cursor is a position in the order, not in one list: after the results expire and are
 ranked again, the next page is what comes after `(score, id)` in the new ranking.
 When the cache does not answer, a page is ranked in the database as each one was before
@@ -157,13 +161,13 @@ def read_head(head: bytes, reader: Callable[[str], Callable[[int], Awaitable[byt
         read_block=reader(facts["token"]))
 
 
-def results_key(listing: Listing, search_config: str, engine: str) -> str:
+def results_key(listing: Listing, search_config: str, engine: str, generation: str) -> str:
     """Names the ranked results of a search: its normalised query, its filters, the scope
-    (public videos), the text-search configuration and the database kind (whose scores
-    differ)."""
+    (public videos), the text-search configuration, the database kind (whose scores
+    differ) and the list generation (dropped by every change of a video)."""
     assert listing.search is not None
     named = orjson.dumps([
-        engine, search_config, "public", listing.user_id,
+        generation, engine, search_config, "public", listing.user_id,
         listing.created_after and listing.created_after.isoformat(),
         listing.created_before and listing.created_before.isoformat(), listing.search.text])
     return KEY_PREFIX + hashlib.sha256(named).hexdigest()[:32]
@@ -181,16 +185,20 @@ class RankedResults:
         self.flight = flight
         self.settings = settings
 
-    async def page(self, listing: Listing, count: int) -> queries.Rows:
+    async def page(self, listing: Listing, count: int, generation: str | None
+                   ) -> queries.Rows:
         """Up to `count` records of the listing's relevance order after its cursor, with
-        their scores; a 422 naming `cursor` when it lies beyond the depth bound."""
+        their scores; a 422 naming `cursor` when it lies beyond the depth bound. The results
+        kept under the list `generation` are read; None (the cache did not answer) ranks
+        the page in the database."""
         config = self.settings.search_config
-        key = results_key(listing, config, engine_kind(Video._meta.db))
+        if generation is None:
+            return await self._ranked_directly(listing, count)
+        key = results_key(listing, config, engine_kind(Video._meta.db), generation)
         try:
             head = await self.cache.get(key)
         except CacheUnavailable:
-            record_cache_lookup("error")
-            return await queries.public_page(listing, count, config)
+            return await self._ranked_directly(listing, count)
         record_cache_lookup("miss" if head is None else "hit")
         if head is not None:
             try:
@@ -200,6 +208,10 @@ class RankedResults:
                 pass
         ranked = await self.flight.run(key, lambda: self._rank_and_keep(key, listing))
         return await self._page_of(ranked, listing, count)
+
+    async def _ranked_directly(self, listing: Listing, count: int) -> queries.Rows:
+        record_cache_lookup("error")
+        return await queries.public_page(listing, count, self.settings.search_config)
 
     def _block_reader(self, key: str, token: str) -> Callable[[int], Awaitable[bytes | None]]:
         async def read(index: int) -> bytes | None:

@@ -26,10 +26,16 @@ from core.errors import Conflict, NotFound, ValidationFailed
 from core.events import wake
 from core.metrics import record_status_transition
 from core.plugins import resolve_all
-from plugins.video import queries
+from plugins.video import queries, status_write
 from plugins.video.config import VideoSettings
 from plugins.video.deletion import queries as deletion_queries
-from plugins.video.keys import MediaKind, check_owned_key, is_storable_key, new_key
+from plugins.video.keys import (
+    MAX_KEY_LENGTH,
+    MediaKind,
+    check_owned_key,
+    is_storable_key,
+    new_key,
+)
 from plugins.video.library.etags import TaggedVideo, entity_tag
 from plugins.video.listing import DEFAULT_LISTING, Listing
 from plugins.video.models import (
@@ -45,6 +51,7 @@ from plugins.video.models import (
 )
 from plugins.video.pagination import Cursor, Page, Sort
 from plugins.video.playback.outputs import outputs_json
+from plugins.video.playback.playable import PLAYBACK_FACTS, PlayableVideo
 from plugins.video.presign import Checksum
 from plugins.video.quotas.service import QuotaService
 from plugins.video.ranked_results import RankedResults
@@ -154,6 +161,12 @@ def _envelope(meta: dict[str, Any], body: bytes) -> bytes:
 def _open_envelope(entry: bytes) -> tuple[dict[str, Any], bytes]:
     header, _, body = entry.partition(b"\n")
     return orjson.loads(header), body
+
+
+def _may_see(meta: dict[str, Any], actor: Actor | None) -> bool:
+    """The rule of get-by-id, on a cached answer's header: a discoverable video (completed,
+    public or unlisted), or the caller's own."""
+    return bool(meta["discoverable"]) or (actor is not None and actor.id == meta["owner_id"])
 
 
 def _cursor_after(records: queries.Rows, index: int, listing: Listing) -> Cursor:
@@ -282,17 +295,35 @@ class VideoService:
         stays private). `video_id` is the id's canonical text: a cached answer needs no more.
         An entry cached before entity tags existed has none. Given `client` (what tells the
         caller's address, asked only when needed), the view is counted."""
-        entry = await get_or_load(
-            self.ctx.cache, self.ctx.flight, video_cache_key(video_id),
-            lambda: self._video_entry(uuid.UUID(video_id)), self.settings.cache_ttl_seconds,
-        )
-        if entry is not None:
-            meta, body = _open_envelope(entry)
-            if meta["discoverable"] or (actor is not None and actor.id == meta["owner_id"]):
+        opened = await self._cached_entry(video_id)
+        if opened is not None:
+            meta, body = opened
+            if _may_see(meta, actor):
                 if client is not None and self.views is not None:
                     await self.views.saw(video_id, meta["owner_id"], actor, client)
                 return body, meta.get("etag")
         raise NotFound(f"No video {video_id}")
+
+    async def playable_video(self, video_id: uuid.UUID, actor: Actor | None) -> PlayableVideo:
+        """What serving the video's playlists needs, if the caller may see it (the rule of
+        `video_json`, from the same cached entry: a warm request reads no row); 404
+        otherwise. An entry written before its header held these facts is read afresh."""
+        opened = await self._cached_entry(str(video_id))
+        if opened is not None and PLAYBACK_FACTS not in opened[0]:
+            # Not stored: replacing an entry could undo an invalidation made meanwhile.
+            entry = await self._video_entry(video_id)
+            opened = _open_envelope(entry) if entry is not None else None
+        if opened is None or not _may_see(opened[0], actor):
+            raise NotFound(f"No video {video_id}")
+        return PlayableVideo.from_facts(video_id, opened[0][PLAYBACK_FACTS])
+
+    async def _cached_entry(self, video_id: str) -> tuple[dict[str, Any], bytes] | None:
+        """The video's cached answer (header, body), loaded on a miss; None for no video."""
+        entry = await get_or_load(
+            self.ctx.cache, self.ctx.flight, video_cache_key(video_id),
+            lambda: self._video_entry(uuid.UUID(video_id)), self.settings.cache_ttl_seconds,
+        )
+        return _open_envelope(entry) if entry is not None else None
 
     async def _video_entry(self, video_id: uuid.UUID) -> bytes | None:
         record = await queries.fetch(video_id)
@@ -301,7 +332,8 @@ class VideoService:
         (urls,) = await self.storage.media_urls([record])
         meta = {"owner_id": record.owner_id,
                 "discoverable": is_discoverable(record.processing_status, record.visibility),
-                "etag": entity_tag(record.version)}
+                "etag": entity_tag(record.version),
+                PLAYBACK_FACTS: PlayableVideo.of(record).facts()}
         return _envelope(meta, orjson.dumps(view_fields(record, urls)))
 
     async def public_page(self, limit: int, listing: Listing) -> Page:
@@ -309,8 +341,9 @@ class VideoService:
         each size (newest first, unfiltered) is cached; any other page is read afresh."""
         search_config = self.settings.search_config
         if listing.sort is Sort.RELEVANCE:
+            generation = await self._list_generation()
             return await self._render_page(
-                await self.ranked.page(listing, limit + 1), limit, listing)
+                await self.ranked.page(listing, limit + 1, generation), limit, listing)
         if listing != DEFAULT_LISTING:
             return await self._render_page(
                 await queries.public_page(listing, limit + 1, search_config), limit, listing)
@@ -334,8 +367,9 @@ class VideoService:
         return Page(body=body, next_cursor=meta["next"])
 
     async def _list_generation(self) -> str | None:
-        """The generation the first pages are cached under, started afresh (a new random
-        token) after a change dropped it; None when the cache does not answer."""
+        """The generation the first pages and the relevance rankings are cached under,
+        started afresh (a new random token) after a change dropped it; None when the cache
+        does not answer."""
         cache = self.ctx.cache
         try:
             current = await cache.get(LIST_GENERATION_KEY)
@@ -375,7 +409,10 @@ class VideoService:
     async def video_for_key(self, key: str) -> VideoIdOut:
         """The id of the video stored at `key` and its upload's checksum; a key no video
         could have is unknown without asking the database."""
-        found = await queries.upload_by_key(key) if is_storable_key(key) else None
+        # Printable ASCII holds no control or bidirectional character: most keys pass in C,
+        # without the check character by character (a tenth of a signed lookup's CPU).
+        plain = len(key) <= MAX_KEY_LENGTH and key.isascii() and key.isprintable()
+        found = await queries.upload_by_key(key) if plain or is_storable_key(key) else None
         if found is None:
             raise NotFound("No video has this S3 key")
         video_id, algorithm, value = found
@@ -414,8 +451,8 @@ class VideoService:
                 )
             changed = self._changed(current, update)
             note = reason or (changed.failure_reason if new is Status.FAILED else None)
-            if await queries.compare_and_set_status(current, changed, _principal_name(principal),
-                                                    note):
+            if await status_write.compare_and_set_status(current, changed,
+                                                         _principal_name(principal), note):
                 break
         else:
             raise Conflict("The video kept changing while this update was applied; retry")
@@ -458,16 +495,19 @@ class VideoService:
 
     # -- cache and events ---------------------------------------------------------------------
 
-    async def invalidate(self, video_id: uuid.UUID) -> None:
-        """Forget the video and every cached first page, after the change committed.
+    async def invalidate(self, video_id: uuid.UUID, *, listed: bool = True) -> None:
+        """Forget the video, and unless the change left it out of every public listing
+        (`listed` False: it was and stays unseen there), every cached first page and every
+        kept relevance ranking, after the change committed.
 
         The video's key gets a tombstone, so a read that loaded the old row before the
         commit cannot store it afterwards. Dropping the list generation makes every first
-        page cached so far unreachable at once; a late load stores under the dropped
-        generation, where no one reads. A failed delete is sent once Redis answers."""
+        page and ranking cached so far unreachable at once; a late load stores under the
+        dropped generation, where no one reads. A failed delete is sent once Redis answers."""
         await cache_invalidate(self.ctx.cache, video_cache_key(video_id),
                                hold=self.settings.cache_invalidation_hold_seconds)
-        await cache_delete(self.ctx.cache, LIST_GENERATION_KEY)
+        if listed:
+            await cache_delete(self.ctx.cache, LIST_GENERATION_KEY)
 
     async def notify(self, event: str, **kwargs: Any) -> None:
         """Fire an event after commit. A failing listener is logged; the change stands."""

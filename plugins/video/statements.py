@@ -18,6 +18,7 @@ from typing import Any
 import attrs
 from piccolo.querystring import QueryString
 
+from core.events import insert_from
 from plugins.video import search
 from plugins.video.models import VideoRecord
 from plugins.video.pagination import Sort
@@ -77,6 +78,31 @@ ORDERS = {
 BY_ID = Statement(f"SELECT {COLUMNS} FROM videos WHERE id = $1")
 ID_BY_KEY = Statement(
     "SELECT id, checksum_algorithm, checksum FROM videos WHERE video_s3_key = $1 LIMIT 1")
+
+
+# A status change, compare-and-set on the version: $1 the id, $2 the version read, then
+# the changed row's values ($3 …) in `STATUS_VALUES` order; RETURNING says it won.
+STATUS_VALUES = ("processing_status", "failure_reason", "duration_seconds", "outputs",
+                 "updated_at", "version", "failure_code", "progress", "progress_stage",
+                 "progress_eta_seconds", "lease_token_hash", "lease_expires_at",
+                 "lease_attempts")
+_STATUS_SET = ", ".join(f"{name} = ${number}" for number, name in enumerate(STATUS_VALUES, 3))
+_HISTORY_AT = 3 + len(STATUS_VALUES)  # $n of from_status, changed_by, reason in turn
+_STATUS_AT, _UPDATED_AT = (f"${3 + STATUS_VALUES.index(name)}"
+                           for name in ("processing_status", "updated_at"))
+_HISTORY = ("INSERT INTO video_status_history "
+            "(video, from_status, to_status, changed_at, changed_by, reason)")
+_HISTORY_VALUES = f"${_HISTORY_AT}, {_STATUS_AT}, {_UPDATED_AT}, ${_HISTORY_AT + 1}, " \
+                  f"${_HISTORY_AT + 2}"
+CHANGE_STATUS = Statement(
+    f"UPDATE videos SET {_STATUS_SET} WHERE id = $1 AND version = $2 RETURNING id")
+RECORD_HISTORY = Statement(f"{_HISTORY} VALUES ($1, {_HISTORY_VALUES})")
+# PostgreSQL only: the three as one statement (no BEGIN and COMMIT of their own); the
+# event's values follow the history's. A row returned (the event's id) means it won.
+CHANGE_STATUS_RECORDED = Statement(
+    f"WITH changed AS ({CHANGE_STATUS.sql['postgres']}), "
+    f"history AS ({_HISTORY} SELECT id, {_HISTORY_VALUES} FROM changed) "
+    + insert_from("changed", _HISTORY_AT + 3))
 
 
 @attrs.frozen

@@ -1,7 +1,7 @@
 """S3: presigned uploads, HeadObject and playback URLs.
 
 boto3 is synchronous. HeadObject is a network round trip: it runs in anyio's worker
-threads. URLs are presigned by plugins/video/presign.py in ~15 us of CPU, inline on the
+threads. URLs are presigned by plugins/video/presign.py in a few µs of CPU each, inline on the
 event loop (a page of 20 videos signs in well under a millisecond). Playback and thumbnail
 URLs are signed once per `media_url_window_seconds` and kept for the rest of the window,
 so a page asked for again costs a dict lookup per URL; upload URLs are one-off, bound to

@@ -15,7 +15,7 @@ import pytest
 from core.auth import Actor
 from core.errors import ConfigError
 from core.sessions import AUTH_PATH, VerifiedSessions
-from core.sessions.verified import verified_state_key
+from core.sessions.verified import token_key, verified_state_key
 from tests.auth.conftest import AuthHarness
 from tests.auth.contract import new_email, register, signed_in
 from tests.auth.deadlines import RECHECK_SECONDS, SLACK_SECONDS, refused_before
@@ -238,3 +238,21 @@ async def test_a_check_that_overlaps_a_sign_out_is_not_kept():
 
     assert await verified.actor("device-a", signed_out_meanwhile) is not None
     assert len(verified) == 0
+
+
+@pytest.mark.anyio
+async def test_a_kept_me_body_ends_with_its_session_check():
+    clock = Clock()
+    provider = Provider(expires=clock.now + 3600)
+    verified = VerifiedSessions(2.0, clock=clock)
+    key = token_key("user-1")
+    first = await verified.actor("user-1", provider)
+    assert first is not None
+    verified.keep_profile_body(key, first, b'{"name":"before"}')
+    assert verified.profile_body(key, first) == b'{"name":"before"}'
+    assert verified.profile_body(token_key("user-2"), first) is None  # another token
+    clock.now += 2.0  # checked again: the provider's answer, not the kept body, counts
+    second = await verified.actor("user-1", provider)
+    assert second is not None and second is not first
+    assert verified.profile_body(key, second) is None
+    assert verified.profile_body(key, first) is None

@@ -3,6 +3,7 @@ request heads, start-up and stop. Each test's process logs to a file it can read
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import socket
@@ -16,6 +17,7 @@ from typing import Any
 
 import pytest
 
+from tests.support.process_group import stop_group
 from tests.support.server import json_lines
 from tests.support.services import free_port
 
@@ -100,11 +102,25 @@ access_log = true
 """
 
 
-@pytest.fixture
-def serve(tmp_path: Path) -> Iterator[Callable[..., Served]]:
-    """`serve(extra_toml, server="key = value", plugins=[...], port=...)`: start `itube serve
-    --config FILE` (`server` goes in `[server]`; the repository is importable, so
-    `tests.server.stand_in` loads); killed afterwards if still alive."""
+def start_serve(config: Path, port: int, log_path: Path, args: list[str] | None = None
+                ) -> Served:
+    """`itube serve --config FILE` in a session of its own (its workers in its process
+    group), from the config's directory, the repository importable, logging to `log_path`."""
+    environment = {**os.environ, "PYTHONPATH": str(REPO)}
+    environment.pop("ITUBE_CONFIG", None)
+    with log_path.open("wb") as log_file:
+        process = subprocess.Popen(
+            [str(ITUBE), "serve", "--config", str(config), *(args or [])],
+            cwd=config.parent, env=environment, stdin=subprocess.DEVNULL,
+            stdout=log_file, stderr=subprocess.STDOUT, start_new_session=True,
+        )
+    return Served(process, port, log_path)
+
+
+@contextlib.contextmanager
+def serving(tmp_path: Path) -> Iterator[Callable[..., Served]]:
+    """What the `serve` fixture gives; on leaving, each server's process group is stopped,
+    however the block ends."""
     started: list[Served] = []
 
     def start(extra: str = "", *, server: str = "", plugins: list[str] | None = None,
@@ -113,24 +129,24 @@ def serve(tmp_path: Path) -> Iterator[Callable[..., Served]]:
         index = len(started)
         config = tmp_path / f"itube-{index}.toml"
         config.write_text(config_text(port, tmp_path, plugins or [STAND_IN], server, extra))
-        log_path = tmp_path / f"itube-{index}.log"
-        environment = {**os.environ, "PYTHONPATH": str(REPO)}
-        environment.pop("ITUBE_CONFIG", None)
-        with log_path.open("wb") as log_file:
-            process = subprocess.Popen(
-                [str(ITUBE), "serve", "--config", str(config), *(args or [])],
-                cwd=tmp_path, env=environment, stdin=subprocess.DEVNULL,
-                stdout=log_file, stderr=subprocess.STDOUT,
-            )
-        served = Served(process, port, log_path)
+        served = start_serve(config, port, tmp_path / f"itube-{index}.log", args)
         started.append(served)
         return served
 
-    yield start
-    for served in started:
-        if served.process.poll() is None:
-            served.process.kill()
-            served.process.wait(10)
+    try:
+        yield start
+    finally:
+        for served in started:
+            stop_group(served.process)
+
+
+@pytest.fixture
+def serve(tmp_path: Path) -> Iterator[Callable[..., Served]]:
+    """`serve(extra_toml, server="key = value", plugins=[...], port=...)`: start `itube serve
+    --config FILE` (`server` goes in `[server]`; the repository is importable, so
+    `tests.server.stand_in` loads); afterwards its whole process group is stopped."""
+    with serving(tmp_path) as start:
+        yield start
 
 
 @pytest.fixture

@@ -4,9 +4,7 @@ a session made through one worker is verified by every other."""
 
 from __future__ import annotations
 
-import os
 import re
-import subprocess
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -14,7 +12,8 @@ import httpx
 import pytest
 
 from core.sessions import AUTH_PATH
-from tests.server.conftest import ITUBE, REPO, Served
+from tests.server.conftest import REPO, Served, start_serve
+from tests.support.process_group import stop_group
 from tests.support.services import free_port
 
 PASSWORD = "SecurePass123!"
@@ -37,24 +36,16 @@ def embedded_default(tmp_path: Path, port: int, emulator_port: int) -> str:
 
 @pytest.fixture
 def embedded(tmp_path: Path) -> Iterator[Served]:
-    """`itube serve --workers 2` on the embedded default; killed afterwards if still alive."""
+    """`itube serve --workers 2` on the embedded default; afterwards its whole process
+    group is stopped."""
     port = free_port()
     config = tmp_path / "itube.toml"
     config.write_text(embedded_default(tmp_path, port, free_port()))
-    log_path = tmp_path / "itube.log"
-    environment = {**os.environ, "PYTHONPATH": str(REPO)}
-    environment.pop("ITUBE_CONFIG", None)
-    with log_path.open("wb") as log_file:
-        process = subprocess.Popen(
-            [str(ITUBE), "serve", "--config", str(config), "--workers", "2"],
-            cwd=tmp_path, env=environment, stdin=subprocess.DEVNULL,
-            stdout=log_file, stderr=subprocess.STDOUT,
-        )
-    served = Served(process, port, log_path)
-    yield served
-    if process.poll() is None:
-        process.kill()
-        process.wait(10)
+    served = start_serve(config, port, tmp_path / "itube.log", ["--workers", "2"])
+    try:
+        yield served
+    finally:
+        stop_group(served.process)
 
 
 def signed_in(url: str) -> str:

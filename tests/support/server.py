@@ -18,6 +18,7 @@ import httpx
 import orjson
 import uvicorn
 
+from tests.support.process_group import stop_group
 from tests.support.services import free_port
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -49,7 +50,7 @@ class UvicornProcess:
             [sys.executable, "-m", "uvicorn", "core.asgi:app", "--host", "127.0.0.1",
              "--port", str(self.port), "--no-access-log"],
             cwd=ROOT, env={**os.environ, "ITUBE_CONFIG": str(config)},
-            stdout=subprocess.DEVNULL, stderr=self._log_file,
+            stdout=subprocess.DEVNULL, stderr=self._log_file, start_new_session=True,
         )
 
     def wait_ready(self, timeout: float = 60) -> None:
@@ -76,13 +77,11 @@ class UvicornProcess:
         return [str(line.get("msg", line.get("raw", ""))) for line in self.log_lines()]
 
     def stop(self) -> None:
-        self.process.terminate()
+        """Stop the server and every process it started (see `stop_group`)."""
         try:
-            self.process.wait(10)
-        except subprocess.TimeoutExpired:
-            self.process.kill()
-            self.process.wait()
-        self._log_file.close()
+            stop_group(self.process)
+        finally:
+            self._log_file.close()
 
 
 def shared_state_config(*, database: str, moto: str, redis_url: str, prefix: str,

@@ -10,6 +10,7 @@ from core.plugins import hookimpl
 from plugins.video.tables import Video
 from tests.video import workflow
 from tests.video.support import TRANSCODER, insert_video, run_in_app, user
+from tests.video.transcoding import progress
 
 ALICE, BOB = user("alice"), user("bob")
 ANONYMOUS = workflow.ANONYMOUS
@@ -124,3 +125,20 @@ def test_a_failing_cache_never_fails_a_request(make_video_client):
     assert listed == [second["id"], seen["id"]]
     assert plugin.cache.calls > 0  # the app really went through the failing cache
     assert client.get("/readyz").json()["status"] == "degraded"
+
+
+def test_a_transcoder_at_work_keeps_the_cached_first_page(client):
+    """Progress reports change only a video IN_PROGRESS, which no public page shows: the
+    first pages (and relevance rankings) cached under the list generation stay."""
+    listed = insert_video(client, title="Before")
+    working = insert_video(client, title="Working", processing_status="IN_PROGRESS")
+
+    def titles():
+        return sorted(video["title"] for video in workflow.list_public(client, ANONYMOUS).json())
+
+    assert titles() == ["Before"]
+    _rename_behind_the_apps_back(client, listed, "After")
+    assert progress(client, working, 50).status_code == 200
+    assert titles() == ["Before"]
+    assert workflow.set_status(client, TRANSCODER, str(working), "COMPLETED").status_code == 200
+    assert titles() == ["After", "Working"]

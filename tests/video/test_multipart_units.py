@@ -22,8 +22,11 @@ from plugins.video.multipart.parts import (
     part_bytes,
     part_count,
     part_size_for,
+    part_size_problem,
+    smallest_part_size,
 )
 from plugins.video.presign import (
+    PART_REQUESTS_KEPT,
     Checksum,
     S3Presigner,
     botocore_presign_part,
@@ -101,6 +104,24 @@ def test_a_digest_must_be_canonical_base64_of_the_right_length():
     assert not checksums.is_digest(crc32c, "AAAA")
 
 
+@pytest.mark.parametrize(("size", "smallest"), [
+    (1, 5 * MIB),
+    (MAX_PARTS * 5 * MIB, 5 * MIB),
+    (MAX_PARTS * 5 * MIB + 1, 6 * MIB),
+    (100 * 1024**3, 11 * MIB),
+    (MAX_OBJECT_BYTES, 525 * MIB),
+])
+def test_a_chosen_part_size_is_whole_mib_within_s3s_limits_and_10000_parts(size, smallest):
+    assert smallest_part_size(size) == smallest
+    assert part_count(size, smallest) <= MAX_PARTS
+    assert smallest == MIN_PART_BYTES or part_count(size, smallest - MIB) > MAX_PARTS
+    assert part_size_problem(size, smallest) is None
+    assert part_size_problem(size, MAX_PART_BYTES) is None
+    for refused in (smallest - MIB, smallest + 1, MAX_PART_BYTES + MIB, 0, -MIB):
+        problem = part_size_problem(size, refused)
+        assert problem is not None and f"({smallest // MIB} to 5120 MiB)" in problem
+
+
 PART_REQUESTS = [
     {"upload_id": "2~Zx9.abc_DEF-ghi", "part_number": 1},
     {"upload_id": "odd+/=id", "part_number": 10_000, "content_length": 8 * MIB},
@@ -163,3 +184,54 @@ def test_one_part_signer_signs_every_part_number_as_botocore_does():
                                              upload_id="u.1", part_number=number,
                                              content_length=8 * MIB)
             assert signer.url(number) == expected
+
+
+def test_an_uploads_parts_share_one_request_a_second_and_each_signs_as_botocore_does():
+    """Parts of other lengths and checksums reuse the upload's request made for the second
+    (one SHA-256 state of its head); each URL still equals botocore's, and another upload,
+    another second or rotated credentials get a request of their own."""
+    s3 = make_s3("http://127.0.0.1:4566", "us-east-1", "session/token+=")
+    endpoint = bucket_endpoint(s3, "itube-raw-videos")
+    key = "videos/alice/0b0e4b0e-8a7e-4e4b-9f0e-3f3d3f3d3f3d"
+    moment = [dt.datetime(2026, 12, 2, 13, 0, 0, 10, tzinfo=dt.UTC)]
+    presigner = S3Presigner(client_credentials(s3), clock=lambda: moment[0])
+    digests = [base64.b64encode(hashlib.sha256(bytes([n])).digest()).decode()
+               for n in range(3)]
+    requests = [
+        {"content_length": 8 * MIB, "checksum": Checksum("SHA256", digests[0])},
+        {"content_length": 8 * MIB, "checksum": Checksum("SHA256", digests[1])},
+        {"content_length": 17, "checksum": Checksum("SHA256", digests[2])},
+    ]
+    signers = [presigner.part_signer(endpoint, key, 900, upload_id="u.1", **request)
+               for request in requests]
+    assert len({id(signer.request_head) for signer in signers}) == 1
+    with mock.patch("botocore.auth.get_current_datetime",
+                    return_value=moment[0].replace(microsecond=0, tzinfo=None)):
+        for number, (signer, request) in enumerate(zip(signers, requests, strict=True), 1):
+            expected = botocore_presign_part(s3, "itube-raw-videos", key, 900,
+                                             upload_id="u.1", part_number=number, **request)
+            assert signer.url(number) == expected
+        for request in [{"content_length": 5 * MIB}, {"content_length": 1}, {},
+                        {"content_length": 3, "checksum": Checksum("CRC32C", "AAAAAA==")}]:
+            expected = botocore_presign_part(s3, "itube-raw-videos", key, 900,
+                                             upload_id="u.1", part_number=4, **request)
+            assert presigner.presign_part(endpoint, key, 900, upload_id="u.1", part_number=4,
+                                          **request) == expected, request
+    first = signers[0].request_head
+    other_upload = presigner.part_signer(endpoint, key, 900, upload_id="u.2",
+                                         **requests[0])
+    assert other_upload.request_head is not first
+    moment[0] = moment[0].replace(second=1)
+    next_second = presigner.part_signer(endpoint, key, 900, upload_id="u.1", **requests[0])
+    assert next_second.request_head is not first
+    assert "X-Amz-Date=20261202T130001Z" in next_second.url(1)
+
+
+def test_part_requests_kept_stay_bounded():
+    s3 = make_s3("http://127.0.0.1:4566", "us-east-1")
+    endpoint = bucket_endpoint(s3, "raw")
+    presigner = S3Presigner(client_credentials(s3),
+                            clock=lambda: dt.datetime(2026, 12, 2, 13, 0, tzinfo=dt.UTC))
+    for number in range(PART_REQUESTS_KEPT * 2 + 1):
+        presigner.part_signer(endpoint, "k", 900, upload_id=f"u{number}", content_length=1)
+    assert 1 <= len(presigner._uploads) <= PART_REQUESTS_KEPT

@@ -11,6 +11,8 @@ running app produced, or one signed at the start of its window.
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
+import hmac
 import uuid
 from typing import Any
 from unittest import mock
@@ -24,6 +26,7 @@ from botocore.credentials import Credentials, RefreshableCredentials
 from plugins.video.presign import (
     URLS_KEPT_PER_WINDOW,
     S3Presigner,
+    SignatureMac,
     botocore_presign,
     bucket_endpoint,
     expires_at,
@@ -348,3 +351,13 @@ def test_the_app_signs_every_bucket_with_the_presigner_and_matches_botocore(clie
                                     content_type="video/webm", content_length=4321,
                                     if_none_match="*")
     assert answer["url"] == expected
+
+
+@pytest.mark.parametrize("key", [b"", b"k" * 32, b"k" * 64, b"long key " * 10])
+@pytest.mark.parametrize(("head", "tail"), [(b"", b""), (b"AWS4-HMAC-SHA256\n", b"f" * 64),
+                                            (b"x" * 200, b"tail")])
+def test_the_signature_mac_is_hmac_sha256_of_the_head_then_the_tail(key, head, tail):
+    mac = SignatureMac.keyed(key, head)
+    expected = hmac.new(key, head + tail, hashlib.sha256).hexdigest()
+    assert mac.hexdigest(tail) == expected
+    assert mac.hexdigest(tail) == expected  # the kept states are copied, never updated

@@ -30,6 +30,7 @@ from plugins.video.tables import Video
 from tests.support.stand_ins import StandInServiceAuthPlugin, StandInUserAuthPlugin
 from tests.video import workflow
 from tests.video.support import (
+    TRANSCODER,
     follow_pages,
     insert_video,
     next_link,
@@ -195,14 +196,23 @@ def test_the_ranking_is_kept_until_it_expires(make_app):
     first = _video(client, "Meadow")
     assert _ids(_page(client, q="meadow")) == [first]
     later = _video(client, "Meadow meadow", "meadow")
-    assert _ids(_page(client, q="meadow")) == [first]  # kept: the new match waits
+    # inserted behind the app's back, so nothing drops the kept ranking: the new match waits
+    assert _ids(_page(client, q="meadow")) == [first]
     assert _ids(_page(client, q="meadow", sort="newest")) == [later, first]
     # another search's ranking: made now
     assert set(_ids(_page(client, q="meadow", user_id="alice"))) == {later, first}
 
 
+def _etag(client, video_id: str) -> str:
+    return client.get(f"{PUBLIC}{video_id}", **ALICE.request_options()).headers["etag"]
+
+
 def test_a_hidden_or_deleted_video_leaves_the_kept_pages_at_once(make_app):
-    client, _ = make_app({"search_results_ttl_seconds": 600, "search_results_block_size": 4})
+    """Hidden behind the app's back, a video leaves the kept ranking's pages (which a
+    newcomer inserted the same way proves still kept); deleted or edited out of the match
+    through the app, it leaves the next ranking's."""
+    client, cache = make_app({"search_results_ttl_seconds": 600,
+                              "search_results_block_size": 4})
     for index in range(10):
         _video(client, "Canyon", created_at=T0 + dt.timedelta(minutes=index))
     everything = _pages(client, q="canyon", limit=100)
@@ -210,14 +220,47 @@ def test_a_hidden_or_deleted_video_leaves_the_kept_pages_at_once(make_app):
     assert _ids(first) == everything[:3]
     hidden, deleted, edited = everything[3], everything[5], everything[7]
     _hide(client, hidden)
-    assert workflow.delete_video(client, ALICE, deleted).status_code == 204
-    etag = client.get(f"{PUBLIC}{edited}", **ALICE.request_options()).headers["etag"]
-    assert workflow.edit_video(client, ALICE, edited, if_match=etag,
-                               title="Gorge").status_code == 200
-    _video(client, "Canyon", created_at=T0 - dt.timedelta(days=1))  # not in the kept list
+    newcomer = _video(client, "Canyon", created_at=T0 - dt.timedelta(days=1))
     rest = _pages(client, q="canyon", limit=3, cursor=_cursor(first))
-    assert rest == [video_id for video_id in everything[3:]
-                    if video_id not in (hidden, deleted, edited)]
+    assert rest == [video_id for video_id in everything[3:] if video_id != hidden]
+    assert workflow.delete_video(client, ALICE, deleted).status_code == 204
+    assert workflow.edit_video(client, ALICE, edited, if_match=_etag(client, edited),
+                               title="Gorge").status_code == 200
+    rest = _pages(client, q="canyon", limit=3, cursor=_cursor(first))
+    now = _direct(client, cache, q="canyon", limit=100)
+    assert newcomer in now and not {hidden, deleted, edited} & set(now)
+    assert rest == now[now.index(_ids(first)[-1]) + 1:]
+
+
+def _searched(client, cache: SwitchableCache, query: str) -> list[str]:
+    """The relevance order of `query` through the kept ranking, checked against the
+    database's own ranking now."""
+    found = _pages(client, q=query, limit=100)
+    assert found == _direct(client, cache, q=query, limit=100)
+    return found
+
+
+def test_a_change_that_makes_a_video_match_shows_on_the_next_request(make_app):
+    """Created and completed, made public, edited to match: each through the app, and
+    each in the relevance order of the very next request, long before the kept ranking
+    would expire."""
+    client, cache = make_app({"search_results_ttl_seconds": 600})
+    kept = _video(client, "Orchard")
+    private = _video(client, "Orchard orchard", "orchard", visibility="PRIVATE")
+    unrelated = _video(client, "Vineyard")
+    assert _searched(client, cache, "orchard") == [kept]
+    registered = workflow.register(client, ALICE, workflow.upload(client, ALICE),
+                                   title="Orchard", description="an orchard")
+    assert registered.status_code == 201, registered.text
+    created = registered.json()["id"]
+    assert workflow.set_status(client, TRANSCODER, created, "COMPLETED").status_code == 200
+    assert created in _searched(client, cache, "orchard")
+    assert workflow.edit_video(client, ALICE, private, if_match=_etag(client, private),
+                               visibility="PUBLIC").status_code == 200
+    assert private in _searched(client, cache, "orchard")
+    assert workflow.edit_video(client, ALICE, unrelated, if_match=_etag(client, unrelated),
+                               title="Vineyard and orchard").status_code == 200
+    assert set(_searched(client, cache, "orchard")) == {kept, created, private, unrelated}
 
 
 def test_the_depth_bound(make_app):

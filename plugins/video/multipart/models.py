@@ -10,7 +10,13 @@ from collections.abc import Sequence
 import attrs
 
 from core.schema import constrained
-from plugins.video.multipart.parts import MAX_OBJECT_BYTES, MAX_PARTS
+from plugins.video.multipart.parts import (
+    MAX_OBJECT_BYTES,
+    MAX_PART_BYTES,
+    MAX_PARTS,
+    MIB,
+    MIN_PART_BYTES,
+)
 
 
 class ChecksumAlgorithm(enum.StrEnum):
@@ -56,6 +62,14 @@ class CreateMultipartRequest:
     checksum_algorithm: ChecksumAlgorithm | None = attrs.field(default=None, metadata={
         "description": "Declare one to have each part's checksum signed into its URL: S3 "
                        "then refuses a part whose body does not match"})
+    # Checked by the service, which names the range for the declared size.
+    part_size: int | None = attrs.field(default=None, metadata={
+        "minimum": MIN_PART_BYTES, "maximum": MAX_PART_BYTES, "multipleOf": MIB,
+        "example": 16 * MIB,
+        "description": "Bytes per part, when you choose: a whole number of MiB from 5 MiB "
+                       "to 5 GiB that cuts the file into at most 10,000 parts (small parts "
+                       "suit a bad network, big ones a fast one). Absent: 8 MiB, doubled "
+                       "until the file fits in 10,000 parts"})
 
 
 def create_request_class(content_types: Sequence[str],

@@ -4,6 +4,8 @@ S3: at most 10,000 parts, each 5 MiB to 5 GiB except the last (which may be smal
 an object of at most 5 TiB. The part size is the smallest of 8 MiB, 16 MiB, 32 MiB, …
 (doubling) that keeps the count within 10,000: round sizes a client can show, and a
 count that stays small for the sizes people upload (a 4 GiB file is 512 parts of 8 MiB).
+A client may choose its own part size instead (small parts on a bad network, big ones from
+a server): any whole number of MiB within S3's limits.
 """
 
 from __future__ import annotations
@@ -26,6 +28,22 @@ def part_size_for(size_bytes: int) -> int:
         part_size *= 2
     assert MIN_PART_BYTES <= part_size <= MAX_PART_BYTES
     return part_size
+
+
+def smallest_part_size(size_bytes: int) -> int:
+    """The smallest whole-MiB part size that cuts `size_bytes` into at most 10,000 parts."""
+    needed = max(MIN_PART_BYTES, -(-size_bytes // MAX_PARTS))
+    return -(-needed // MIB) * MIB
+
+
+def part_size_problem(size_bytes: int, part_size: int) -> str | None:
+    """Why a client's `part_size` cannot cut an upload of `size_bytes`; None when it can."""
+    smallest = smallest_part_size(size_bytes)
+    if part_size % MIB == 0 and smallest <= part_size <= MAX_PART_BYTES:
+        return None
+    return (f"must be a whole number of MiB from {smallest} to {MAX_PART_BYTES} bytes "
+            f"({smallest // MIB} to {MAX_PART_BYTES // MIB} MiB): at least 5 MiB, at most "
+            f"5 GiB, and at most {MAX_PARTS:,} parts for this size")
 
 
 def part_count(size_bytes: int, part_size: int) -> int:

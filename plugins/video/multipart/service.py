@@ -37,7 +37,13 @@ from plugins.video.multipart.models import (
     UploadRecord,
     UploadState,
 )
-from plugins.video.multipart.parts import MAX_OBJECT_BYTES, part_bytes, part_count, part_size_for
+from plugins.video.multipart.parts import (
+    MAX_OBJECT_BYTES,
+    part_bytes,
+    part_count,
+    part_size_for,
+    part_size_problem,
+)
 from plugins.video.multipart.s3 import (
     KeyTaken,
     ListedPart,
@@ -88,6 +94,7 @@ class MultipartService:
         limit = min(self.settings.max_video_bytes, MAX_OBJECT_BYTES)
         if not 1 <= request.size_bytes <= limit:
             raise ValidationFailed.field("size_bytes", f"must be between 1 and {limit} bytes")
+        part_size = self._chosen_part_size(request)
         await self.videos.quotas.check_upload_url(actor.id, MediaKind.VIDEO, request.size_bytes)
         key = new_key(MediaKind.VIDEO, actor.id)
         s3_upload_id = await self.store.create(key, content_type, request.checksum_algorithm)
@@ -95,7 +102,7 @@ class MultipartService:
         record = UploadRecord(
             id=uuid.uuid4(), owner_id=actor.id, s3_key=key, s3_upload_id=s3_upload_id,
             content_type=content_type, size_bytes=request.size_bytes,
-            part_size=part_size_for(request.size_bytes),
+            part_size=part_size,
             checksum_algorithm=request.checksum_algorithm, state=UploadState.ACTIVE,
             created_at=now,
             expires_at=now + dt.timedelta(seconds=self.settings.multipart_expiry_seconds),
@@ -196,6 +203,16 @@ class MultipartService:
                 self._refuse_completed(current, "abort it")
 
     # -- steps ------------------------------------------------------------------------------
+
+    @staticmethod
+    def _chosen_part_size(request: CreateMultipartRequest) -> int:
+        """The client's part size when it chose one within S3's limits, else ours."""
+        if request.part_size is None:
+            return part_size_for(request.size_bytes)
+        problem = part_size_problem(request.size_bytes, request.part_size)
+        if problem is not None:
+            raise ValidationFailed.field("part_size", problem)
+        return request.part_size
 
     async def _owned(self, actor: Actor, upload_id: uuid.UUID, *, aborted_ok: bool = False,
                      expired_ok: bool = False) -> UploadRecord:

@@ -51,15 +51,15 @@ def _playlist_response(playlist: PlaylistBody) -> Response:
 async def master_playlist(request: Request) -> Response:
     service = playback(request)
     video_id = uuid.UUID(str(request.path_params["video_id"]))
-    record = await service.visible_video(video_id, await _viewer(request, service))
-    return _playlist_response(await service.manifest(record))
+    video = await service.visible_video(video_id, await _viewer(request, service))
+    return _playlist_response(await service.manifest(video))
 
 
 async def media_playlist(request: Request) -> Response:
     service = playback(request)
     video_id = uuid.UUID(str(request.path_params["video_id"]))
-    record = await service.visible_video(video_id, await _viewer(request, service))
-    return _playlist_response(await service.manifest(record, request.path_params["path"]))
+    video = await service.visible_video(video_id, await _viewer(request, service))
+    return _playlist_response(await service.manifest(video, request.path_params["path"]))
 
 
 def routes(ctx: AppContext) -> list[BaseRoute]:

@@ -1,12 +1,13 @@
 """Private HLS playback: a video's playlists, rewritten so every URI in them works for the
 caller for a while (docs/playback.md).
 
-No web framework here. Access is decided before: `manifest(record, path)` takes a video the
+No web framework here. Access is decided before: `manifest(video, path)` takes a video the
 caller may see, so another route (a share link's) serves the same playlists under its own
-rule. The playlist text read from the processed bucket is kept in the app's cache, under
-the video's version (any change to the video reads afresh; a deleted video is never read
-again); the rewritten bytes are kept in this process per video, path and signing window,
-so a popular video is signed once a window, not once a request.
+rule; the video's own routes decide from its cached answer (`VideoService`), so a warm
+request reads no row. The playlist text read from the processed bucket is kept in the
+app's cache, under the video's version (any change to the video reads afresh; a deleted
+video is never read again); the rewritten bytes are kept in this process per video, path
+and signing window, so a popular video is signed once a window, not once a request.
 """
 
 from __future__ import annotations
@@ -22,13 +23,10 @@ import attrs
 from core.auth import Actor
 from core.cache import SingleFlight, get_or_load
 from core.errors import NotFound, ValidationFailed
-from plugins.video import queries
 from plugins.video.keys import processed_prefix
-from plugins.video.models import OutputKind, VideoRecord
 from plugins.video.playback.manifest import Playlist, PlaylistError, rewrite
-from plugins.video.playback.outputs import output_of
+from plugins.video.playback.playable import PlayableVideo
 from plugins.video.service import CACHE_PREFIX, VideoService
-from plugins.video.states import Status, is_discoverable
 
 log = logging.getLogger("itube.video.playback")
 # Rewritten playlists kept per process (a few KiB each; a 10,000-segment one ~1 MiB).
@@ -89,46 +87,39 @@ class PlaybackService:
         self.rewriting = SingleFlight()
         self.rewrites = 0
 
-    async def visible_video(self, video_id: uuid.UUID, actor: Actor | None) -> VideoRecord:
+    async def visible_video(self, video_id: uuid.UUID, actor: Actor | None) -> PlayableVideo:
         """The video, under the rule of get-by-id: completed and public or unlisted, or the
         caller's own; anyone else gets the 404 of an unknown id."""
-        record = await queries.fetch(video_id)
-        if record is None or not (
-            is_discoverable(record.processing_status, record.visibility)
-            or (actor is not None and actor.id == record.owner_id)
-        ):
-            raise NotFound(f"No video {video_id}")
-        return record
+        return await self.videos.playable_video(video_id, actor)
 
-    async def manifest(self, record: VideoRecord, path: str | None = None) -> PlaylistBody:
-        """The master playlist of `record` (`path` None), or the playlist at `path` under
-        its processed prefix, rewritten. `record` is one the caller may see."""
-        playlist = self._playlist(record, path)
+    async def manifest(self, video: PlayableVideo, path: str | None = None) -> PlaylistBody:
+        """The master playlist of `video` (`path` None), or the playlist at `path` under
+        its processed prefix, rewritten. `video` is one the caller may see."""
+        playlist = self._playlist(video, path)
         window = self.storage.signing_window()
-        kept_as = (record.id, record.version, playlist.served_at, window)
+        kept_as = (video.id, video.version, playlist.served_at, window)
         rewritten = self.rewritten.get(kept_as)
         if rewritten is None:
             rewritten = await self.rewriting.run(
                 "\x00".join(map(str, kept_as)),
-                lambda: self._rewritten(kept_as, record, playlist))
+                lambda: self._rewritten(kept_as, video, playlist))
         ttl = self.settings.playback_url_ttl_seconds
         left = int(rewritten.signed_at + ttl - time.monotonic())
         return PlaylistBody(rewritten.body, max(0, min(ttl, left)))
 
-    async def _rewritten(self, kept_as: Hashable, record: VideoRecord,
+    async def _rewritten(self, kept_as: Hashable, video: PlayableVideo,
                          playlist: Playlist) -> _Rewritten:
-        text = await self._source(record, playlist)
-        rewritten = await self._rewrite(record, text, playlist)
+        text = await self._source(video, playlist)
+        rewritten = await self._rewrite(video, text, playlist)
         self.rewritten.put(kept_as, rewritten)
         return rewritten
 
-    def _playlist(self, record: VideoRecord, path: str | None) -> Playlist:
-        master = output_of(record.outputs, OutputKind.HLS)
-        if record.processing_status is not Status.COMPLETED or master is None:
-            raise NotFound(f"Video {record.id} has no HLS playback")
-        prefix = processed_prefix(self.settings.playback_key_template, record.video_s3_key)
+    def _playlist(self, video: PlayableVideo, path: str | None) -> Playlist:
+        if video.hls_key is None:
+            raise NotFound(f"Video {video.id} has no HLS playback")
+        prefix = processed_prefix(self.settings.playback_key_template, video.video_s3_key)
         if path is None:
-            return Playlist.master(master.key, prefix)
+            return Playlist.master(video.hls_key, prefix)
         try:
             return Playlist.under(prefix, path)
         except PlaylistError:
@@ -136,29 +127,30 @@ class PlaybackService:
                 "path", "must be a .m3u8 path under the video (no '..', no empty segment)"
             ) from None
 
-    async def _source(self, record: VideoRecord, playlist: Playlist) -> str:
+    async def _source(self, video: PlayableVideo, playlist: Playlist) -> str:
         """The playlist's text, from the cache or the processed bucket; 404 when absent."""
         bucket, limit = self.storage.buckets.processed, self.settings.max_playlist_bytes
         ctx = self.videos.ctx
         body = await get_or_load(
-            ctx.cache, ctx.flight, playlist_cache_key(record.id, record.version, playlist.key),
+            ctx.cache, ctx.flight, playlist_cache_key(video.id, video.version, playlist.key),
             lambda: self.storage.read(bucket, playlist.key, limit),
             self.settings.playlist_cache_ttl_seconds,
         )
         if body is None:
-            raise NotFound(f"No playlist {playlist.served_at} for video {record.id}")
+            raise NotFound(f"No playlist {playlist.served_at} for video {video.id}")
         try:
             return body.decode("utf-8")
         except UnicodeDecodeError:
-            log.warning("playlist is not UTF-8", extra={"video_id": str(record.id)})
-            raise NotFound(f"No playlist {playlist.served_at} for video {record.id}") from None
+            log.warning("playlist is not UTF-8", extra={"video_id": str(video.id)})
+            raise NotFound(f"No playlist {playlist.served_at} for video {video.id}") from None
 
-    async def _rewrite(self, record: VideoRecord, text: str, playlist: Playlist) -> _Rewritten:
+    async def _rewrite(self, video: PlayableVideo, text: str, playlist: Playlist) -> _Rewritten:
         signed_at = time.monotonic()
         self.rewrites += 1
         try:
+            # PlayableVideo has the fields of a record that choosing how to sign reads
             body = await self.storage.signing_with(
-                record, lambda sign: rewrite(text, playlist, sign))
+                video, lambda sign: rewrite(text, playlist, sign))  # type: ignore[arg-type]
         except PlaylistError as exc:
             log.warning("playlist refused", extra={"key": playlist.key, "reason": str(exc)})
             raise NotFound(f"The playlist {playlist.served_at} cannot be served") from None

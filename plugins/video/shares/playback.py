@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 from core.errors import NotFound
+from plugins.video.playback.playable import PlayableVideo
 from plugins.video.playback.service import PlaybackService, PlaylistBody
 from plugins.video.shares.service import NO_SUCH_LINK, ShareService
 
@@ -15,6 +16,6 @@ async def shared_playlist(shares: ShareService, playback: PlaybackService, token
     stored, is the link's single 404: a holder learns nothing a refusal would not tell."""
     record = await shares.playable(token, client_address)
     try:
-        return await playback.manifest(record, path)
+        return await playback.manifest(PlayableVideo.of(record), path)
     except NotFound:
         raise NotFound(NO_SUCH_LINK) from None

@@ -3,7 +3,10 @@
 A lease is three columns of the video (its token's hash, its end, the leases claimed since
 the video last entered IN_PROGRESS). Every write is a compare-and-set on the video's
 version, except a heartbeat, which only moves the end of a lease its token still holds;
-so two claims, or a claim and the sweep, can never both win.
+so two claims, or a claim and the sweep, can never both win. Each of these writes is on a
+video IN_PROGRESS, which no public listing or search shows (nor one it leaves FAILED):
+they keep the cached first pages and rankings (`invalidate(…, listed=False)`), so a
+transcoder reporting progress every second does not make every search rank afresh.
 """
 
 from __future__ import annotations
@@ -19,7 +22,7 @@ from core.auth import ServicePrincipal
 from core.errors import Conflict, NotFound, ValidationFailed
 from core.events import wake
 from core.metrics import record_status_transition
-from plugins.video import queries
+from plugins.video import queries, status_write
 from plugins.video.keys import processed_prefix
 from plugins.video.library.etags import TaggedVideo
 from plugins.video.models import LeaseExtendedOut, LeaseOut, StatusUpdate, VideoRecord
@@ -79,7 +82,7 @@ class TranscodingService:
                 lease_attempts=current.lease_attempts + 1, progress=None, progress_stage=None,
                 progress_eta_seconds=None, updated_at=now, version=current.version + 1)
             if await queries.compare_and_set_transcoding(current, changed, record_event=False):
-                await self.videos.invalidate(video_id)
+                await self.videos.invalidate(video_id, listed=False)
                 return LeaseOut(lease_token=token, expires_at=expires_at,
                                 attempt=changed.lease_attempts)
         raise Conflict("The video kept changing while the lease was claimed; retry")
@@ -118,11 +121,11 @@ class TranscodingService:
                 failure_code=FailureCode.LEASE_EXPIRED.value,
                 failure_reason=f"the transcoder's lease expired {current.lease_attempts} "
                                "time(s) without a result")
-        if not await queries.compare_and_set_status(current, changed, leases.SYSTEM,
-                                                    leases.LEASE_EXPIRED):
+        if not await status_write.compare_and_set_status(current, changed, leases.SYSTEM,
+                                                         leases.LEASE_EXPIRED):
             return False
         wake(self.videos.ctx)
-        await self.videos.invalidate(current.id)
+        await self.videos.invalidate(current.id, listed=False)
         if exhausted:
             record_status_transition(Status.IN_PROGRESS, Status.FAILED)
             await self.videos.notify("on_status_changed", video=changed,
@@ -192,7 +195,7 @@ class TranscodingService:
         else:
             raise Conflict("The video kept changing while the progress was stored; retry")
         wake(self.videos.ctx)
-        await self.videos.invalidate(video_id)
+        await self.videos.invalidate(video_id, listed=False)
         return await self.videos.tagged_view(changed)
 
 

@@ -11,10 +11,13 @@ from typing import Any
 from urllib.parse import urljoin
 
 import httpx
+import orjson
 import pytest
 
+from core.cache import is_tombstone
 from plugins.video.playback.routes import STATE_KEY
 from plugins.video.playback.service import RewrittenPlaylists
+from plugins.video.service import video_cache_key
 from plugins.video.transcoder import FIXTURE_LADDER
 from tests.support.stand_ins import StandInServiceAuthPlugin, StandInUserAuthPlugin
 from tests.video import workflow
@@ -26,6 +29,8 @@ from tests.video.playback.support import (
     completed_with_ladder,
     registered,
 )
+from tests.video.shares.support import queries_made
+from tests.video.support import run_in_app, wait_until
 from tests.video.transcoding import report
 
 TTL = 300
@@ -155,7 +160,8 @@ def test_object_storage_faults_are_a_503(make_video_client, s3):
 
 @pytest.fixture(params=["memory", "redis"])
 def cached(request, make_config, make_client):
-    plugins, sections = ["video"], {"video": SETTINGS}
+    # A short hold: the video's entry is cached again soon after each change.
+    plugins, sections = ["video"], {"video": {**SETTINGS, "cache_invalidation_hold_seconds": 0.2}}
     if request.param == "redis":
         plugins = ["cache_redis", "video"]
         sections["cache_redis"] = {"url": request.getfixturevalue("redis_url"),
@@ -214,3 +220,64 @@ def test_requests_missing_a_playlist_together_share_one_rewrite(make_video_clien
         bodies = set(pool.map(fetch, range(REQUESTS_TOGETHER)))
     assert len(bodies) == 1
     assert service.rewrites - before == 1
+
+
+# -- access from the video's cached answer: a warm request reads no row --------------------
+
+
+def _media_path(video_id: str) -> str:
+    return f"/api/v1/upload/videos/{video_id}/playback/hls/v0/index.m3u8"
+
+
+def _warm(client: Any, video_id: str) -> None:
+    """Ask for the video until its answer is cached (past the hold of its last change)."""
+    cache, key = client.app.state.ctx.cache, video_cache_key(video_id)
+
+    def cached_afresh() -> bool:
+        assert workflow.get_video(client, ALICE, video_id).status_code == 200
+        entry = run_in_app(client, lambda: cache.get(key))
+        return entry is not None and not is_tombstone(entry)
+
+    assert wait_until(cached_afresh)
+
+
+def test_a_warm_playlist_request_reads_no_row(cached, s3):
+    client = cached
+    video_id, _ = completed_with_ladder(client, s3, visibility="UNLISTED")
+    _warm(client, video_id)
+    for path in (MANIFEST.format(video_id), _media_path(video_id)):
+        for viewer in (ALICE, BOB, workflow.ANONYMOUS):
+            assert _get(client, path, viewer).status_code == 200  # the rewritten bytes
+            answer, statements = queries_made(lambda p=path, v=viewer: _get(client, p, v))
+            assert answer.status_code == 200, answer.text
+            assert statements == 0
+
+
+def test_a_video_made_private_is_refused_at_once_on_a_warm_cache(cached, s3):
+    client = cached
+    video_id, _ = completed_with_ladder(client, s3, visibility="UNLISTED")
+    _warm(client, video_id)
+    for path in (MANIFEST.format(video_id), _media_path(video_id)):
+        assert _get(client, path, BOB).status_code == 200
+    assert workflow.edit_video(client, ALICE, video_id, visibility="PRIVATE").status_code == 200
+    for path in (MANIFEST.format(video_id), _media_path(video_id)):
+        assert _get(client, path, BOB).status_code == 404
+        assert _get(client, path, workflow.ANONYMOUS).status_code == 404
+        assert _get(client, path, ALICE).status_code == 200
+
+
+def test_an_entry_cached_before_it_held_the_playback_facts_is_read_afresh(cached, s3):
+    client = cached
+    video_id, _ = completed_with_ladder(client, s3, visibility="PRIVATE")
+    _warm(client, video_id)
+    cache, key = client.app.state.ctx.cache, video_cache_key(video_id)
+    header, body = run_in_app(client, lambda: cache.get(key)).split(b"\n", 1)
+    old_header = {name: value for name, value in orjson.loads(header).items()
+                  if name != "playback"}
+    old_form = orjson.dumps(old_header) + b"\n" + body
+    run_in_app(client, lambda: cache.set(key, old_form, 60))
+    answer, statements = queries_made(lambda: _get(client, _media_path(video_id)))
+    assert answer.status_code == 200, answer.text
+    assert statements == 1  # the row, read and not stored over the old entry
+    assert _get(client, _media_path(video_id), BOB).status_code == 404
+    assert run_in_app(client, lambda: cache.get(key)) == old_form

@@ -1,0 +1,53 @@
+"""A playable video: what serving its HLS playlists needs to know of it, made from its row
+(a share link's route) or from the facts kept in the header of its cached answer (the
+video's own routes, so a warm playlist request reads no row)."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+import attrs
+
+from plugins.video.models import OutputKind, VideoRecord
+from plugins.video.playback.outputs import output_of
+from plugins.video.states import Status, Visibility
+
+# The member of a cached video answer's header holding `PlayableVideo.facts()`.
+PLAYBACK_FACTS = "playback"
+
+
+@attrs.frozen
+class PlayableVideo:
+    """A video the caller may play, as far as its playlists are concerned.
+
+    `visibility` and `video_s3_key` are the two fields of a `VideoRecord` that
+    `VideoStorage.signing_with` reads to choose how to sign (presigned, or on the CDN
+    signed for the processed prefix, or unsigned), under the same names."""
+
+    id: uuid.UUID
+    # Bumped by every change of the video: the playlists read and rewritten are kept under it.
+    version: int
+    visibility: Visibility
+    video_s3_key: str
+    # The master playlist's key; None unless COMPLETED with an `hls` output (no playback).
+    hls_key: str | None
+
+    @classmethod
+    def of(cls, record: VideoRecord) -> PlayableVideo:
+        master = output_of(record.outputs, OutputKind.HLS)
+        completed = record.processing_status is Status.COMPLETED
+        return cls(id=record.id, version=record.version, visibility=record.visibility,
+                   video_s3_key=record.video_s3_key,
+                   hls_key=master.key if completed and master is not None else None)
+
+    def facts(self) -> dict[str, Any]:
+        """What a cached answer's header keeps of it (its id is the entry's key)."""
+        return {"version": self.version, "visibility": self.visibility.value,
+                "key": self.video_s3_key, "hls": self.hls_key}
+
+    @classmethod
+    def from_facts(cls, video_id: uuid.UUID, facts: dict[str, Any]) -> PlayableVideo:
+        return cls(id=video_id, version=facts["version"],
+                   visibility=Visibility(facts["visibility"]), video_s3_key=facts["key"],
+                   hls_key=facts["hls"])
