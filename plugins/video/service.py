@@ -51,7 +51,7 @@ from plugins.video.models import (
 )
 from plugins.video.pagination import Cursor, Page, Sort
 from plugins.video.playback.outputs import outputs_json
-from plugins.video.playback.playable import PLAYBACK_FACTS, PlayableVideo
+from plugins.video.playback.playable import PlayableVideo
 from plugins.video.presign import Checksum
 from plugins.video.quotas.service import QuotaService
 from plugins.video.ranked_results import RankedResults
@@ -161,6 +161,31 @@ def _envelope(meta: dict[str, Any], body: bytes) -> bytes:
 def _open_envelope(entry: bytes) -> tuple[dict[str, Any], bytes]:
     header, _, body = entry.partition(b"\n")
     return orjson.loads(header), body
+
+
+@attrs.frozen
+class _VideoEntry:
+    """A video's cached answer opened: the facts of get-by-id's rule, the body, and the
+    playback facts' JSON (None in an entry written before it had them), parsed only by
+    the playlist routes."""
+
+    meta: dict[str, Any]
+    body: bytes
+    playback: bytes | None
+
+    @classmethod
+    def opened(cls, entry: bytes) -> _VideoEntry:
+        meta, rest = _open_envelope(entry)
+        body, newline, playback = rest.rpartition(b"\n")
+        if not newline:  # the old layout: the body alone
+            return cls(meta, rest, None)
+        return cls(meta, body, playback)
+
+
+def _video_envelope(meta: dict[str, Any], body: bytes, playable: PlayableVideo) -> bytes:
+    """The header line, the body, then a line of playback facts: last, so get-by-id finds
+    its body without parsing them (and reads an older entry, body last, alike)."""
+    return _envelope(meta, body) + b"\n" + orjson.dumps(playable.facts())
 
 
 def _may_see(meta: dict[str, Any], actor: Actor | None) -> bool:
@@ -297,11 +322,11 @@ class VideoService:
         caller's address, asked only when needed), the view is counted."""
         opened = await self._cached_entry(video_id)
         if opened is not None:
-            meta, body = opened
+            meta = opened.meta
             if _may_see(meta, actor):
                 if client is not None and self.views is not None:
                     await self.views.saw(video_id, meta["owner_id"], actor, client)
-                return body, meta.get("etag")
+                return opened.body, meta.get("etag")
         raise NotFound(f"No video {video_id}")
 
     async def playable_video(self, video_id: uuid.UUID, actor: Actor | None) -> PlayableVideo:
@@ -309,21 +334,21 @@ class VideoService:
         `video_json`, from the same cached entry: a warm request reads no row); 404
         otherwise. An entry written before its header held these facts is read afresh."""
         opened = await self._cached_entry(str(video_id))
-        if opened is not None and PLAYBACK_FACTS not in opened[0]:
+        if opened is not None and opened.playback is None:
             # Not stored: replacing an entry could undo an invalidation made meanwhile.
             entry = await self._video_entry(video_id)
-            opened = _open_envelope(entry) if entry is not None else None
-        if opened is None or not _may_see(opened[0], actor):
+            opened = _VideoEntry.opened(entry) if entry is not None else None
+        if opened is None or opened.playback is None or not _may_see(opened.meta, actor):
             raise NotFound(f"No video {video_id}")
-        return PlayableVideo.from_facts(video_id, opened[0][PLAYBACK_FACTS])
+        return PlayableVideo.from_facts(video_id, orjson.loads(opened.playback))
 
-    async def _cached_entry(self, video_id: str) -> tuple[dict[str, Any], bytes] | None:
+    async def _cached_entry(self, video_id: str) -> _VideoEntry | None:
         """The video's cached answer (header, body), loaded on a miss; None for no video."""
         entry = await get_or_load(
             self.ctx.cache, self.ctx.flight, video_cache_key(video_id),
             lambda: self._video_entry(uuid.UUID(video_id)), self.settings.cache_ttl_seconds,
         )
-        return _open_envelope(entry) if entry is not None else None
+        return _VideoEntry.opened(entry) if entry is not None else None
 
     async def _video_entry(self, video_id: uuid.UUID) -> bytes | None:
         record = await queries.fetch(video_id)
@@ -332,9 +357,9 @@ class VideoService:
         (urls,) = await self.storage.media_urls([record])
         meta = {"owner_id": record.owner_id,
                 "discoverable": is_discoverable(record.processing_status, record.visibility),
-                "etag": entity_tag(record.version),
-                PLAYBACK_FACTS: PlayableVideo.of(record).facts()}
-        return _envelope(meta, orjson.dumps(view_fields(record, urls)))
+                "etag": entity_tag(record.version)}
+        return _video_envelope(meta, orjson.dumps(view_fields(record, urls)),
+                               PlayableVideo.of(record))
 
     async def public_page(self, limit: int, listing: Listing) -> Page:
         """Completed public videos, as `listing` asks. The default listing's first page of

@@ -1,5 +1,5 @@
 """A playable video: what serving its HLS playlists needs to know of it, made from its row
-(a share link's route) or from the facts kept in the header of its cached answer (the
+(a share link's route) or from the facts kept in the last line of its cached answer (the
 video's own routes, so a warm playlist request reads no row)."""
 
 from __future__ import annotations
@@ -12,9 +12,6 @@ import attrs
 from plugins.video.models import OutputKind, VideoRecord
 from plugins.video.playback.outputs import output_of
 from plugins.video.states import Status, Visibility
-
-# The member of a cached video answer's header holding `PlayableVideo.facts()`.
-PLAYBACK_FACTS = "playback"
 
 
 @attrs.frozen
