@@ -15,12 +15,14 @@ from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
+from anyio.from_thread import BlockingPortal, start_blocking_portal
 from moto.server import ThreadedMotoServer
 from starlette.testclient import TestClient
 
 from core.app import create_app
 from core.config import Config, config_from_dict
 from tests.support import services
+from tests.support.shared_loop import SharedLoopTestClient
 
 
 @pytest.fixture(scope="session")
@@ -112,12 +114,17 @@ def make_config(db_url: str, moto_endpoint: str) -> Callable[..., Config]:
 @pytest.fixture
 def make_client() -> Iterator[Callable[..., TestClient]]:
     """`make_client(config, plugins=[...])`: a TestClient whose lifespan runs until the test
-    ends. Extra plugin objects (stand-ins, inline test plugins) register after the config's."""
+    ends. Extra plugin objects (stand-ins, inline test plugins) register after the config's.
+    A test's apps all run on one event loop (tests/support/shared_loop.py)."""
     with contextlib.ExitStack() as stack:
+        portals: list[BlockingPortal] = []
 
         def make(config: Config, plugins: list[object] | None = None, **kw: Any) -> TestClient:
+            if not portals:
+                portals.append(stack.enter_context(start_blocking_portal("asyncio")))
             app = create_app(config, plugins=plugins or [])
-            client = TestClient(app, raise_server_exceptions=False, **kw)
+            client = SharedLoopTestClient(app, portal=portals[0],
+                                          raise_server_exceptions=False, **kw)
             return stack.enter_context(client)
 
         yield make

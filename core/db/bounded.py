@@ -18,6 +18,15 @@ from core.db.faults import FaultGuard, left_unanswered
 DEFAULT_POOL_MAX_SIZE = 10
 
 
+class ForeignLoopError(RuntimeError):
+    """A pooled connection asked for from a loop other than the pool's.
+
+    Piccolo binds one engine per table class for the whole process, so an app alive on one
+    loop reaches the engine of an app started later on another. asyncpg's connections are
+    not thread-safe: driving one from two loop threads corrupts it (and has crashed the
+    interpreter), so the request is refused before it touches the pool."""
+
+
 class PooledConnection(asyncpg.Connection):  # type: ignore[misc]
     """An asyncpg connection given back to the pool without asyncpg's reset statement.
 
@@ -45,11 +54,13 @@ class BoundedPostgresEngine(PostgresEngine):
         # Callers waiting for a pooled connection now (the pool-waiting metric).
         self.waiting = 0
         self._turns = asyncio.Semaphore(DEFAULT_POOL_MAX_SIZE)
+        self._pool_loop: asyncio.AbstractEventLoop | None = None
         super().__init__(config=config, log_queries=False)
 
     async def start_connection_pool(self, **kwargs: Any) -> None:
         if self.pool is None:
             self._turns = asyncio.Semaphore(kwargs.get("max_size", DEFAULT_POOL_MAX_SIZE))
+            self._pool_loop = asyncio.get_running_loop()
         await super().start_connection_pool(connection_class=PooledConnection, **kwargs)
 
     async def connection(self) -> Any:
@@ -62,6 +73,11 @@ class BoundedPostgresEngine(PostgresEngine):
         keeps the order (a turn always finds a connection free)."""
         if self.pool is None:
             return await self.get_new_connection()
+        if asyncio.get_running_loop() is not self._pool_loop:
+            raise ForeignLoopError(
+                "the database pool belongs to another event loop: apps alive side by side "
+                "in one process must share one loop (docs/decisions.md)"
+            )
         self.waiting += 1
         try:
             async with asyncio.timeout(self.acquire_timeout):

@@ -8,6 +8,7 @@ import sqlite3
 from pathlib import Path
 from typing import Any
 
+import anyio.from_thread
 import asyncpg
 import pytest
 from piccolo.apps.migrations.tables import Migration
@@ -19,6 +20,7 @@ from core import db
 from core.app import create_app
 from core.cli import main
 from core.config import DatabaseSection, config_from_dict
+from core.db.bounded import ForeignLoopError
 from core.errors import ConfigError
 from core.events.piccolo_app import APP_CONFIG as EVENTS_APP
 from tests.core.example_plugin.piccolo_app import APP_CONFIG
@@ -126,6 +128,21 @@ def test_the_pool_is_sized_from_config_and_closed_at_shutdown(db_config):
             assert isinstance(engine, SQLiteEngine)
     if isinstance(engine, PostgresEngine):
         assert engine.pool is None
+
+
+def test_a_pool_serves_only_the_loop_that_opened_it(postgres_url):
+    """An app alive on one loop reaches, through Piccolo's tables, the engine of an app
+    started later on another: asyncpg's connections are not thread-safe, so the pool
+    refuses that loop before handing it anything."""
+    engine = db.make_engine(DatabaseSection(url=postgres_url))
+    with anyio.from_thread.start_blocking_portal("asyncio") as owner:
+        owner.call(db.open_pool, engine, DatabaseSection(url=postgres_url))
+        try:
+            with pytest.raises(ForeignLoopError, match="belongs to another event loop"):
+                asyncio.run(engine.connection())
+            assert owner.call(engine.run_ddl, "SELECT 1")[0][0] == 1
+        finally:
+            owner.call(db.close_pool, engine)
 
 
 def write_config(tmp_path: Path, url: str) -> str:
