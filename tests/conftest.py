@@ -15,7 +15,7 @@ from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
-from anyio.from_thread import BlockingPortal, start_blocking_portal
+from anyio.from_thread import start_blocking_portal
 from moto.server import ThreadedMotoServer
 from starlette.testclient import TestClient
 
@@ -117,14 +117,12 @@ def make_client() -> Iterator[Callable[..., TestClient]]:
     ends. Extra plugin objects (stand-ins, inline test plugins) register after the config's.
     A test's apps all run on one event loop (tests/support/shared_loop.py)."""
     with contextlib.ExitStack() as stack:
-        portals: list[BlockingPortal] = []
+        portal = stack.enter_context(start_blocking_portal("asyncio"))
 
         def make(config: Config, plugins: list[object] | None = None, **kw: Any) -> TestClient:
-            if not portals:
-                portals.append(stack.enter_context(start_blocking_portal("asyncio")))
             app = create_app(config, plugins=plugins or [])
-            client = SharedLoopTestClient(app, portal=portals[0],
-                                          raise_server_exceptions=False, **kw)
+            client = SharedLoopTestClient(app, portal=portal, raise_server_exceptions=False,
+                                          **kw)
             return stack.enter_context(client)
 
         yield make
