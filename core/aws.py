@@ -34,6 +34,7 @@ from botocore.exceptions import (
     RefreshWithMFAUnsupportedError,
 )
 from botocore.httpsession import URLLib3Session
+from botocore.loaders import Loader, create_loader
 from botocore.utils import ContainerMetadataFetcher
 
 from core.config import AwsSection
@@ -68,6 +69,20 @@ class AwsEnvironment:
     resources: dict[str, str] = attrs.Factory(dict)
 
 
+_loader_lock = threading.Lock()
+_loader: Loader | None = None
+
+
+def _shared_loader() -> Loader:
+    """botocore's service models, read once per process: each session's own loader parses
+    them again (~0.3 s for S3's), and every app, CLI command and worker makes a session."""
+    global _loader
+    with _loader_lock:
+        if _loader is None:
+            _loader = create_loader()
+        return _loader
+
+
 class AwsClients:
     """One boto3 client per service, created on first use and shared by the app's threads."""
 
@@ -92,6 +107,7 @@ class AwsClients:
         role) with the timeouts and retries of the app's own clients."""
         session = boto3.session.Session()
         core = session._session
+        core.register_component("data_loader", _shared_loader())
         core.set_config_variable("metadata_service_timeout",
                                  self._section.connect_timeout_seconds
                                  + self._section.read_timeout_seconds)

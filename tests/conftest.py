@@ -21,8 +21,12 @@ from starlette.testclient import TestClient
 
 from core.app import create_app
 from core.config import Config, config_from_dict
-from tests.support import services
+from tests.support import emulator, services
 from tests.support.shared_loop import SharedLoopTestClient
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    emulator.share_user_pool_key()
 
 
 @pytest.fixture(scope="session")
