@@ -15,6 +15,7 @@ container fetch's attempts).
 from __future__ import annotations
 
 import asyncio
+import functools
 import threading
 from typing import Any
 
@@ -69,18 +70,11 @@ class AwsEnvironment:
     resources: dict[str, str] = attrs.Factory(dict)
 
 
-_loader_lock = threading.Lock()
-_loader: Loader | None = None
-
-
-def _shared_loader() -> Loader:
+@functools.cache
+def _shared_loader(data_path: str | None) -> Loader:
     """botocore's service models, read once per process: each session's own loader parses
     them again (~0.3 s for S3's), and every app, CLI command and worker makes a session."""
-    global _loader
-    with _loader_lock:
-        if _loader is None:
-            _loader = create_loader()
-        return _loader
+    return create_loader(data_path)
 
 
 class AwsClients:
@@ -107,7 +101,8 @@ class AwsClients:
         role) with the timeouts and retries of the app's own clients."""
         session = boto3.session.Session()
         core = session._session
-        core.register_component("data_loader", _shared_loader())
+        core.register_component("data_loader",
+                                _shared_loader(core.get_config_variable("data_path")))
         core.set_config_variable("metadata_service_timeout",
                                  self._section.connect_timeout_seconds
                                  + self._section.read_timeout_seconds)
