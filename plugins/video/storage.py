@@ -21,7 +21,7 @@ import uuid
 from collections.abc import Callable, Iterator, Sequence
 from datetime import UTC, datetime
 from functools import partial
-from typing import Any, TypeVar
+from typing import Any, Protocol, TypeVar
 
 import anyio
 import anyio.to_thread
@@ -131,13 +131,27 @@ class UrlsByWindow:
         self.kept[(record.id, record.version)] = urls
 
 
+class SignedMedia(Protocol):
+    """What choosing how to sign a video's media reads of it: a `VideoRecord`, or the
+    `PlayableVideo` its playlists are served for."""
+
+    @property
+    def visibility(self) -> Visibility: ...
+
+    @property
+    def video_s3_key(self) -> str: ...
+
+    @property
+    def thumbnail_s3_key(self) -> str | None: ...
+
+
 @attrs.frozen
 class CdnBase:
     """The CDN base URL serving a video's media, and the video when its URLs are signed;
     false when there is no CDN for it (its URLs are presigned)."""
 
     url: str
-    signed_for: VideoRecord | None = None
+    signed_for: SignedMedia | None = None
 
     def __bool__(self) -> bool:
         return bool(self.url)
@@ -353,7 +367,7 @@ class VideoStorage:
         return not self.cdn.has_policy(prefix_resource(
             base.url, self.cdn_resource_key(base.signed_for, bucket)))
 
-    def _cdn_base(self, base_url: str, record: VideoRecord) -> CdnBase:
+    def _cdn_base(self, base_url: str, record: SignedMedia) -> CdnBase:
         """The CDN base URL serving `record`'s media, false for presigned URLs. An unsigned
         CDN URL never expires, so without CDN signing only public videos get one; with it,
         every video does, signed unless public (and cdn_sign_public off)."""
@@ -391,7 +405,7 @@ class VideoStorage:
         return self.cdn.signed_url(base_url.url, key, self.cdn_resource_key(
             base_url.signed_for, bucket))
 
-    def cdn_resource_key(self, record: VideoRecord, bucket: str) -> str:
+    def cdn_resource_key(self, record: SignedMedia, bucket: str) -> str:
         """The key prefix one CDN policy opens for `record`: its processed prefix (the
         manifest, renditions and every segment), or its thumbnail's key."""
         if bucket == self.buckets.processed:
@@ -454,7 +468,7 @@ class VideoStorage:
             raise ServiceUnavailable("The stored object is larger than this API reads")
         return body
 
-    async def signing_with(self, record: VideoRecord,
+    async def signing_with(self, record: SignedMedia,
                            use: Callable[[Callable[[str], str]], T]) -> T:
         """`use(sign)`, where `sign(key)` is the URL of one of `record`'s processed-bucket
         keys, made by `_url` as its playback URL is (CloudFront-signed for its prefix, on

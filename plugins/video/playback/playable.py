@@ -18,9 +18,8 @@ from plugins.video.states import Status, Visibility
 class PlayableVideo:
     """A video the caller may play, as far as its playlists are concerned.
 
-    `visibility` and `video_s3_key` are the two fields of a `VideoRecord` that
-    `VideoStorage.signing_with` reads to choose how to sign (presigned, or on the CDN
-    signed for the processed prefix, or unsigned), under the same names."""
+    It is the `SignedMedia` that `VideoStorage.signing_with` reads to choose how to sign
+    (presigned, or on the CDN signed for the processed prefix, or unsigned)."""
 
     id: uuid.UUID
     # Bumped by every change of the video: the playlists read and rewritten are kept under it.
@@ -29,6 +28,11 @@ class PlayableVideo:
     video_s3_key: str
     # The master playlist's key; None unless COMPLETED with an `hls` output (no playback).
     hls_key: str | None
+
+    @property
+    def thumbnail_s3_key(self) -> None:
+        """A playlist signs no thumbnail."""
+        return None
 
     @classmethod
     def of(cls, record: VideoRecord) -> PlayableVideo:

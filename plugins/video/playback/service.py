@@ -148,9 +148,8 @@ class PlaybackService:
         signed_at = time.monotonic()
         self.rewrites += 1
         try:
-            # PlayableVideo has the fields of a record that choosing how to sign reads
             body = await self.storage.signing_with(
-                video, lambda sign: rewrite(text, playlist, sign))  # type: ignore[arg-type]
+                video, lambda sign: rewrite(text, playlist, sign))
         except PlaylistError as exc:
             log.warning("playlist refused", extra={"key": playlist.key, "reason": str(exc)})
             raise NotFound(f"The playlist {playlist.served_at} cannot be served") from None
