@@ -117,8 +117,7 @@ def test_a_raising_sink_is_offered_the_same_batch_again(start, caplog):
         run_in_app(client, lambda: record_committed("v1"))
         assert wait_until(lambda: len(healthy.ids) == 1)
         assert wait_until(lambda: len(failing.ids) == 1), failing.offered
-        # The sink has the batch before its offset commits and the worker logs the end
-        # of the streak.
+        # The sink holds the batch a moment before the worker logs the streak's end.
         assert wait_until(lambda: any(r.getMessage() == "event delivery recovered"
                                       for r in caplog.records))
     assert len(failing.offered) == 4
