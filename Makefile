@@ -33,7 +33,7 @@ fuzz: $(STAMP)
 
 lint: $(STAMP)
 	$(BIN)/ruff check core plugins tests bench
-	$(BIN)/mypy core
+	$(BIN)/mypy core plugins
 
 migrate: $(STAMP)
 	$(BIN)/itube migrate --config $(CONFIG) forwards

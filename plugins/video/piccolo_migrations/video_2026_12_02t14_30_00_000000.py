@@ -1,6 +1,7 @@
 """The transcoder contract v2: progress, failure codes and leases on each video."""
 
 from piccolo.apps.migrations.auto.migration_manager import MigrationManager
+from piccolo.columns.base import Column
 from piccolo.columns.column_types import Integer, Timestamptz, Varchar
 from piccolo.columns.indexes import IndexMethod
 
@@ -25,7 +26,7 @@ def _params(default: object = None, *, null: bool = True, index: bool = False,
     }
 
 
-COLUMNS = [
+COLUMNS: list[tuple[str, type[Column], dict]] = [
     ("progress", Integer, _params()),
     ("progress_stage", Varchar, _params(length=32)),
     ("progress_eta_seconds", Integer, _params()),

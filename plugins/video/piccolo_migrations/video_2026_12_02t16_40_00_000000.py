@@ -7,7 +7,7 @@ a unique index of its own.
 """
 
 from piccolo.apps.migrations.auto.migration_manager import MigrationManager
-from piccolo.columns.base import OnDelete, OnUpdate
+from piccolo.columns.base import Column, OnDelete, OnUpdate
 from piccolo.columns.column_types import UUID, ForeignKey, Integer, Timestamptz, Varchar
 from piccolo.columns.defaults.timestamptz import TimestamptzNow
 from piccolo.columns.defaults.uuid import UUID4
@@ -57,7 +57,7 @@ def _params(default: object = None, *, null: bool = False, unique: bool = False,
     }
 
 
-COLUMNS = [
+COLUMNS: list[tuple[str, type[Column], dict]] = [
     ("id", UUID, _params(UUID4(), primary_key=True)),
     ("video", ForeignKey, {**_params(), "references": Video, "on_delete": OnDelete.cascade,
                            "on_update": OnUpdate.cascade, "target_column": None}),
