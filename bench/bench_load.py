@@ -38,7 +38,7 @@ from bench.accounts import access_cookie
 from bench.figures import figure, row_result
 from bench.processes import ROOT, Server, serving
 from bench.report import Run, markdown
-from bench.rounds import WALK_TARGETS, Options, Stage, id_slices, run_rounds
+from bench.rounds import FRESH_WALKS, Options, Stage, id_slices, run_rounds
 from bench.scenarios import P99_ROWS, ROWS, TARGETS, VIDEOS
 from bench.seeding import Seeded, delete_keys, seeded_database, services_missing
 from bench.servers import (
@@ -193,6 +193,14 @@ def check_small_cursor(base: str, values: dict[str, str]) -> None:
         raise RuntimeError("the computed cursor is not the one itube's Link headers lead to")
 
 
+def walk_ids(ids: list[str], rounds: int) -> tuple[list[str], Iterator[list[str]]]:
+    """One slice for the walks that ask for the same ids each round, and one per round for
+    each of the others, all of one length."""
+    slices = FRESH_WALKS * rounds + 1
+    size = len(ids) // slices
+    return ids[:size], id_slices(ids[size:size * slices], slices - 1)
+
+
 def measure(opts: Options, folder: Path, moto: str, prefix: str) -> Run:
     started, load_before = dt.datetime.now(dt.UTC), machine.load_average()
     clock = time.perf_counter()
@@ -209,9 +217,10 @@ def measure(opts: Options, folder: Path, moto: str, prefix: str) -> Run:
           seeded_database(opts.small_videos, config_for) as small,
           contextlib.ExitStack() as stack):
         print(f"  seeded ({time.perf_counter() - clock:.0f} s)", flush=True)
+        round_ids, fresh_ids = walk_ids(large.public_ids[1:], opts.rounds)
         stage = Stage(options=opts, folder=folder, bases={}, servers={}, cookies={},
                       values=placeholders(large, small, opts.deep_page),
-                      fresh_ids=id_slices(large.public_ids[1:], WALK_TARGETS * opts.rounds))
+                      fresh_ids=fresh_ids, round_ids=round_ids)
         servers = Servers(folder=folder, code=code, large=backends_for(large.url),
                           small=backends_for(small.url), stage=stage)
         servers.baseline = start_baseline(stack, folder, code, servers.large,

@@ -7,10 +7,11 @@ beside the same file in one PUT.
 
 Cost is the server process's own CPU time per answer (user + system, from /proc), the
 figure that stays steady on a shared machine, and the wall time per answer at CLIENTS
-concurrent clients; each round asks for both kinds of URL, alternating which goes first,
-and a row is the median of same-round ratios. The server is one itube worker on core 0
-(auth_cognito, in-process cache, PostgreSQL); the emulator is moto's server in a process
-of its own.
+concurrent clients; each round asks for an upload URL, a multipart start, and URLs for the
+same number of parts of an upload already started (a start without its S3 round trip),
+odd rounds in reverse order, and a row is the median of same-round ratios. The server is
+one itube worker on core 0 (auth_cognito, in-process cache, PostgreSQL); the emulator is
+moto's server in a process of its own.
 
 Environment: ITUBE_BENCH_UPLOAD_ROUNDS (4), ITUBE_BENCH_UPLOAD_REQUESTS (400 a kind and
 round), ITUBE_BENCH_UPLOAD_MIB (1024, the large file), ITUBE_BENCH_OUTPUT.
@@ -156,6 +157,25 @@ def multipart_creator(size: int) -> Callable[[httpx.Client], None]:
     return create
 
 
+def part_urls_asker(base: str, cookie: str, size: int) -> Callable[[httpx.Client], None]:
+    """Asks for URLs for the first PART_URLS parts of one started upload: the same signing
+    and answer as a start, a ledger read in place of its insert, and no S3 round trip."""
+    with httpx.Client(base_url=base, cookies={"access_token": cookie}, timeout=30) as client:
+        created = client.post(f"{VIDEOS}/multipart",
+                              json={"content_type": "video/mp4", "size_bytes": size})
+        created.raise_for_status()
+    path = f"{VIDEOS}/multipart/{created.json()['upload_id']}/parts"
+    wanted = {"parts": [{"number": number} for number in range(1, PART_URLS + 1)]}
+
+    def ask(client: httpx.Client) -> None:
+        answer = client.post(path, json=wanted)
+        answer.raise_for_status()
+        if len(answer.json()["parts"]) != PART_URLS:
+            raise RuntimeError(f"expected {PART_URLS} part URLs: {answer.text[:300]}")
+
+    return ask
+
+
 def write_file(path: Path, mib: int) -> None:
     with path.open("wb") as out:
         for _ in range(mib):
@@ -232,20 +252,28 @@ def completed(api: httpx.Client, upload_id: str) -> dict:
     return done.json()
 
 
-def median_ratio(pairs: list[tuple[Cost, Cost]], field: str) -> float:
-    return statistics.median(getattr(multipart, field) / getattr(single, field)
-                             for single, multipart in pairs)
+@attrs.frozen
+class Round:
+    upload_url: Cost
+    multipart: Cost
+    part_urls: Cost  # URLs for PART_URLS parts of a started upload: a start without S3
 
 
-def markdown(opts: Options, pairs: list[tuple[Cost, Cost]], single: float,
+def median_ratio(rounds: list[Round], kind: str, field: str) -> float:
+    return statistics.median(getattr(getattr(one, kind), field)
+                             / getattr(one.upload_url, field) for one in rounds)
+
+
+def markdown(opts: Options, rounds: list[Round], single: float,
              parts: Transfer, started: str, code: str, facts: str) -> str:
-    cpu = median_ratio(pairs, "cpu_us")
+    cpu = median_ratio(rounds, "multipart", "cpu_us")
     verdict = "met" if cpu <= TARGET_RATIO else "not met"
     rows = "\n".join(
-        f"| {number} | {single_cost.cpu_us:,.0f} | {multi.cpu_us:,.0f} | "
-        f"{multi.cpu_us / single_cost.cpu_us:.2f} | {single_cost.wall_ms:.2f} | "
-        f"{multi.wall_ms:.2f} |"
-        for number, (single_cost, multi) in enumerate(pairs, 1))
+        f"| {number} | {one.upload_url.cpu_us:,.0f} | {one.multipart.cpu_us:,.0f} | "
+        f"{one.multipart.cpu_us / one.upload_url.cpu_us:.2f} | {one.part_urls.cpu_us:,.0f} | "
+        f"{one.part_urls.cpu_us / one.upload_url.cpu_us:.2f} | {one.upload_url.wall_ms:.2f} | "
+        f"{one.multipart.wall_ms:.2f} |"
+        for number, one in enumerate(rounds, 1))
     return f"""# Upload benchmarks
 
 Measured {started} on {facts}; code {code}. `make bench BENCH_ARGS=uploads` writes this
@@ -255,10 +283,17 @@ page; bench/bench_uploads.py says how.
 
 Target: at most {TARGET_RATIO:g}× the cost. Median of same-round ratios of the server's
 CPU per answer: **{cpu:.2f}×** ({verdict}); of wall time per answer at {CLIENTS} clients:
-{median_ratio(pairs, "wall_ms"):.2f}×. {opts.requests} answers of each kind per round.
+{median_ratio(rounds, "multipart", "wall_ms"):.2f}×. {opts.requests} answers of each kind
+per round.
 
-| round | upload-url CPU µs | multipart CPU µs | ratio | upload-url ms | multipart ms |
-|---:|---:|---:|---:|---:|---:|
+Beside them, what a start costs without its S3 round trip: URLs for the first {PART_URLS}
+parts of an upload already started (`POST …/multipart/{{upload_id}}/parts`: the same
+signing and an answer of the same size, a ledger read in place of the ledger insert, no S3
+call): **{median_ratio(rounds, "part_urls", "cpu_us"):.2f}×** an upload URL.
+
+| round | upload-url CPU µs | multipart CPU µs | ratio | {PART_URLS} part URLs CPU µs | ratio | \
+upload-url ms | multipart ms |
+|---:|---:|---:|---:|---:|---:|---:|---:|
 {rows}
 
 A multipart creation also asks S3 for an upload id (CreateMultipartUpload, a network round
@@ -301,25 +336,25 @@ def measure(opts: Options, folder: Path) -> str:
             with serving(lambda port: [*command, "--port", str(port)], {}, "/readyz",
                          folder / "itube.log", code=code) as server:
                 cookie = access_cookie(server.base)
-                create = multipart_creator(multipart_size(server.base, cookie))
-                pairs = []
+                size = multipart_size(server.base, cookie)
+                kinds = {"upload_url": upload_url, "multipart": multipart_creator(size),
+                         "part_urls": part_urls_asker(server.base, cookie, size)}
+                rounds = []
                 for number in range(opts.rounds):
-                    if number % 2:
-                        multi = measured(server, opts.requests, create, cookie)
-                        single = measured(server, opts.requests, upload_url, cookie)
-                    else:
-                        single = measured(server, opts.requests, upload_url, cookie)
-                        multi = measured(server, opts.requests, create, cookie)
-                    print(f"round {number + 1}: upload-url {single.cpu_us:,.0f} µs, "
-                          f"multipart {multi.cpu_us:,.0f} µs", flush=True)
-                    pairs.append((single, multi))
+                    order = list(kinds) if number % 2 == 0 else list(reversed(kinds))
+                    costs = {kind: measured(server, opts.requests, kinds[kind], cookie)
+                             for kind in order}
+                    print(f"round {number + 1}: " + ", ".join(
+                        f"{kind} {cost.cpu_us:,.0f} µs" for kind, cost in costs.items()),
+                        flush=True)
+                    rounds.append(Round(**costs))
                 large = folder / "large.bin"
                 write_file(large, opts.file_mib)
                 single_seconds = single_put(server.base, cookie, large)
                 parts = multipart_put(server.base, cookie, large)
                 large.unlink()
             facts = machine_facts(seeded.url, load_before)
-    return markdown(opts, pairs, single_seconds, parts, started, measured_code, facts)
+    return markdown(opts, rounds, single_seconds, parts, started, measured_code, facts)
 
 
 def machine_facts(database_url: str, load_before: str) -> str:

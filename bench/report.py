@@ -100,14 +100,20 @@ def memory_table(run: Run) -> list[str]:
     return lines
 
 
+WALKS = ("The walks through Redis ask for ids no earlier run asked for; the in-process one "
+         "and the bare select ask for the same ids in each round (the in-process cache starts "
+         "empty with its server, the select has no cache).")
+
+
 def walk_note(run: Run) -> str:
     repeats = [name for name, runs in run.walked.items()
                if any(requests > ids for requests, ids in runs)]
     if not repeats:
-        return ("Every uncached get-by-id run asked for videos no request had asked for "
-                "before: all answers were cache misses.")
-    return (f"Some uncached runs asked for more videos than they had fresh ids for, so some "
-            f"answers were cache hits: {', '.join(repeats)} (too few videos for this length).")
+        return (f"{WALKS} No run asked for more ids than it had: every uncached get-by-id "
+                "answer was a cache miss.")
+    return (f"{WALKS} Some runs asked for more ids than they had, so they asked for some "
+            f"again (a cache hit where the server caches): {', '.join(repeats)} (too few "
+            "videos for this length).")
 
 
 def markdown(run: Run) -> str:

@@ -20,7 +20,8 @@ from bench.servers import SIGV4_KEY_ID, SIGV4_REGION, SIGV4_SECRET
 from bench.sigv4 import signed_headers
 from bench.wrk import Load, method_script, walk_script, wrk
 
-WALK_TARGETS = sum(target.walk for target in TARGETS)
+# Walks that need ids no earlier round asked for (the others share one slice every round).
+FRESH_WALKS = sum(target.walk and not target.same_ids_each_round for target in TARGETS)
 
 
 @attrs.frozen
@@ -47,6 +48,8 @@ class Stage:
     cookies: dict[str, str]
     values: dict[str, str]
     fresh_ids: Iterator[list[str]] = attrs.field(repr=False)
+    # The ids of the walks that ask for the same ones each round (Target.same_ids_each_round).
+    round_ids: list[str] = attrs.field(repr=False, factory=list)
     walked: dict[str, list[tuple[int, int]]] = attrs.Factory(dict)  # requests, ids
     # Other walks' ids, by pool name (Target.pool): each run takes the next slice.
     pools: dict[str, Iterator[list[str]]] = attrs.field(repr=False, factory=dict)
@@ -95,7 +98,10 @@ def credentials(stage: Stage, target: Target, url: str) -> dict[str, str]:
 def _walk(stage: Stage, target: Target) -> Load:
     """Warm up on some ids, measure on others: each requested once while they last."""
     options = stage.options
-    ids = next(stage.pools[target.pool] if target.pool else stage.fresh_ids)
+    if target.pool:
+        ids = next(stage.pools[target.pool])
+    else:
+        ids = stage.round_ids if target.same_ids_each_round else next(stage.fresh_ids)
     share = options.warmup_seconds / (options.warmup_seconds + options.seconds)
     warm, measured = ids[:int(len(ids) * share)], ids[int(len(ids) * share):]
     base = stage.bases[target.server]
