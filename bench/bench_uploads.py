@@ -289,7 +289,8 @@ per round.
 Beside them, what a start costs without its S3 round trip: URLs for the first {PART_URLS}
 parts of an upload already started (`POST …/multipart/{{upload_id}}/parts`: the same
 signing and an answer of the same size, a ledger read in place of the ledger insert, no S3
-call): **{median_ratio(rounds, "part_urls", "cpu_us"):.2f}×** an upload URL.
+call, and a body of {PART_URLS} part numbers to parse, which a start does not have):
+**{median_ratio(rounds, "part_urls", "cpu_us"):.2f}×** an upload URL.
 
 | round | upload-url CPU µs | multipart CPU µs | ratio | {PART_URLS} part URLs CPU µs | ratio | \
 upload-url ms | multipart ms |
