@@ -2,7 +2,10 @@
 events batch after batch, polling every `dispatch_interval_seconds` and at once when
 woken after a commit. A sink that raises keeps its offset and is offered the same batch
 again after a backoff that doubles up to `max_backoff_seconds`; the failure is logged once
-per streak, and its end too."""
+per streak, and its end too. Stopping lets a batch in hand finish (for up to
+STOP_GRACE_SECONDS, then it is cancelled and offered again after the restart): a delivery
+cancelled mid-way can leave work running where nobody waits for it (on SQLite, a
+connection still opening in aiosqlite's thread after the event loop has closed)."""
 
 from __future__ import annotations
 
@@ -17,6 +20,10 @@ from core.events.offsets import deliver_next, ensure_offset
 
 log = logging.getLogger("itube.events")
 
+# Within the stop's clean-up bound (core.server.stopping.CLEANUP_SECONDS), with room for
+# closing the pools after it.
+STOP_GRACE_SECONDS = 2.0
+
 
 class SinkWorker:
     """Delivers one sink's events, in id order, until stopped."""
@@ -28,6 +35,7 @@ class SinkWorker:
         self.batch_size = batch_size
         self.max_backoff = max_backoff
         self.woken = asyncio.Event()
+        self.stopping = asyncio.Event()
         self.failures = 0
         self.delivered = 0
 
@@ -43,8 +51,10 @@ class SinkWorker:
     async def run(self, prepared: bool = False) -> None:
         while not prepared:
             await self._pause(self._backoff(), wakeable=False)
+            if self.stopping.is_set():
+                return
             prepared = await self.prepare()
-        while True:
+        while not self.stopping.is_set():
             self.woken.clear()
             try:
                 taken = await deliver_next(self.sink, self.batch_size)
@@ -60,6 +70,11 @@ class SinkWorker:
             if taken < self.batch_size:
                 await self._pause(self.interval, wakeable=True)
 
+    def stop(self) -> None:
+        """End `run` once the batch in hand, if any, is delivered."""
+        self.stopping.set()
+        self.woken.set()
+
     def _failed(self, message: str) -> None:
         self.failures += 1
         if self.failures == 1:
@@ -70,11 +85,10 @@ class SinkWorker:
         return backoff * random.uniform(0.8, 1.0)
 
     async def _pause(self, seconds: float, *, wakeable: bool) -> None:
-        if not wakeable:
-            await asyncio.sleep(seconds)
-            return
+        """Sleep `seconds`, less when stopped (or, if `wakeable`, when woken)."""
+        until = self.woken if wakeable else self.stopping
         with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(self.woken.wait(), seconds)
+            await asyncio.wait_for(until.wait(), seconds)
 
 
 class Dispatcher:
@@ -98,8 +112,14 @@ class Dispatcher:
         for worker in self.workers:
             worker.woken.set()
 
-    async def stop(self) -> None:
-        for task in self._tasks:
-            task.cancel()
-        await asyncio.gather(*self._tasks, return_exceptions=True)
+    async def stop(self, grace: float = STOP_GRACE_SECONDS) -> None:
+        """Let each worker deliver the batch in hand, then end it; cancel one still
+        delivering after `grace` seconds (its batch is offered again at the next start)."""
+        for worker in self.workers:
+            worker.stop()
+        if self._tasks:
+            _, late = await asyncio.wait(self._tasks, timeout=grace)
+            for task in late:
+                task.cancel()
+            await asyncio.gather(*self._tasks, return_exceptions=True)
         self._tasks = []

@@ -54,6 +54,22 @@ class BlockingSink:
         await self.release.wait()
 
 
+class SlowSink:
+    """Takes `seconds` over each batch; keeps the ids of the batches it began and finished."""
+
+    def __init__(self, seconds: float, name: str = "slow") -> None:
+        self.name = name
+        self.seconds = seconds
+        self.began: list[list[int]] = []
+        self.finished: list[list[int]] = []
+
+    async def deliver(self, events: Sequence[Event]) -> None:
+        ids = [event.id for event in events]
+        self.began.append(ids)
+        await asyncio.sleep(self.seconds)
+        self.finished.append(ids)
+
+
 class SinksPlugin:
     def __init__(self, *sinks: Any) -> None:
         self.sinks = list(sinks)

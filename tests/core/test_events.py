@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import logging
+import time
 
 import pytest
 from starlette.testclient import TestClient
@@ -14,6 +15,7 @@ from core.db import write_transaction
 from core.errors import ConfigError
 from core.events import events_since, record, runtime, wake
 from core.events.broker import MemoryBroker
+from core.events.dispatcher import STOP_GRACE_SECONDS
 from core.events.offsets import deliver_next, ensure_offset, offset_of
 from core.events.tables import EventOutbox
 from core.plugins import hookimpl
@@ -22,6 +24,7 @@ from tests.core.events_support import (
     BlockingSink,
     RecordingSink,
     SinksPlugin,
+    SlowSink,
     record_committed,
 )
 from tests.video.support import run_in_app, wait_until
@@ -238,3 +241,29 @@ def test_on_sqlite_two_deliveries_at_once_may_repeat_a_batch_but_never_skip(star
     assert first.batches == [second.ids[:1]]
     assert advanced == second.ids[0]
     assert [event.subject for event in second.events] == ["v1", "v2"]
+
+
+def test_stopping_lets_the_batch_in_hand_finish(make_config):
+    sink = SlowSink(seconds=0.5)
+    app = create_app(make_config([], events=FAST), plugins=[SinksPlugin(sink)])
+    with TestClient(app) as client:
+        run_in_app(client, record_committed)
+        assert wait_until(lambda: sink.began)
+    assert sink.finished == sink.began  # delivered, not cancelled half-way
+    with TestClient(app) as client:
+        assert run_in_app(client, lambda: offset_of(sink.name)) == sink.began[0][-1]
+    assert sink.began == sink.finished and len(sink.began) == 1  # not offered again
+
+
+def test_a_delivery_still_running_after_the_grace_is_cancelled(make_config):
+    sink = BlockingSink()  # never released
+    app = create_app(make_config([], events=FAST), plugins=[SinksPlugin(sink)])
+    with TestClient(app) as client:
+        run_in_app(client, record_committed)
+        assert wait_until(lambda: sink.batches)
+        stopping = time.monotonic()
+    assert time.monotonic() - stopping < STOP_GRACE_SECONDS + 5
+    with TestClient(app) as client:  # offered again after the restart
+        assert wait_until(lambda: len(sink.batches) == 2)
+        assert sink.batches[1] == sink.batches[0]
+        sink.release.set()
