@@ -25,7 +25,7 @@ class Target:
     path: str  # placeholders: {video}, {key}, {deep}, {deep_small}
     method: str = "GET"
     auth: Auth = "none"
-    # Each request asks for another video (from the ids no target asked for before).
+    # Each request of a run asks for another video (from ids no other target asks for).
     walk: bool = False
     walk_prefix: str = ""
     # A walk whose answers come from no cache that outlives a round (the in-process cache

@@ -112,13 +112,13 @@ class Dispatcher:
         for worker in self.workers:
             worker.woken.set()
 
-    async def stop(self, grace: float = STOP_GRACE_SECONDS) -> None:
+    async def stop(self) -> None:
         """Let each worker deliver the batch in hand, then end it; cancel one still
-        delivering after `grace` seconds (its batch is offered again at the next start)."""
+        delivering after STOP_GRACE_SECONDS (its batch is offered again at the next start)."""
         for worker in self.workers:
             worker.stop()
         if self._tasks:
-            _, late = await asyncio.wait(self._tasks, timeout=grace)
+            _, late = await asyncio.wait(self._tasks, timeout=STOP_GRACE_SECONDS)
             for task in late:
                 task.cancel()
             await asyncio.gather(*self._tasks, return_exceptions=True)

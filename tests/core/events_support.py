@@ -54,19 +54,21 @@ class BlockingSink:
         await self.release.wait()
 
 
-class SlowSink:
-    """Takes `seconds` over each batch; keeps the ids of the batches it began and finished."""
+class HeldSink:
+    """Holds each batch until `until` is set (the test gives it one); keeps the ids of the
+    batches it began and finished."""
 
-    def __init__(self, seconds: float, name: str = "slow") -> None:
+    def __init__(self, name: str = "held") -> None:
         self.name = name
-        self.seconds = seconds
+        self.until: asyncio.Event | None = None
         self.began: list[list[int]] = []
         self.finished: list[list[int]] = []
 
     async def deliver(self, events: Sequence[Event]) -> None:
+        assert self.until is not None
         ids = [event.id for event in events]
         self.began.append(ids)
-        await asyncio.sleep(self.seconds)
+        await self.until.wait()
         self.finished.append(ids)
 
 

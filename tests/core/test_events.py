@@ -22,9 +22,9 @@ from core.plugins import hookimpl
 from tests.core.events_support import (
     FAST,
     BlockingSink,
+    HeldSink,
     RecordingSink,
     SinksPlugin,
-    SlowSink,
     record_committed,
 )
 from tests.video.support import run_in_app, wait_until
@@ -244,9 +244,12 @@ def test_on_sqlite_two_deliveries_at_once_may_repeat_a_batch_but_never_skip(star
 
 
 def test_stopping_lets_the_batch_in_hand_finish(make_config):
-    sink = SlowSink(seconds=0.5)
+    sink = HeldSink()
     app = create_app(make_config([], events=FAST), plugins=[SinksPlugin(sink)])
     with TestClient(app) as client:
+        worker = next(worker for worker in runtime(app.state.ctx).dispatcher.workers
+                      if worker.sink is sink)
+        sink.until = worker.stopping  # the batch is held until the app is stopping
         run_in_app(client, record_committed)
         assert wait_until(lambda: sink.began)
     assert sink.finished == sink.began  # delivered, not cancelled half-way
