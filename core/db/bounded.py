@@ -13,6 +13,7 @@ from piccolo.engine.sqlite import SQLiteEngine, SQLiteTransaction, TransactionTy
 from piccolo.querystring import QueryString
 
 from core.db.faults import FaultGuard, left_unanswered
+from core.db.turns import Turns
 
 # asyncpg's own default, for a pool started without `max_size`.
 DEFAULT_POOL_MAX_SIZE = 10
@@ -59,15 +60,14 @@ class BoundedPostgresEngine(PostgresEngine):
     def __init__(self, config: dict[str, Any], *, acquire_timeout: float) -> None:
         self.acquire_timeout = acquire_timeout
         self.guard = FaultGuard()
-        # Callers waiting for a pooled connection now (the pool-waiting metric).
-        self.waiting = 0
-        self._turns = asyncio.Semaphore(DEFAULT_POOL_MAX_SIZE)
+        self._turns = Turns(DEFAULT_POOL_MAX_SIZE, acquire_timeout)
         self._pool_loop: asyncio.AbstractEventLoop | None = None
         super().__init__(config=config, log_queries=False)
 
     async def start_connection_pool(self, **kwargs: Any) -> None:
         if self.pool is None:
-            self._turns = asyncio.Semaphore(kwargs.get("max_size", DEFAULT_POOL_MAX_SIZE))
+            self._turns = Turns(kwargs.get("max_size", DEFAULT_POOL_MAX_SIZE),
+                                self.acquire_timeout)
             self._pool_loop = asyncio.get_running_loop()
         await super().start_connection_pool(connection_class=PooledConnection, **kwargs)
 
@@ -78,10 +78,8 @@ class BoundedPostgresEngine(PostgresEngine):
         connection to whichever caller asks next, so under load a newcomer overtakes the
         caller woken for it, and that one queues again at the back: its wait has no bound
         but the acquire timeout. A FIFO semaphore of the pool's size in front of the pool
-        keeps the order (a turn always finds a connection free).
-
-        A caller who finds a turn free takes it without a deadline of its own (a deadline
-        costs a statement ~3 µs): its turn finds a connection free, and at most reconnects
+        keeps the order (`Turns`: a turn always finds a connection free). Only the wait
+        for a turn has a deadline: a turn finds a connection free, and at most reconnects
         one the pool dropped, which `connect_timeout_seconds` bounds."""
         if self.pool is None:
             return await self.get_new_connection()
@@ -90,23 +88,17 @@ class BoundedPostgresEngine(PostgresEngine):
                 "the database pool belongs to another event loop: apps alive side by side "
                 "in one process must share one loop (docs/decisions.md)"
             )
-        if not self._turns.locked():
-            return await self._take_turn()
-        self.waiting += 1
-        try:
-            async with asyncio.timeout(self.acquire_timeout):
-                return await self._take_turn()
-        finally:
-            self.waiting -= 1
-
-    async def _take_turn(self) -> Any:
-        assert self.pool is not None
-        await self._turns.acquire()
+        await self._turns.take()
         try:
             return await self.pool.acquire()
         except BaseException:
-            self._turns.release()
+            self._turns.give_back()
             raise
+
+    @property
+    def waiting(self) -> int:
+        """Callers waiting for a pooled connection now (the pool-waiting metric)."""
+        return self._turns.waiting
 
     async def release(self, connection: Any) -> None:
         if self.pool is None:
@@ -115,14 +107,14 @@ class BoundedPostgresEngine(PostgresEngine):
         try:
             await self.pool.release(connection)
         finally:
-            self._turns.release()
+            self._turns.give_back()
 
     def drop(self, connection: Any) -> None:
         """Close at once; a pooled connection's slot goes back to the pool, to reconnect.
         Closing rolls back whatever transaction the server had open on it."""
         connection.terminate()
         if self.pool is not None:
-            self._turns.release()
+            self._turns.give_back()
 
     async def _run_in_pool(self, query: str, args: Sequence[Any] | None = None) -> Any:
         connection = await self.connection()

@@ -130,8 +130,9 @@ def view_fields(record: VideoRecord, urls: MediaUrls) -> dict[str, Any]:
         "id": str(record.id),
         "title": record.title,
         "description": record.description,
-        "visibility": record.visibility.value,
-        "processing_status": record.processing_status.value,
+        # orjson writes an enum as its value, without the descriptor's Python call
+        "visibility": record.visibility,
+        "processing_status": record.processing_status,
         "user_id": record.owner_id,
         "uploader": {"id": record.owner_id, "name": record.uploader_name},
         "video_s3_key": record.video_s3_key,

@@ -183,6 +183,7 @@ class VideoStorage:
         self.window_urls = UrlsByWindow()
         self.presigner = S3Presigner(credentials) if credentials is not None else None
         self.endpoints = self._checked_endpoints() if self.presigner else {}
+        self._media_buckets = (self.buckets.processed, self.buckets.thumbnails)
 
     def _checked_endpoints(self) -> dict[str, BucketEndpoint]:
         """Buckets whose URLs our presigner reproduces byte for byte (checked once)."""
@@ -299,6 +300,9 @@ class VideoStorage:
                      if record.processing_status is Status.COMPLETED]
         if not completed:
             return [NO_URLS for _ in records]
+        if self.cdn is None and self._signs_inline(self._media_buckets):
+            # Without a CDN only these buckets are ever signed for: no need to ask which.
+            return self._kept_urls(records)
         signed = self._buckets_to_sign(completed)
         if not signed or self._signs_inline(signed):
             # Signed for the window (or unsigned): the window's URLs can be kept.
