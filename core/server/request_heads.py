@@ -1,8 +1,10 @@
-"""Bounded request heads: uvicorn's httptools protocol refusing, with a 431, a head too
-large or with too many header fields before it is gathered."""
+"""The server's HTTP protocol: uvicorn's httptools protocol refusing, with a 431, a head
+too large or with too many header fields before it is gathered, and sending each
+response's head and body in one write (`core.server.coalescing`)."""
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import uuid
 from typing import Any
@@ -14,6 +16,7 @@ from uvicorn.protocols.http.httptools_impl import STATUS_LINE, HttpToolsProtocol
 
 from core.config import ServerSection
 from core.problems import PROBLEM_JSON, problem_body
+from core.server.coalescing import CoalescingTransport
 
 log = logging.getLogger("itube.server")
 
@@ -48,6 +51,16 @@ class BoundedHttpToolsProtocol(HttpToolsProtocol):
         self._in_head = True  # from a message's first byte until its headers are complete
         self._head_bytes = 0
         self._refused = False
+
+    def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
+        # uvicorn writes a response's head and body apart: held until the response is
+        # complete (or the loop's turn ends), they leave in one system call.
+        super().connection_made(transport)
+        self.transport = CoalescingTransport(transport, self.loop)  # type: ignore[assignment]
+
+    def on_response_complete(self) -> None:
+        self.transport.flush()  # type: ignore[attr-defined]
+        super().on_response_complete()
 
     def data_received(self, data: bytes) -> None:
         if self._refused:
