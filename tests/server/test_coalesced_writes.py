@@ -11,6 +11,7 @@ from typing import Any
 import uvicorn
 from uvicorn.server import ServerState
 
+from core.server.coalescing import MAX_HELD_BYTES
 from core.server.request_heads import BoundedHttpToolsProtocol
 
 GET = b"GET / HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n"
@@ -150,3 +151,28 @@ def test_a_100_continue_is_sent_while_the_app_waits_for_the_body():
     before_body, writes = asyncio.run(_continued())
     assert before_body == [b"HTTP/1.1 100 Continue\r\n\r\n"]
     assert writes[-1].endswith(b"\r\n\r\nping")
+
+
+async def _streamed_without_pause() -> tuple[int, int]:
+    """(bytes the transport had when the app's last send returned, bytes sent in all)."""
+    chunk, chunks = b"x" * 16384, 64
+    reached: list[int] = []
+
+    async def app(scope: Any, receive: Any, send: Any) -> None:
+        await send({"type": "http.response.start", "status": 200,
+                    "headers": [(b"content-length", str(len(chunk) * chunks).encode())]})
+        for _ in range(chunks - 1):  # no await that pauses: all in one turn of the loop
+            await send({"type": "http.response.body", "body": chunk, "more_body": True})
+        reached.append(sum(len(write) for write in transport.writes))
+        await send({"type": "http.response.body", "body": chunk})
+
+    protocol, transport = _connected(app)
+    protocol.data_received(GET)
+    await _until(lambda: protocol.cycle.response_complete)
+    protocol.connection_lost(None)
+    return reached[0], len(chunk) * chunks
+
+
+def test_a_long_body_sent_in_one_turn_reaches_the_transport_as_it_goes():
+    reached, total = asyncio.run(_streamed_without_pause())
+    assert reached >= total - 16384 - MAX_HELD_BYTES
