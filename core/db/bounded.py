@@ -77,8 +77,8 @@ class BoundedPostgresEngine(PostgresEngine):
         Callers take turns first come, first served: asyncpg's pool hands a released
         connection to whichever caller asks next, so under load a newcomer overtakes the
         caller woken for it, and that one queues again at the back: its wait has no bound
-        but the acquire timeout. A FIFO semaphore of the pool's size in front of the pool
-        keeps the order (`Turns`: a turn always finds a connection free). Only the wait
+        but the acquire timeout. Turns taken in order, as many as the pool's connections,
+        keep the order (`Turns`: a turn always finds a connection free). Only the wait
         for a turn has a deadline: a turn finds a connection free, and at most reconnects
         one the pool dropped, which `connect_timeout_seconds` bounds."""
         if self.pool is None:

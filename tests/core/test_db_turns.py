@@ -10,6 +10,7 @@ import pytest
 from core.db.turns import TIMER_SLACK_SECONDS, Turns
 
 TIMEOUT = 0.2
+TURNS = 50  # loop turns to wait for a condition before giving up
 
 
 async def _held(turns: Turns, count: int) -> None:
@@ -17,10 +18,13 @@ async def _held(turns: Turns, count: int) -> None:
         await turns.take()
 
 
-async def _settle() -> None:
-    """Let every task that can run, run."""
-    for _ in range(5):
+async def _until(condition) -> None:
+    """Yield to the loop until `condition()` holds (bounded: a hang fails the test)."""
+    for _ in range(TURNS):
+        if condition():
+            return
         await asyncio.sleep(0)
+    raise AssertionError("the condition never held")
 
 
 async def _taken_in_order() -> list[int]:
@@ -34,8 +38,7 @@ async def _taken_in_order() -> list[int]:
         turns.give_back()
 
     waiters = [asyncio.create_task(wait(n)) for n in range(10)]
-    await _settle()
-    assert turns.waiting == 10
+    await _until(lambda: turns.waiting == 10)
     turns.give_back()
     await asyncio.gather(*waiters)
     return served
@@ -59,6 +62,8 @@ async def _timed_out() -> list[tuple[float, float]]:
         times.append((arrived, loop.time()))
 
     first = asyncio.create_task(wait())
+    await _until(lambda: turns.waiting == 1)
+    # The second arrives half a timeout later: the gap is what is measured, not an order.
     await asyncio.sleep(TIMEOUT / 2)
     await asyncio.gather(first, wait())
     assert turns.waiting == 0
@@ -75,9 +80,9 @@ async def _after_a_cancelled_waiter() -> tuple[int, bool]:
     await _held(turns, 1)
     leaving = asyncio.create_task(turns.take())
     staying = asyncio.create_task(turns.take())
-    await _settle()
+    await _until(lambda: turns.waiting == 2)
     leaving.cancel()
-    await _settle()
+    await _until(leaving.done)
     waiting = turns.waiting
     turns.give_back()
     await asyncio.wait_for(staying, timeout=5)
@@ -94,10 +99,10 @@ async def _handed_a_turn_then_cancelled() -> bool:
     turns = Turns(1, timeout=5)
     await _held(turns, 1)
     handed = asyncio.create_task(turns.take())
-    await _settle()
+    await _until(lambda: turns.waiting == 1)
     turns.give_back()  # the waiter's turn is set, but it has not run yet
     handed.cancel()
-    await _settle()
+    await _until(handed.done)
     assert handed.cancelled()
     try:
         await asyncio.wait_for(turns.take(), timeout=1)

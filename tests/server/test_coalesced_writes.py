@@ -79,7 +79,6 @@ async def _answer_ready_at_once() -> list[bytes]:
     protocol, transport = _connected(ready_body)
     protocol.data_received(GET)
     await _until(lambda: protocol.cycle is not None and protocol.cycle.response_complete)
-    await asyncio.sleep(0)  # the turn's end, where writes still waiting would leave
     protocol.connection_lost(None)
     return transport.writes
 
