@@ -22,7 +22,7 @@ import os
 import tempfile
 import time
 import uuid
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from contextlib import asynccontextmanager
 from typing import Any
 
@@ -108,6 +108,9 @@ class NoCache:
 
     async def add(self, key: str, value: bytes, ttl: float) -> bool:
         return True
+
+    async def claim(self, keys: Sequence[str], ttl: float) -> list[bool]:
+        return [True for _ in keys]
 
     async def delete(self, *keys: str) -> None:
         return None

@@ -3,16 +3,19 @@ shared store is down."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from core.cache.calls import cache_delete
 from core.cache.memory import MemoryCache
 from core.cache.protocol import Cache, CacheUnavailable
 
 
 class LocalFallback:
-    """A `Cache` for security state (deny-lists, counters, replay caches) that never raises
-    `CacheUnavailable`: it uses `shared`, and while that is down answers from a per-process
-    `MemoryCache`. What was recorded locally stays in force in this process after `shared`
-    returns (`get` and `add` consult it), so a revocation made during an outage is kept.
+    """A `Cache` for security state (deny-lists, counters, replay caches) that raises
+    `CacheUnavailable` only from `claim`: it uses `shared`, and while that is down answers
+    from a per-process `MemoryCache`. What was recorded locally stays in force in this
+    process after `shared` returns (`get` and `add` consult it), so a revocation made
+    during an outage is kept.
     When both hold a value for a key, `get` answers the shared one. Not for cached data:
     a per-process copy could outlive another process's invalidation. Closing it closes
     the local store only; the app closes `shared`."""
@@ -43,6 +46,11 @@ class LocalFallback:
             return await self.shared_cache.add(key, value, ttl)
         except CacheUnavailable:
             return await self.local.add(key, value, ttl)
+
+    async def claim(self, keys: Sequence[str], ttl: float) -> list[bool]:
+        """The shared store's answer only, raising as it does: a claim kept per process
+        would be taken again by each."""
+        return await self.shared_cache.claim(keys, ttl)
 
     async def delete(self, *keys: str) -> None:
         await self.local.delete(*keys)

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import time
 from collections import OrderedDict
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 
 
 class MemoryCache:
@@ -47,6 +47,15 @@ class MemoryCache:
             return False
         self._store(key, value, ttl)
         return True
+
+    async def claim(self, keys: Sequence[str], ttl: float) -> list[bool]:
+        taken = []
+        for key in keys:
+            free = self._live(key) is None
+            if free:
+                self._store(key, b"", ttl)
+            taken.append(free)
+        return taken
 
     async def delete(self, *keys: str) -> None:
         for key in keys:

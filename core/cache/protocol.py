@@ -3,6 +3,7 @@ does not answer. Values are bytes (callers serialise with orjson)."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Protocol, runtime_checkable
 
 
@@ -30,6 +31,8 @@ class Cache(Protocol):
       that handled it (and stays in force there once the store is back), other processes
       accept the token until it expires. Refusing every token instead would sign every
       user out for the length of the outage.
+    - view windows (`claim`): no fallback; views seen meanwhile are not counted, rather
+      than counted again by each process.
     """
 
     name: str
@@ -43,6 +46,12 @@ class Cache(Protocol):
 
     async def add(self, key: str, value: bytes, ttl: float) -> bool:
         """Set only if absent; True when this call set it (replay caches, locks)."""
+        ...
+
+    async def claim(self, keys: Sequence[str], ttl: float) -> list[bool]:
+        """Take each key that is absent for `ttl` seconds, all in one call; for each key,
+        True when this call took it. Never answered from a per-process store: raises
+        `CacheUnavailable` while the store does not answer."""
         ...
 
     async def delete(self, *keys: str) -> None: ...

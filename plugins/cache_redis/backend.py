@@ -1,5 +1,5 @@
 """`RedisCache`: core's cache protocol on redis.asyncio, failing fast and never failing a
-request. Every call goes through a circuit breaker; get/set/delete/ping raise
+request. Every call goes through a circuit breaker; get/set/claim/delete/ping raise
 `CacheUnavailable` when Redis fails or the breaker is open, while add/incr/ttl (rate-limit
 counters, replay caches, locks) are answered from a per-process store until Redis is back.
 The commands of calls made in the same turn of the event loop share one pipeline
@@ -11,7 +11,7 @@ import asyncio
 import contextlib
 import logging
 import math
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from typing import Any, TypeVar, cast
 
 import redis.asyncio as aioredis
@@ -38,6 +38,15 @@ UNREACHABLE = (RedisConnectionError, RedisTimeoutError, OSError, TimeoutError)
 MAX_UNSENT_DELETES = 10_000
 # A failed invalidation: None for a delete, or the tombstone and its hold in seconds.
 Unsent = tuple[bytes, float] | None
+# `claim`: SET NX for each key, one round trip and one reply (a list of 0 and 1) for all,
+# where a pipeline would parse a reply per key.
+CLAIM_SCRIPT = """
+local taken = {}
+for index, key in ipairs(KEYS) do
+  taken[index] = redis.call('SET', key, '', 'PX', ARGV[1], 'NX') and 1 or 0
+end
+return taken
+"""
 
 
 def connection_pool(settings: RedisCacheSettings) -> aioredis.ConnectionPool:
@@ -209,6 +218,14 @@ class RedisCache:
         except CacheUnavailable:
             return await self._fallback().add(key, value, ttl)
         return bool(stored)
+
+    async def claim(self, keys: Sequence[str], ttl: float) -> list[bool]:
+        if not keys:
+            return []
+        stored_keys = [self.key(key) for key in keys]
+        taken = await self._run(lambda r: r.client.eval(
+            CLAIM_SCRIPT, len(stored_keys), *stored_keys, milliseconds(ttl)))
+        return [bool(flag) for flag in taken]
 
     async def incr(self, key: str, ttl: float) -> int:
         async def count(r: AutoPipeline) -> int:

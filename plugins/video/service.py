@@ -327,7 +327,7 @@ class VideoService:
             meta = opened.meta
             if _may_see(meta, actor):
                 if client is not None and self.views is not None:
-                    await self.views.saw(video_id, meta["owner_id"], actor, client)
+                    self.views.saw(video_id, meta["owner_id"], actor, client)
                 return opened.body, meta.get("etag")
         raise NotFound(f"No video {video_id}")
 

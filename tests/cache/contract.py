@@ -92,6 +92,23 @@ class CacheContract:
         results = await asyncio.gather(*(cache.add("race", b"x", 30) for _ in range(20)))
         assert results.count(True) == 1
 
+    async def test_claim_takes_each_absent_key_once(self, cache):
+        await cache.add("held", b"x", 30)
+        assert await cache.claim(["a", "held", "b", "a"], 30) == [True, False, True, False]
+        assert await cache.claim(["a", "b", "c"], 30) == [False, False, True]
+        assert await cache.claim([], 30) == []
+
+    async def test_a_claim_lasts_its_ttl(self, cache):
+        assert await cache.claim(["window"], SHORT_TTL) == [True]
+        assert await cache.claim(["window"], 30) == [False]
+        await anyio.sleep(PAST_SHORT_TTL)
+        assert await cache.claim(["window"], 30) == [True]
+
+    async def test_concurrent_claims_have_one_winner_a_key(self, cache):
+        results = await asyncio.gather(*(cache.claim(["x", "y"], 30) for _ in range(10)))
+        assert [taken[0] for taken in results].count(True) == 1
+        assert [taken[1] for taken in results].count(True) == 1
+
     async def test_incr_counts_from_one(self, cache):
         assert [await cache.incr("hits", 30) for _ in range(3)] == [1, 2, 3]
         assert await cache.incr("other", 30) == 1

@@ -184,7 +184,8 @@ async def test_a_down_redis_raises_for_data_and_counts_locally(redis_server):
     try:
         redis_server.kill()
         for call in (backend.get("k"), backend.set("k", b"v", 30), backend.delete("k"),
-                     backend.ping()):
+                     backend.ping(), backend.claim(["seen"], 30),
+                     LocalFallback(backend).claim(["seen"], 30)):
             with pytest.raises(CacheUnavailable):
                 await call
         # Rate-limit counters and replay entries are kept per process meanwhile.

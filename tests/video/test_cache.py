@@ -3,6 +3,7 @@ every change, and a failing cache never fails a request."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 from core.cache import CacheUnavailable
@@ -88,6 +89,9 @@ class UnavailableCache:
         self._fail()
 
     async def add(self, key: str, value: bytes, ttl: float) -> bool:
+        return self._fail()
+
+    async def claim(self, keys: Sequence[str], ttl: float) -> list[bool]:
         return self._fail()
 
     async def delete(self, *keys: str) -> None:

@@ -8,7 +8,7 @@ wrapper around whichever backend the app loads) until the change has been made."
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
@@ -52,6 +52,9 @@ class HoldsAStore:
     async def add(self, key: str, value: bytes, ttl: float) -> bool:
         await self._maybe_hold(key, value)
         return await self.inner.add(key, value, ttl)
+
+    async def claim(self, keys: Sequence[str], ttl: float) -> list[bool]:
+        return await self.inner.claim(keys, ttl)
 
     async def get(self, key: str) -> bytes | None:
         return await self.inner.get(key)

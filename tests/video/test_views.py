@@ -1,7 +1,8 @@
 """View counts: a get by anyone but the owner counts once per viewer per video per window,
 in memory until a flush adds it to the row; a failed flush keeps its counts; the window is
-shared through the app's cache (Redis across apps), and a cache that does not answer
-counts nothing and fails nothing."""
+shared through the app's cache (Redis across apps), asked once a confirmation for every
+view noted since the last, and a cache that does not answer counts nothing and fails
+nothing."""
 
 from __future__ import annotations
 
@@ -10,13 +11,14 @@ import socket
 import uuid
 
 import pytest
+import redis
 from starlette.testclient import TestClient
 
 from core.app import create_app
 from plugins.video.config import VideoSettings, settings_problems
 from plugins.video.tables import Video
 from plugins.video.views import flusher
-from plugins.video.views.service import ViewCounter
+from plugins.video.views.service import SEEN_PREFIX, ViewCounter
 from tests.support.stand_ins import StandInServiceAuthPlugin, StandInUserAuthPlugin
 from tests.video import workflow
 from tests.video.support import insert_video, run_in_app, user, wait_until
@@ -38,8 +40,14 @@ def counter(client: TestClient) -> ViewCounter:
     return views
 
 
+def confirmed(client: TestClient) -> dict[str, int]:
+    """The counts waiting to be written, once the views noted so far are confirmed."""
+    run_in_app(client, counter(client).confirm)
+    return counter(client).pending
+
+
 def pending(client: TestClient, video_id: uuid.UUID) -> int:
-    return counter(client).pending.get(str(video_id), 0)
+    return confirmed(client).get(str(video_id), 0)
 
 
 def flush(client: TestClient) -> None:
@@ -109,7 +117,8 @@ def test_the_owner_and_a_refused_get_count_nothing(make_video_client):
     view(client, ALICE, private_id)
     view(client, BOB, private_id, status=404)
     view(client, BOB, uuid.uuid4(), status=404)
-    assert counter(client).pending == {}
+    assert counter(client).noted == []
+    assert confirmed(client) == {}
 
 
 def test_counts_reach_the_row_only_at_a_flush_then_the_response(make_video_client):
@@ -121,7 +130,7 @@ def test_counts_reach_the_row_only_at_a_flush_then_the_response(make_video_clien
     assert view(client, ALICE, video_id)["view_count"] == 0
     flush(client)
     assert stored_views(client, video_id) == 3
-    assert counter(client).pending == {}
+    assert confirmed(client) == {}
     # the cached answer shows the new count once its TTL is over
     assert wait_until(lambda: view(client, ALICE, video_id)["view_count"] == 3)
     view(client, user("dave"), video_id)
@@ -134,6 +143,16 @@ def test_the_background_flusher_writes_the_counts(make_video_client):
     video_id = insert_video(client)
     view(client, BOB, video_id)
     assert wait_until(lambda: stored_views(client, video_id) == 1)
+
+
+def test_the_flusher_confirms_noted_views_between_writes(make_video_client):
+    client = make_video_client(BY_HAND)
+    video_id = insert_video(client)
+    view(client, BOB, video_id)
+    assert [noted for noted, _ in counter(client).noted] == [str(video_id)]
+    assert wait_until(lambda: not counter(client).noted
+                      and counter(client).pending == {str(video_id): 1})
+    assert stored_views(client, video_id) == 0  # written at the next flush only
 
 
 def test_a_deleted_videos_views_are_dropped(make_video_client):
@@ -171,7 +190,7 @@ def test_a_failed_flush_keeps_its_counts(make_video_client, caplog):
     view(client, CAROL, video_id)
     flush(client)
     assert stored_views(client, video_id) == 2
-    assert counter(client).pending == {}
+    assert confirmed(client) == {}
 
 
 def test_no_counting_when_switched_off(make_video_client):
@@ -202,9 +221,25 @@ def test_apps_sharing_redis_count_a_viewer_once(redis_video_app, redis_url, redi
     view(second, BOB, video_id)
     view(first, BOB, video_id)
     view(first, CAROL, video_id)
-    assert (pending(first, video_id), pending(second, video_id)) == (1, 1)
+    # The second app confirms first: bob is its viewer, carol the first app's.
+    assert (pending(second, video_id), pending(first, video_id)) == (1, 1)
     flush(second)
     assert stored_views(second, video_id) == 1
+
+
+def test_a_get_makes_no_cache_call_for_its_view(redis_video_app, redis_url, redis_prefix):
+    client = redis_video_app(redis_url, redis_prefix)
+    video_ids = [insert_video(client) for _ in range(3)]
+    for video_id in video_ids:
+        view(client, BOB, video_id)
+    store = redis.Redis.from_url(redis_url)
+    seen = f"{redis_prefix}:*{SEEN_PREFIX}*"
+    try:
+        assert store.keys(seen) == []
+        assert [pending(client, video_id) for video_id in video_ids] == [1, 1, 1]
+        assert len(store.keys(seen)) == 3
+    finally:
+        store.close()
 
 
 def _closed_port() -> int:
@@ -217,7 +252,7 @@ def test_with_redis_down_a_get_succeeds_and_counts_nothing(redis_video_app):
     client = redis_video_app(f"redis://127.0.0.1:{_closed_port()}/0", "itube-views-down")
     video_id = insert_video(client)
     view(client, BOB, video_id)
-    assert counter(client).pending == {}
+    assert confirmed(client) == {}
 
 
 @pytest.mark.parametrize("key", ["view_window_seconds", "view_flush_seconds"])

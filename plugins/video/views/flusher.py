@@ -1,14 +1,16 @@
-"""The view flusher: a lifespan task that writes each process's counted views every
-`view_flush_seconds`, and what is left at shutdown.
+"""The view flusher: a lifespan task that confirms the views each process noted every
+second at most (`ViewCounter.confirm`, one cache call), writes the counts every
+`view_flush_seconds`, and both once more at shutdown.
 
-A failed flush puts its counts back for the next one, so a database outage delays counts
-and loses none; a process that crashes loses the views counted since its last flush.
+A failed write puts its counts back for the next one, so a database outage delays counts
+and loses none; a process that crashes loses the views noted since its last write.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
+import time
 
 import anyio
 import attrs
@@ -19,10 +21,14 @@ from plugins.video.views.service import ViewCounter
 
 log = logging.getLogger("itube.video.views")
 STATE_KEY = "video.views"
+# The longest the noted views wait to be confirmed: a bound on what they hold in memory.
+CONFIRM_SECONDS = 1.0
 
 
 async def flush(counter: ViewCounter) -> None:
-    """Write the pending counts; on a fault keep them for the next flush."""
+    """Confirm the noted views and write the pending counts; on a database fault keep
+    the counts for the next flush."""
+    await counter.confirm()
     counts = counter.take()
     if not counts:
         return
@@ -36,11 +42,18 @@ async def flush(counter: ViewCounter) -> None:
 
 async def flush_forever(counter: ViewCounter, interval_seconds: float,
                         stop: anyio.Event) -> None:
-    """Flush every `interval_seconds` until `stop` is set, then once more."""
+    """Flush every `interval_seconds` and confirm in between, until `stop` is set, then
+    flush once more."""
+    write_at = time.monotonic() + interval_seconds
     while not stop.is_set():
-        with anyio.move_on_after(interval_seconds):
+        with anyio.move_on_after(min(interval_seconds, CONFIRM_SECONDS)):
             await stop.wait()
-        await flush(counter)
+        if time.monotonic() >= write_at:
+            await flush(counter)
+            write_at = time.monotonic() + interval_seconds
+        else:
+            await counter.confirm()
+    await flush(counter)
 
 
 @attrs.define

@@ -1,17 +1,17 @@
-"""Counting views without a database write per view.
+"""Counting views without a database write or a cache call per view.
 
-A viewer is the signed-in actor, else the client address, only ever kept hashed. Whether
-a viewer already counted for a video within the window is asked of the app's cache
-(shared by every worker with cache_redis); a per-process memo of what this process
-added answers repeat viewers without a cache call. Counted views wait in `pending` until
-the flusher writes them.
+A viewer is the signed-in actor, else the client address, only ever kept hashed. A get
+only notes its (video, viewer) pair, unless a per-process memo already holds the pair for
+the window. The flusher then asks the app's cache (shared by every worker with
+cache_redis) which of the noted pairs are new in the window, all in one call
+(`Cache.claim`), and counts those into `pending`, which it writes to the database.
 """
 
 from __future__ import annotations
 
 import hashlib
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 
 from core.auth import Actor
 from core.cache import Cache, CacheUnavailable
@@ -21,6 +21,8 @@ SEEN_PREFIX = "video:v1:seen:"
 MEMO_MAX_ENTRIES = 10_000
 # A fixed key so every process names a viewer alike; raw addresses are never kept.
 VIEWER_HASH_KEY = b"itube video viewers"
+# Pairs asked of the cache in one call: Redis runs a call's claims without a break.
+CLAIMS_PER_CALL = 1_000
 
 
 def viewer_subject(actor: Actor | None, address: Callable[[], str]) -> str:
@@ -40,16 +42,17 @@ class ViewCounter:
         self.cache = cache
         self.window_seconds = window_seconds
         self.pending: dict[str, int] = {}
-        # hash((video id, viewer subject)) -> until when this process knows the cache holds
-        # the pair. Python's hash is salted per process: no address is kept, and repeat
-        # viewers skip the keyed hash.
+        # (video id, viewer subject) of the gets noted since the last `confirm`.
+        self.noted: list[tuple[str, str]] = []
+        # hash((video id, viewer subject)) -> until when this process has noted the pair.
+        # Python's hash is salted per process: no address is kept.
         self._memo: dict[int, float] = {}
 
-    async def saw(self, video_id: str, owner_id: str, actor: Actor | None,
-                  address: Callable[[], str]) -> None:
-        """Count a successful get of `video_id` unless the owner made it or the viewer
-        already counted within the window; `address` is asked for anonymous viewers only.
-        A cache that does not answer counts nothing."""
+    def saw(self, video_id: str, owner_id: str, actor: Actor | None,
+            address: Callable[[], str]) -> None:
+        """Note a successful get of `video_id` unless the owner made it or this process
+        noted the viewer within the window; `address` is asked for anonymous viewers only.
+        It counts once `confirm` finds it new in the window."""
         if actor is not None and actor.id == owner_id:
             return
         subject = viewer_subject(actor, address)
@@ -57,26 +60,24 @@ class ViewCounter:
         now = time.monotonic()
         if self._memo.get(pair, 0.0) > now:
             return
-        try:
-            first = await self._mark_seen(f"{SEEN_PREFIX}{video_id}:{viewer_id(subject)}")
-        except CacheUnavailable:
-            return
-        if first:
-            self._remember(pair, now + self.window_seconds)
-            self.pending[video_id] = self.pending.get(video_id, 0) + 1
+        self._remember(pair, now + self.window_seconds)
+        self.noted.append((video_id, subject))
 
-    async def _mark_seen(self, key: str) -> bool:
-        """Record the viewer in the cache for the window; False when it already was.
-
-        A read then a write, not `add`: the Redis backend answers `add` from a per-process
-        store while Redis is down, where these keys would push out the replay cache's and
-        rate limits' entries, and each process would count the viewer again. `get` and
-        `set` raise instead, so an outage counts nothing. Two processes seeing a new viewer
-        at the same instant may both count it."""
-        if await self.cache.get(key) is not None:
-            return False
-        await self.cache.set(key, b"", self.window_seconds)
-        return True
+    async def confirm(self) -> None:
+        """Count the noted views that are their viewer's first of the video in the window,
+        as the cache records them for every process. A cache that does not answer counts
+        nothing: not `add`, which the Redis backend answers from a per-process store while
+        Redis is down, where each process would count the viewer again."""
+        noted, self.noted = self.noted, []
+        for batch in _batches(noted, CLAIMS_PER_CALL):
+            keys = [f"{SEEN_PREFIX}{video_id}:{viewer_id(subject)}" for video_id, subject in batch]
+            try:
+                firsts = await self.cache.claim(keys, self.window_seconds)
+            except CacheUnavailable:
+                return
+            for (video_id, _), first in zip(batch, firsts, strict=True):
+                if first:
+                    self.pending[video_id] = self.pending.get(video_id, 0) + 1
 
     def _remember(self, pair: int, until: float) -> None:
         # Every pair lives one window, so insertion order is expiry order: the oldest goes.
@@ -94,3 +95,8 @@ class ViewCounter:
         """Counts a flush could not write, kept for the next one."""
         for video_id, views in counts.items():
             self.pending[video_id] = self.pending.get(video_id, 0) + views
+
+
+def _batches(items: list[tuple[str, str]], size: int) -> Iterator[list[tuple[str, str]]]:
+    for start in range(0, len(items), size):
+        yield items[start:start + size]
