@@ -33,7 +33,7 @@ fuzz: $(STAMP)
 
 lint: $(STAMP)
 	$(BIN)/ruff check core plugins tests bench
-	$(BIN)/mypy core plugins
+	$(BIN)/mypy core plugins bench
 
 migrate: $(STAMP)
 	$(BIN)/itube migrate --config $(CONFIG) forwards
@@ -41,7 +41,7 @@ migrate: $(STAMP)
 # Every benchmark in bench/, or those named: `make bench BENCH_ARGS="load --quick"` tries the
 # load table in a few minutes; the full one (1,000,000 videos, 4 rounds) writes
 # docs/benchmarks.md and takes about 25 minutes; `BENCH_ARGS=library` (about 11 minutes),
-# `uploads` (about 4), `events` (about 2) and `playback` (about 5) write
+# `uploads` (about 5), `events` (about 2) and `playback` (about 5) write
 # docs/benchmarks-<name>.md. Installs wrk when it is missing (needs root).
 bench: $(STAMP) wrk-ready
 	$(BIN)/python -m bench $(BENCH_ARGS)

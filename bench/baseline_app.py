@@ -10,13 +10,15 @@ Settings come from the environment (bench_load sets them):
 - ITUBE_BENCH_DATABASE_POOL: the pool's upper bound (itube's `pool_max_size`);
 - ITUBE_BENCH_REDIS_URL and ITUBE_BENCH_REDIS_KEY: where `/redis` reads its body;
 - ITUBE_BENCH_PLAYLIST_KEY: the Redis key `/playlist` reads (bench_playback sets it);
-- ITUBE_BENCH_S3_ENDPOINT: the S3 endpoint `/presign` signs upload URLs for;
+- ITUBE_BENCH_S3_ENDPOINT: the S3 endpoint `/presign` signs upload URLs for and
+  `/multipart` starts uploads at (in the bucket itube's local emulation provisions);
 - ITUBE_BENCH_SIGV4_KEY_ID and ITUBE_BENCH_SIGV4_SECRET: the key pair `/by-key/...` accepts.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import os
 import uuid
 from collections.abc import AsyncIterator
@@ -24,6 +26,7 @@ from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 
+import anyio.to_thread
 import asyncpg
 import boto3
 import orjson
@@ -40,6 +43,7 @@ EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
 ROW = "SELECT * FROM videos WHERE id = $1"
 ID_BY_KEY = "SELECT id FROM videos WHERE video_s3_key = $1"
 BY_KEY_PREFIX = "/api/v1/upload/videos/by-key/"
+RAW_BUCKET = "itube-raw-videos"
 ROW_TTL_SECONDS = 300
 # The public listing's keyset query, as itube's index expects it.
 PAGE = (
@@ -115,11 +119,20 @@ async def presign(request: Request) -> Response:
     """(d) An upload URL signed by boto3, as JSON (no auth, no body read)."""
     url = request.state.s3.generate_presigned_url(
         "put_object",
-        Params={"Bucket": "itube-raw-videos", "Key": f"videos/anyone/{uuid.uuid4()}",
+        Params={"Bucket": RAW_BUCKET, "Key": f"videos/anyone/{uuid.uuid4()}",
                 "ContentType": "video/mp4"},
         ExpiresIn=900, HttpMethod="PUT",
     )
     return _json(orjson.dumps({"url": url}))
+
+
+async def multipart(request: Request) -> Response:
+    """(f) A multipart upload started through boto3 in a worker thread, as itube starts one,
+    its upload id as JSON (no auth, no body read, no ledger, no part URLs)."""
+    started = await anyio.to_thread.run_sync(functools.partial(
+        request.state.s3.create_multipart_upload, Bucket=RAW_BUCKET,
+        Key=f"videos/anyone/{uuid.uuid4()}", ContentType="video/mp4"))
+    return _json(orjson.dumps({"upload_id": started["UploadId"]}))
 
 
 async def by_key(request: Request) -> Response:
@@ -178,6 +191,7 @@ def create_app() -> Starlette:
             Route("/redis", from_redis),
             Route("/playlist", playlist),
             Route("/presign", presign, methods=["POST"]),
+            Route("/multipart", multipart, methods=["POST"]),
             Route(BY_KEY_PREFIX + "{s3_key:path}", by_key),
         ],
         lifespan=lifespan,

@@ -32,6 +32,7 @@ from moto.server import ThreadedMotoServer
 from starlette.applications import Starlette
 from starlette.responses import Response
 from starlette.routing import Route
+from starlette.types import Message
 
 from core.app import create_app
 from core.cache import Cache, CacheUnavailable, MemoryCache
@@ -155,10 +156,10 @@ async def serving(app: Starlette) -> AsyncIterator[Call]:
         }
         status = 0
 
-        async def receive() -> dict[str, Any]:
+        async def receive() -> Message:
             return {"type": "http.request", "body": b"", "more_body": False}
 
-        async def send(message: dict[str, Any]) -> None:
+        async def send(message: Message) -> None:
             nonlocal status
             if message["type"] == "http.response.start":
                 status = message["status"]

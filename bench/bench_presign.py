@@ -84,19 +84,19 @@ async def ticker(stop: asyncio.Event, lateness: list[float]) -> None:
 
 async def run(sign: Callable[[int], Awaitable[str]] | None) -> dict[str, float]:
     """Ticker lateness (ms) and signing throughput while `sign` runs (None: idle loop)."""
-    stop, lateness = asyncio.Event(), []
+    stop, lateness = asyncio.Event(), list[float]()
     tick = asyncio.create_task(ticker(stop, lateness))
 
-    async def request(task: int) -> None:
+    async def request(task: int, signer: Callable[[int], Awaitable[str]]) -> None:
         for index in range(URLS_PER_TASK):
-            await sign(task * URLS_PER_TASK + index)
+            await signer(task * URLS_PER_TASK + index)
             await asyncio.sleep(0)  # a handler awaits other I/O between presigns
 
     started = time.perf_counter()
     if sign is None:
         await asyncio.sleep(0.3)
     else:
-        await asyncio.gather(*(request(task) for task in range(CONCURRENCY)))
+        await asyncio.gather(*(request(task, sign) for task in range(CONCURRENCY)))
     elapsed = time.perf_counter() - started
     stop.set()
     await tick

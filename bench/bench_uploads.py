@@ -2,16 +2,18 @@
 the API beside a single upload URL, and a large file sent through the emulator in parts
 beside the same file in one PUT.
 
-    make bench BENCH_ARGS=uploads              # about 3 minutes
+    make bench BENCH_ARGS=uploads              # about 5 minutes
     make bench BENCH_ARGS="uploads --quick"    # a smaller file, fewer requests
 
 Cost is the server process's own CPU time per answer (user + system, from /proc), the
 figure that stays steady on a shared machine, and the wall time per answer at CLIENTS
 concurrent clients; each round asks for an upload URL, a multipart start, and URLs for the
 same number of parts of an upload already started (a start without its S3 round trip),
-odd rounds in reverse order, and a row is the median of same-round ratios. The server is
-one itube worker on core 0 (auth_cognito, in-process cache, PostgreSQL); the emulator is
-moto's server in a process of its own.
+and of a bare Starlette handler (bench/baseline_app.py) only a multipart upload started
+through boto3 (a start's S3 round trip alone), odd rounds in reverse order, and a row is
+the median of same-round ratios. The server is one itube worker on core 0 (auth_cognito,
+in-process cache, PostgreSQL), the bare handler's uvicorn worker the same core in turn;
+the emulator is moto's server in a process of its own.
 
 Environment: ITUBE_BENCH_UPLOAD_ROUNDS (4), ITUBE_BENCH_UPLOAD_REQUESTS (400 a kind and
 round), ITUBE_BENCH_UPLOAD_MIB (1024, the large file), ITUBE_BENCH_OUTPUT.
@@ -39,7 +41,7 @@ from bench import machine
 from bench.accounts import access_cookie
 from bench.processes import ROOT, Server, serving
 from bench.seeding import seeded_database, services_missing
-from bench.servers import Backends, Itube, itube_config
+from bench.servers import Backends, Itube, baseline_launch, itube_config
 from bench.snapshot import describe, snapshot
 from tests.support.services import free_port
 
@@ -176,6 +178,11 @@ def part_urls_asker(base: str, cookie: str, size: int) -> Callable[[httpx.Client
     return ask
 
 
+def bare_start(client: httpx.Client) -> None:
+    answer = client.post("/multipart")
+    answer.raise_for_status()
+
+
 def write_file(path: Path, mib: int) -> None:
     with path.open("wb") as out:
         for _ in range(mib):
@@ -257,6 +264,7 @@ class Round:
     upload_url: Cost
     multipart: Cost
     part_urls: Cost  # URLs for PART_URLS parts of a started upload: a start without S3
+    bare_start: Cost  # a bare handler starting a multipart upload through boto3: S3 alone
 
 
 def median_ratio(rounds: list[Round], kind: str, field: str) -> float:
@@ -271,7 +279,8 @@ def markdown(opts: Options, rounds: list[Round], single: float,
     rows = "\n".join(
         f"| {number} | {one.upload_url.cpu_us:,.0f} | {one.multipart.cpu_us:,.0f} | "
         f"{one.multipart.cpu_us / one.upload_url.cpu_us:.2f} | {one.part_urls.cpu_us:,.0f} | "
-        f"{one.part_urls.cpu_us / one.upload_url.cpu_us:.2f} | {one.upload_url.wall_ms:.2f} | "
+        f"{one.part_urls.cpu_us / one.upload_url.cpu_us:.2f} | {one.bare_start.cpu_us:,.0f} | "
+        f"{one.bare_start.cpu_us / one.upload_url.cpu_us:.2f} | {one.upload_url.wall_ms:.2f} | "
         f"{one.multipart.wall_ms:.2f} |"
         for number, one in enumerate(rounds, 1))
     return f"""# Upload benchmarks
@@ -290,11 +299,14 @@ Beside them, what a start costs without its S3 round trip: URLs for the first {P
 parts of an upload already started (`POST …/multipart/{{upload_id}}/parts`: the same
 signing and an answer of the same size, a ledger read in place of the ledger insert, no S3
 call, and a body of {PART_URLS} part numbers to parse, which a start does not have):
-**{median_ratio(rounds, "part_urls", "cpu_us"):.2f}×** an upload URL.
+**{median_ratio(rounds, "part_urls", "cpu_us"):.2f}×** an upload URL. And the S3 round
+trip alone: a bare Starlette handler that only starts a multipart upload through boto3 in a
+worker thread, as itube does (no session, no ledger, no part URLs, a 40-byte answer), costs
+its server **{median_ratio(rounds, "bare_start", "cpu_us"):.2f}×** itube's upload URL.
 
 | round | upload-url CPU µs | multipart CPU µs | ratio | {PART_URLS} part URLs CPU µs | ratio | \
-upload-url ms | multipart ms |
-|---:|---:|---:|---:|---:|---:|---:|---:|
+bare boto3 start CPU µs | ratio | upload-url ms | multipart ms |
+|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|
 {rows}
 
 A multipart creation also asks S3 for an upload id (CreateMultipartUpload, a network round
@@ -334,17 +346,27 @@ def measure(opts: Options, folder: Path) -> str:
             config = config_for(seeded.url)
             command = [str(Path(sys.executable).with_name("itube")), "serve", "--config",
                        str(config), "--host", "127.0.0.1", "--workers", "1"]
+            body_file = folder / "body.json"
+            body_file.write_bytes(b"{}")
+            bare_command, bare_env = baseline_launch(
+                attrs.evolve(backends, database=seeded.url), body_file, "unused")
             with serving(lambda port: [*command, "--port", str(port)], {}, "/readyz",
-                         folder / "itube.log", code=code) as server:
+                         folder / "itube.log", code=code) as server, \
+                    serving(bare_command, bare_env, "/fixed", folder / "bare.log",
+                            code=code) as bare:
                 cookie = access_cookie(server.base)
                 size = multipart_size(server.base, cookie)
-                kinds = {"upload_url": upload_url, "multipart": multipart_creator(size),
-                         "part_urls": part_urls_asker(server.base, cookie, size)}
+                kinds = {"upload_url": (server, upload_url),
+                         "multipart": (server, multipart_creator(size)),
+                         "part_urls": (server, part_urls_asker(server.base, cookie, size)),
+                         "bare_start": (bare, bare_start)}
                 rounds = []
                 for number in range(opts.rounds):
                     order = list(kinds) if number % 2 == 0 else list(reversed(kinds))
-                    costs = {kind: measured(server, opts.requests, kinds[kind], cookie)
-                             for kind in order}
+                    costs = {}
+                    for kind in order:
+                        target, ask = kinds[kind]
+                        costs[kind] = measured(target, opts.requests, ask, cookie)
                     print(f"round {number + 1}: " + ", ".join(
                         f"{kind} {cost.cpu_us:,.0f} µs" for kind, cost in costs.items()),
                         flush=True)
