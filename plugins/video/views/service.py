@@ -9,9 +9,10 @@ cache_redis) which of the noted pairs are new in the window, all in one call
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 
 from core.auth import Actor
 from core.cache import Cache, CacheUnavailable
@@ -36,7 +37,7 @@ def viewer_id(subject: str) -> str:
 
 
 class ViewCounter:
-    """The views one process counted and has not flushed yet, per video id."""
+    """The views one process noted, and those it counted and has not written yet."""
 
     def __init__(self, cache: Cache, window_seconds: float) -> None:
         self.cache = cache
@@ -44,6 +45,8 @@ class ViewCounter:
         self.pending: dict[str, int] = {}
         # (video id, viewer subject) of the gets noted since the last `confirm`.
         self.noted: list[tuple[str, str]] = []
+        # One confirmation at a time: one that returns has counted all noted before it.
+        self._confirming = asyncio.Lock()
         # hash((video id, viewer subject)) -> until when this process has noted the pair.
         # Python's hash is salted per process: no address is kept.
         self._memo: dict[int, float] = {}
@@ -66,18 +69,25 @@ class ViewCounter:
     async def confirm(self) -> None:
         """Count the noted views that are their viewer's first of the video in the window,
         as the cache records them for every process. A cache that does not answer counts
-        nothing: not `add`, which the Redis backend answers from a per-process store while
-        Redis is down, where each process would count the viewer again."""
-        noted, self.noted = self.noted, []
-        for batch in _batches(noted, CLAIMS_PER_CALL):
-            keys = [f"{SEEN_PREFIX}{video_id}:{viewer_id(subject)}" for video_id, subject in batch]
-            try:
-                firsts = await self.cache.claim(keys, self.window_seconds)
-            except CacheUnavailable:
-                return
-            for (video_id, _), first in zip(batch, firsts, strict=True):
-                if first:
-                    self.pending[video_id] = self.pending.get(video_id, 0) + 1
+        nothing, and this process forgets it noted those viewers, so their next view once
+        the cache is back may count. Not `add`, which the Redis backend answers from a
+        per-process store while Redis is down, where each process would count the viewer
+        again."""
+        async with self._confirming:
+            noted, self.noted = self.noted, []
+            for start in range(0, len(noted), CLAIMS_PER_CALL):
+                batch = noted[start:start + CLAIMS_PER_CALL]
+                keys = [f"{SEEN_PREFIX}{video_id}:{viewer_id(subject)}"
+                        for video_id, subject in batch]
+                try:
+                    firsts = await self.cache.claim(keys, self.window_seconds)
+                except CacheUnavailable:
+                    for pair in noted[start:]:
+                        self._memo.pop(hash(pair), None)
+                    return
+                for (video_id, _), first in zip(batch, firsts, strict=True):
+                    if first:
+                        self.pending[video_id] = self.pending.get(video_id, 0) + 1
 
     def _remember(self, pair: int, until: float) -> None:
         # Every pair lives one window, so insertion order is expiry order: the oldest goes.
@@ -96,7 +106,3 @@ class ViewCounter:
         for video_id, views in counts.items():
             self.pending[video_id] = self.pending.get(video_id, 0) + views
 
-
-def _batches(items: list[tuple[str, str]], size: int) -> Iterator[list[tuple[str, str]]]:
-    for start in range(0, len(items), size):
-        yield items[start:start + size]
