@@ -3,6 +3,7 @@
 - `db_url`: every test that touches the database runs twice, on SQLite (a file in a temp
   dir) and on PostgreSQL (a fresh database per test, dropped afterwards).
 - `moto_endpoint`: one moto server for the session; each app provisions its own user pool.
+- `redis_server`: a Redis server of the test's own, to kill and restart (fault tests).
 - `make_config` / `make_client`: a config for a plugin list, and a TestClient with its
   lifespan running.
 """
@@ -22,6 +23,7 @@ from starlette.testclient import TestClient
 from core.app import create_app
 from core.config import Config, config_from_dict
 from tests.support import emulator, services
+from tests.support.redis_server import RedisServer
 from tests.support.shared_loop import SharedLoopTestClient
 
 
@@ -57,6 +59,15 @@ def postgres_available() -> None:
 def redis_url() -> str:
     services.require_redis()
     return services.REDIS_URL
+
+
+@pytest.fixture
+def redis_server() -> Iterator[RedisServer]:
+    """A `redis-server` of the test's own on a free port, to kill and restart."""
+    server = RedisServer()
+    server.start()
+    yield server
+    server.kill()
 
 
 @pytest.fixture

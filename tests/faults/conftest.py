@@ -1,5 +1,5 @@
-"""Fixtures of the fault tests: PostgreSQL and the AWS emulator behind a `FaultProxy`, a
-Redis server of the test's own, and a real server process."""
+"""Fixtures of the fault tests: PostgreSQL and the AWS emulator behind a `FaultProxy`, and
+a real server process."""
 
 from __future__ import annotations
 
@@ -8,7 +8,6 @@ from pathlib import Path
 
 import pytest
 
-from tests.cache.conftest import RedisServer
 from tests.faults.support import ItubeServer, through, upstream_of
 from tests.support.proxy import FaultProxy
 from tests.support.services import POSTGRES_ADMIN_URL, free_port
@@ -48,11 +47,3 @@ def start_server(tmp_path: Path) -> Iterator[object]:
 def anyio_backend() -> str:
     return "asyncio"
 
-
-@pytest.fixture
-def redis_server() -> Iterator[RedisServer]:
-    """A `redis-server` of the test's own on a free port, to kill and restart."""
-    server = RedisServer()
-    server.start()
-    yield server
-    server.kill()

@@ -9,7 +9,6 @@ from __future__ import annotations
 import logging
 import socket
 import uuid
-from collections.abc import Iterator
 
 import pytest
 import redis
@@ -20,7 +19,6 @@ from plugins.video.config import VideoSettings, settings_problems
 from plugins.video.tables import Video
 from plugins.video.views import flusher
 from plugins.video.views.service import SEEN_PREFIX, ViewCounter
-from tests.cache.conftest import RedisServer
 from tests.support.stand_ins import StandInServiceAuthPlugin, StandInUserAuthPlugin
 from tests.video import workflow
 from tests.video.support import insert_video, run_in_app, user, wait_until
@@ -258,23 +256,15 @@ def test_with_redis_down_a_get_succeeds_and_counts_nothing(redis_video_app):
     assert confirmed(client) == {}
 
 
-@pytest.fixture
-def own_redis() -> Iterator[RedisServer]:
-    server = RedisServer()
-    server.start()
-    yield server
-    server.kill()
-
-
 def test_a_viewer_noted_while_redis_was_down_counts_once_it_is_back(redis_video_app,
-                                                                    own_redis):
-    client = redis_video_app(own_redis.url, "itube-views-outage")
+                                                                    redis_server):
+    client = redis_video_app(redis_server.url, "itube-views-outage")
     run_in_app(client, lambda: flusher.stop(client.app.state.ctx))
     video_id = insert_video(client)
-    own_redis.kill()
+    redis_server.kill()
     view(client, BOB, video_id)
     assert confirmed(client) == {}
-    own_redis.start()
+    redis_server.start()
     assert wait_until(lambda: view(client, BOB, video_id) and pending(client, video_id) == 1)
 
 
