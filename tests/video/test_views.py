@@ -216,6 +216,8 @@ def test_apps_sharing_redis_count_a_viewer_once(redis_video_app, redis_url, redi
     # The tables now use the second app's database connections (one database a process
     # at a time): the first app is only asked what Redis holds, the video's answer too.
     second = redis_video_app(redis_url, redis_prefix)
+    for app in (first, second):  # no confirmation but the test's own, in its order
+        run_in_app(app, lambda app=app: flusher.stop(app.app.state.ctx))
     video_id = insert_video(second)
     view(second, BOB, video_id)
     view(first, BOB, video_id)
