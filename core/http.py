@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from typing import Any, TypeVar
+from urllib.parse import urlencode
 
 import cattrs
 import orjson
@@ -64,6 +66,26 @@ def respond(
 def raw_json(body: bytes, status: int = 200, headers: dict[str, str] | None = None) -> Response:
     """A JSON response from bytes already serialised (a cache hit)."""
     return JsonBytes(body, status, headers)
+
+
+def page_response(request: Request, body: bytes, limit: int, next_cursor: str | None,
+                  kept: Sequence[tuple[str, str]] = ()) -> Response:
+    """A page already serialised, linking to the next one when there is one (`Link:
+    <...>; rel="next"`): this path with `limit`, `next_cursor` and the `kept` parameters."""
+    headers = {}
+    if next_cursor:
+        target = f"{_url_path(request)}?limit={limit}&cursor={next_cursor}"
+        if kept:
+            target += "&" + urlencode(kept)
+        headers["Link"] = f'<{target}>; rel="next"'
+    return JsonBytes(body, 200, headers)
+
+
+def _url_path(request: Request) -> str:
+    """`request.url.path`, without building the whole URL (host, scheme and query) only to
+    split it again: a few microseconds of a listing page."""
+    return (request.scope["path"].replace("?", "%3F").replace("#", "%23")
+            .replace("\\", "%5C"))
 
 
 class JsonBytes(Response):

@@ -5,7 +5,6 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 from functools import partial
 from typing import TypeVar
-from urllib.parse import urlencode
 
 import orjson
 from starlette.requests import Request
@@ -16,7 +15,7 @@ from core.auth import Actor
 from core.context import AppContext
 from core.deps import client_address, current_actor, current_service, get_ctx, optional_actor
 from core.errors import ValidationFailed
-from core.http import query_int, raw_json, read_json, respond
+from core.http import page_response, query_int, raw_json, read_json, respond
 from core.routing import Param, api_route
 from plugins.video.config import VideoSettings
 from plugins.video.deletion import routes as deletion_routes
@@ -105,15 +104,9 @@ async def _optional_body(request: Request, cls: type[T]) -> T:
 
 def _page_response(request: Request, page: Page, limit: int) -> Response:
     """The page, linking to the next one in the same order with the same filters."""
-    headers = {}
-    if page.next_cursor:
-        target = f"{request.url.path}?limit={limit}&cursor={page.next_cursor}"
-        kept = [(name, value) for name, value in request.query_params.multi_items()
-                if name not in ("limit", "cursor")]
-        if kept:
-            target += "&" + urlencode(kept)
-        headers["Link"] = f'<{target}>; rel="next"'
-    return raw_json(page.body, headers=headers)
+    kept = [(name, value) for name, value in request.query_params.multi_items()
+            if name not in ("limit", "cursor")]
+    return page_response(request, page.body, limit, page.next_cursor, kept)
 
 
 def _limit(request: Request) -> int:

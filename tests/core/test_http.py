@@ -21,7 +21,7 @@ from core.context import AppContext
 from core.deps import optional_actor
 from core.errors import NotFound, ValidationFailed
 from core.health import ReadinessCheck
-from core.http import raw_json, read_json, respond, structure
+from core.http import page_response, raw_json, read_json, respond, structure
 from core.plugins import hookimpl
 from core.routing import api_route
 from core.schema import constrained
@@ -418,6 +418,26 @@ def test_raw_json_writes_what_starlettes_response_writes(headers, status):
     assert (ours.status_code, ours.body, ours.raw_headers) == (
         theirs.status_code, theirs.body, theirs.raw_headers)
     assert ours.headers["content-type"] == "application/json"
+
+
+def _request(path: str, root_path: str = "") -> Request:
+    return Request({"type": "http", "method": "GET", "scheme": "http", "path": path,
+                    "root_path": root_path, "query_string": b"limit=5",
+                    "headers": [(b"host", b"api.example:8080")], "server": ("10.0.0.1", 80)})
+
+
+@pytest.mark.parametrize("path", ["/api/v1/upload/videos/", "/a b/é/x", "/what?/#frag",
+                                  "/back\\slash", "/%3F/%2F"])
+def test_a_page_links_to_its_next_page_at_the_path_starlette_gives(path):
+    request = _request(path)
+    answer = page_response(request, b"[]", 5, "CURSOR", [("q", "a&b"), ("sort", "title")])
+    assert answer.headers["link"] == (
+        f'<{request.url.path}?limit=5&cursor=CURSOR&q=a%26b&sort=title>; rel="next"')
+    assert answer.body == b"[]" and answer.media_type == "application/json"
+
+
+def test_the_last_page_links_nowhere():
+    assert "link" not in page_response(_request("/things"), b"[]", 5, None).headers
 
 
 class RefusingMiddleware:

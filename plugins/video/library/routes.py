@@ -11,7 +11,7 @@ from starlette.routing import BaseRoute
 from core.context import AppContext
 from core.deps import current_actor, get_ctx
 from core.errors import ValidationFailed
-from core.http import query_int, raw_json, read_json, respond, structure
+from core.http import page_response, query_int, read_json, respond, structure
 from core.routing import Param, api_route
 from plugins.video.library.etags import TaggedVideo
 from plugins.video.library.models import EDITABLE, EditVideoRequest, HistoryEntry
@@ -76,11 +76,7 @@ async def video_history(request: Request) -> Response:
     limit = query_int(request, "limit", DEFAULT_LIMIT, minimum=1, maximum=MAX_LIMIT)
     page = await _library(request).history(request.path_params["video_id"], actor, limit,
                                            request.query_params.get("cursor"))
-    headers = {}
-    if page.next_cursor:
-        target = f"{request.url.path}?limit={limit}&cursor={page.next_cursor}"
-        headers["Link"] = f'<{target}>; rel="next"'
-    return raw_json(page.body, headers=headers)
+    return page_response(request, page.body, limit, page.next_cursor)
 
 
 async def retry_video(request: Request) -> Response:

@@ -11,7 +11,7 @@ from starlette.routing import BaseRoute
 from core.context import AppContext
 from core.deps import client_address, current_actor, get_ctx
 from core.errors import Problem
-from core.http import query_int, raw_json, read_json, respond
+from core.http import page_response, query_int, raw_json, read_json, respond
 from core.routing import Param, api_route
 from plugins.video.config import VideoSettings
 from plugins.video.pagination import CURSOR_MAX_LENGTH, CURSOR_PATTERN, DEFAULT_LIMIT, MAX_LIMIT
@@ -106,11 +106,7 @@ async def list_shares(request: Request) -> Response:
     limit = query_int(request, "limit", DEFAULT_LIMIT, minimum=1, maximum=MAX_LIMIT)
     page = await _shares(request).page(actor, request.path_params["video_id"], limit,
                                        request.query_params.get("cursor"))
-    headers = {}
-    if page.next_cursor:
-        target = f"{request.url.path}?limit={limit}&cursor={page.next_cursor}"
-        headers["Link"] = f'<{target}>; rel="next"'
-    return raw_json(page.body, headers=headers)
+    return page_response(request, page.body, limit, page.next_cursor)
 
 
 async def revoke_share(request: Request) -> Response:
