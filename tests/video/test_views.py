@@ -18,6 +18,7 @@ from core.app import create_app
 from plugins.video.config import VideoSettings, settings_problems
 from plugins.video.tables import Video
 from plugins.video.views import flusher
+from plugins.video.views import queries as views_queries
 from plugins.video.views.service import SEEN_PREFIX, ViewCounter
 from tests.support.stand_ins import StandInServiceAuthPlugin, StandInUserAuthPlugin
 from tests.video import workflow
@@ -158,6 +159,20 @@ def test_a_deleted_videos_views_are_dropped(make_video_client):
     client = make_video_client(BY_HAND)
     counter(client).put_back({str(uuid.uuid4()): 3})
     flush(client)
+    assert counter(client).pending == {}
+
+
+def test_a_flush_adds_each_videos_own_count_to_its_row(make_video_client, monkeypatch):
+    monkeypatch.setattr(views_queries, "VIDEOS_PER_STATEMENT", 2)  # several statements
+    client = make_video_client(BY_HAND)
+    videos = [insert_video(client) for _ in range(5)]
+    counts = {str(video_id): index + 1 for index, video_id in enumerate(videos)}
+    counter(client).put_back({**counts, str(uuid.uuid4()): 7})  # and one deleted since
+    flush(client)
+    assert [stored_views(client, video_id) for video_id in videos] == [1, 2, 3, 4, 5]
+    counter(client).put_back({str(videos[0]): 10})
+    flush(client)
+    assert stored_views(client, videos[0]) == 11
     assert counter(client).pending == {}
 
 
