@@ -420,9 +420,9 @@ def test_raw_json_writes_what_starlettes_response_writes(headers, status):
     assert ours.headers["content-type"] == "application/json"
 
 
-def _request(path: str, root_path: str = "") -> Request:
+def _request(path: str) -> Request:
     return Request({"type": "http", "method": "GET", "scheme": "http", "path": path,
-                    "root_path": root_path, "query_string": b"limit=5",
+                    "root_path": "", "query_string": b"limit=5",
                     "headers": [(b"host", b"api.example:8080")], "server": ("10.0.0.1", 80)})
 
 
