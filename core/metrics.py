@@ -72,9 +72,11 @@ class Metrics:
               registry=registry).set_function(lambda: self.pool_usage()[0])
         Gauge("itube_db_pool_waiting", "Callers waiting for a pooled database connection.",
               registry=registry).set_function(lambda: self.pool_usage()[1])
-        # The (counter, histogram) children of each (method, route, status) seen: `.labels()`
-        # validates and hashes its arguments on every call.
+        # The (counter, histogram) children of each (method, route, status) seen, and the
+        # counter of each cache lookup outcome: `.labels()` validates and hashes its
+        # arguments on every call.
         self._request_children: dict[tuple[str, str | None, int], tuple[Any, Any]] = {}
+        self._cache_lookup_children: dict[str, Any] = {}
 
     @contextmanager
     def serving(self) -> Iterator[None]:
@@ -108,6 +110,12 @@ class Metrics:
         counter.inc()
         histogram.observe(seconds)
 
+    def count_cache_lookup(self, outcome: str) -> None:
+        counter = self._cache_lookup_children.get(outcome)
+        if counter is None:
+            counter = self._cache_lookup_children[outcome] = self.cache_lookups.labels(outcome)
+        counter.inc()
+
 
 # The methods counted by name; any other a client sends counts as OTHER_METHOD, so
 # clients cannot mint new series.
@@ -135,7 +143,7 @@ def record_cache_lookup(outcome: str) -> None:
     """One read of cached data: `hit`, `miss` or `error`."""
     metrics = _current.get()
     if metrics is not None:
-        metrics.cache_lookups.labels(outcome).inc()
+        metrics.count_cache_lookup(outcome)
 
 
 def record_status_transition(old: Any, new: Any) -> None:

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import hashlib
 import time
+from collections import OrderedDict
 from collections.abc import Awaitable, Callable, Iterator
 
 import attrs
@@ -48,7 +49,9 @@ class VerifiedSessions:
         self.recheck_seconds = recheck_seconds
         self.max_entries = max_entries
         self.clock = clock
-        self._entries: dict[str, Entry] = {}
+        # Ordered, so the oldest entry is found at once (a dict's first key is reached by
+        # stepping over every key deleted before it).
+        self._entries: OrderedDict[str, Entry] = OrderedDict()
         self._by_user: dict[tuple[str, str], set[str]] = {}
         # Counts sign-outs: a check that started before one may have read the state it
         # ended, so its answer is used but not kept.

@@ -11,6 +11,7 @@ import asyncio
 import contextlib
 import logging
 import math
+from collections import OrderedDict
 from collections.abc import Awaitable, Callable, Sequence
 from typing import Any, TypeVar, cast
 
@@ -98,8 +99,9 @@ class RedisCache:
             else None
         )
         self._redis: AutoPipeline | None = None
-        # Keys (as stored) whose invalidation could not reach Redis, oldest first.
-        self._unsent_deletes: dict[str, Unsent] = {}
+        # Keys (as stored) whose invalidation could not reach Redis, oldest first (ordered,
+        # so the oldest is found at once when the bound drops it).
+        self._unsent_deletes: OrderedDict[str, Unsent] = OrderedDict()
         self._sending_deletes = asyncio.Lock()
 
     def key(self, key: str) -> str:
@@ -153,7 +155,7 @@ class RedisCache:
         if unsent is not None or self._unsent_deletes.get(stored) is None:
             self._unsent_deletes[stored] = unsent
         while len(self._unsent_deletes) > MAX_UNSENT_DELETES:
-            del self._unsent_deletes[next(iter(self._unsent_deletes))]
+            self._unsent_deletes.popitem(last=False)
 
     async def _send_deletes(self, client: aioredis.Redis) -> None:
         """Invalidations that failed while Redis was unreachable go first once it answers,

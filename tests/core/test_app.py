@@ -20,6 +20,7 @@ from core.app import create_app
 from core.auth import Actor
 from core.context import AppContext
 from core.errors import ConfigError
+from core.lifespan import YOUNG_COLLECTION_THRESHOLD
 from core.plugins import hookimpl
 from tests.support.stand_ins import StandInUserAuthPlugin
 
@@ -152,15 +153,18 @@ def test_an_app_can_start_twice(kernel_config):
 
 
 def test_a_server_freezes_its_start_up_heap_out_of_the_collectors_sight(kernel_config):
-    frozen_before = gc.get_freeze_count()
+    frozen_before, thresholds = gc.get_freeze_count(), gc.get_threshold()
     app = create_app(kernel_config(server={"freeze_heap_after_startup": True}))
     try:
         with TestClient(app):
             assert gc.get_freeze_count() > frozen_before
+            assert gc.get_threshold() == (YOUNG_COLLECTION_THRESHOLD, *thresholds[1:])
     finally:
         gc.unfreeze()  # the rest of the test run collects as usual
+        gc.set_threshold(*thresholds)
     with TestClient(create_app(kernel_config())):  # the tests' own setting: nothing frozen
         assert gc.get_freeze_count() == 0
+        assert gc.get_threshold() == thresholds
 
 
 class NotAnAuthenticator:

@@ -15,6 +15,7 @@ import redis
 from starlette.testclient import TestClient
 
 from core.app import create_app
+from core.cache import MemoryCache
 from plugins.video.config import VideoSettings, settings_problems
 from plugins.video.tables import Video
 from plugins.video.views import flusher
@@ -289,3 +290,15 @@ def test_a_viewer_noted_while_redis_was_down_counts_once_it_is_back(redis_video_
 def test_view_intervals_must_be_positive(key):
     settings = VideoSettings(**{key: 0})
     assert f"plugins.video.{key}: must be positive" in settings_problems(settings)
+
+
+def test_a_full_memo_forgets_its_oldest_viewer_first(monkeypatch):
+    monkeypatch.setattr("plugins.video.views.service.MEMO_MAX_ENTRIES", 3)
+    views = ViewCounter(MemoryCache(), window_seconds=3600)
+    address = lambda: "198.51.100.7"  # noqa: E731
+    for video in ("v1", "v2", "v3", "v4"):
+        views.saw(video, "owner", None, address)
+    views.noted.clear()
+    for video in ("v2", "v3", "v4", "v1"):  # the newest three are known; v1 was forgotten
+        views.saw(video, "owner", None, address)
+    assert [video for video, _ in views.noted] == ["v1"]
