@@ -295,10 +295,13 @@ def test_view_intervals_must_be_positive(key):
 def test_a_full_memo_forgets_its_oldest_viewer_first(monkeypatch):
     monkeypatch.setattr("plugins.video.views.service.MEMO_MAX_ENTRIES", 3)
     views = ViewCounter(MemoryCache(), window_seconds=3600)
-    address = lambda: "198.51.100.7"  # noqa: E731
     for video in ("v1", "v2", "v3", "v4"):
-        views.saw(video, "owner", None, address)
+        views.saw(video, "owner", None, _an_address)
     views.noted.clear()
     for video in ("v2", "v3", "v4", "v1"):  # the newest three are known; v1 was forgotten
-        views.saw(video, "owner", None, address)
+        views.saw(video, "owner", None, _an_address)
     assert [video for video, _ in views.noted] == ["v1"]
+
+
+def _an_address() -> str:
+    return "198.51.100.7"
