@@ -42,13 +42,38 @@ class PooledConnection(asyncpg.Connection):  # type: ignore[misc]
     def get_reset_query(self) -> str:
         return ""
 
+    def has_state_to_undo(self) -> bool:
+        """In a transaction, which a reset rolls back, or with listeners, which it removes."""
+        return bool(self.is_in_transaction() or self._top_xact is not None or self._listeners
+                    or self._log_listeners)
+
     async def reset(self, *, timeout: float | None = None) -> None:
         """Only a connection with something to undo goes through asyncpg's reset (its
-        deadline and bookkeeping cost every statement ~2 µs): one in a transaction, which it
-        rolls back, or with listeners, which it removes."""
-        if (self.is_in_transaction() or self._top_xact is not None or self._listeners
-                or self._log_listeners):
+        deadline and bookkeeping cost every statement ~2 µs)."""
+        if self.has_state_to_undo():
             await super().reset(timeout=timeout)
+
+
+def releases_at_once(pool: asyncpg.Pool, proxy: Any) -> bool:
+    """Whether asyncpg's release of `pool`'s connection `proxy` would finish without waiting:
+    a `PooledConnection` with nothing to undo, from an open pool, not due to be replaced
+    (too many queries, an expired generation) nor cancelling a statement.
+
+    `Pool.release` runs every release in a task of its own (`asyncio.shield`), so that a
+    cancelled caller still gives the connection back: for each statement a task, two turns
+    of the loop and a wake-up of the caller's whole chain of coroutines. A release that
+    waits for nothing cannot be interrupted, so such a release runs in the caller
+    (asyncpg 0.32's `PoolConnectionHolder.release`, whose every wait is in the cases
+    excluded here); any other takes asyncpg's way."""
+    connection, holder = proxy._con, proxy._holder
+    if (not isinstance(connection, PooledConnection) or holder._in_use is None
+            or holder._pool is not pool):
+        return False
+    return bool(pool._initialized and not pool._closed and pool._reset is None
+                and holder._generation == pool._generation
+                and not connection.is_closed() and not connection.has_state_to_undo()
+                and connection._protocol.queries_count < holder._max_queries
+                and not connection._protocol._is_cancelling())
 
 
 class BoundedPostgresEngine(PostgresEngine):
@@ -105,7 +130,12 @@ class BoundedPostgresEngine(PostgresEngine):
             await connection.close(timeout=self.acquire_timeout)
             return
         try:
-            await self.pool.release(connection)
+            if releases_at_once(self.pool, connection):
+                # Nothing in it waits, so no cancellation can interrupt it: no shield needed.
+                connection._con._on_release()
+                await connection._holder.release(None)
+            else:
+                await self.pool.release(connection)
         finally:
             self._turns.give_back()
 

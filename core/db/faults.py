@@ -4,12 +4,12 @@ former into `ServiceUnavailable` (503 with `Retry-After`) with one warning per i
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import math
 import sqlite3
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
+from types import TracebackType
 
 import asyncpg
 
@@ -50,13 +50,17 @@ class FaultGuard:
         self._clock = clock
         self._last_report = -math.inf
 
-    @contextlib.contextmanager
-    def translating(self) -> Iterator[None]:
-        try:
-            yield
-        except Exception as error:
-            if not is_unavailable(error):
-                raise
+    def translating(self) -> FaultGuard:
+        """The guard, as the context manager of a statement (a class's rather than a
+        generator's: ~1 µs less a statement)."""
+        return self
+
+    def __enter__(self) -> None:
+        return None
+
+    def __exit__(self, kind: type[BaseException] | None, error: BaseException | None,
+                 traceback: TracebackType | None) -> None:
+        if isinstance(error, Exception) and is_unavailable(error):
             self._report(error)
             raise ServiceUnavailable(UNAVAILABLE) from error
 

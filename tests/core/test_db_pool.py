@@ -5,12 +5,27 @@ already waiting, so no wait grows without bound under load."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
+from collections.abc import AsyncIterator
+
+import asyncpg
 
 from core.config import DatabaseSection
 from core.db import close_pool, make_engine, open_pool
 
 POOL_SIZE = 2
 READERS = 40
+
+
+@contextlib.asynccontextmanager
+async def _pooled_engine(url: str, size: int) -> AsyncIterator:
+    section = DatabaseSection(url=url, pool_min_size=size, pool_max_size=size)
+    engine = make_engine(section)
+    await open_pool(engine, section)
+    try:
+        yield engine
+    finally:
+        await close_pool(engine)
 
 
 async def _read_in_turn(engine, reader: int, arrivals: list[asyncio.Event],
@@ -30,18 +45,13 @@ async def _read_in_turn(engine, reader: int, arrivals: list[asyncio.Event],
 
 
 async def _orders(url: str) -> tuple[list[int], list[int]]:
-    section = DatabaseSection(url=url, pool_min_size=POOL_SIZE, pool_max_size=POOL_SIZE)
-    engine = make_engine(section)
-    await open_pool(engine, section)
-    try:
+    async with _pooled_engine(url, POOL_SIZE) as engine:
         arrivals = [asyncio.Event() for _ in range(READERS)]
         asked: list[int] = []
         served: list[int] = []
         await asyncio.gather(*(_read_in_turn(engine, reader, arrivals, asked, served)
                                for reader in range(READERS)))
         return asked, served
-    finally:
-        await close_pool(engine)
 
 
 def test_waiting_reads_are_served_first_come_first_served(postgres_url):
@@ -51,10 +61,7 @@ def test_waiting_reads_are_served_first_come_first_served(postgres_url):
 
 
 async def _reset_after_release(url: str) -> tuple[str, bool]:
-    section = DatabaseSection(url=url, pool_min_size=1, pool_max_size=1)
-    engine = make_engine(section)
-    await open_pool(engine, section)
-    try:
+    async with _pooled_engine(url, 1) as engine:
         connection = await engine.connection()
         await connection.execute("BEGIN")
         await connection.execute("SET LOCAL application_name = 'inside'")
@@ -65,10 +72,40 @@ async def _reset_after_release(url: str) -> tuple[str, bool]:
             return name, again.is_in_transaction()
         finally:
             await engine.release(again)
-    finally:
-        await close_pool(engine)
 
 
 def test_a_transaction_left_open_is_rolled_back_before_the_next_read(postgres_url):
     name, in_transaction = asyncio.run(_reset_after_release(postgres_url))
     assert name != "inside" and not in_transaction
+
+
+async def _released_in_one_step(url: str) -> tuple[bool, int, bool]:
+    async with _pooled_engine(url, 1) as engine:
+        connection = await engine.connection()
+        await connection.fetchval("SELECT 1")
+        released = False
+
+        async def release() -> None:
+            nonlocal released
+            await engine.release(connection)
+            released = True
+
+        releasing = asyncio.ensure_future(release())
+        await asyncio.sleep(0)  # one turn of the loop: the release's first step
+        in_one_step = released
+        await releasing
+        try:
+            await connection.fetchval("SELECT 1")
+            detached = False
+        except asyncpg.InterfaceError:
+            detached = True
+        return in_one_step, engine.pool.get_idle_size(), detached
+
+
+def test_a_clean_connection_is_back_in_the_pool_within_its_release(postgres_url):
+    """No task of its own for a release with nothing to wait for: the caller's own step
+    gives the connection back, and the caller's handle to it is cut as asyncpg's is."""
+    in_one_step, idle, detached = asyncio.run(_released_in_one_step(postgres_url))
+    assert in_one_step
+    assert idle == 1
+    assert detached
