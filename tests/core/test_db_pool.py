@@ -83,17 +83,15 @@ async def _released_in_one_step(url: str) -> tuple[bool, int, bool]:
     async with _pooled_engine(url, 1) as engine:
         connection = await engine.connection()
         await connection.fetchval("SELECT 1")
-        released = False
-
-        async def release() -> None:
-            nonlocal released
-            await engine.release(connection)
-            released = True
-
-        releasing = asyncio.ensure_future(release())
-        await asyncio.sleep(0)  # one turn of the loop: the release's first step
-        in_one_step = released
-        await releasing
+        releasing = engine.release(connection)
+        try:
+            releasing.send(None)  # the caller's one step, no turn of the loop
+        except StopIteration:
+            in_one_step = True
+        else:  # it waits for a task of its own, which still gives the connection back
+            in_one_step = False
+            releasing.close()
+            await asyncio.gather(*(asyncio.all_tasks() - {asyncio.current_task()}))
         try:
             await connection.fetchval("SELECT 1")
             detached = False
