@@ -324,16 +324,21 @@ class S3Presigner:
         window is valid for at least `ttl_seconds` and at most ttl + window. A key asked for
         again in the window gets the URL already made; new credentials start a new window
         at once. A window of 0 signs at each second, as `signer` does."""
-        frozen = self.credentials.get_frozen_credentials()
-        start = window_start(self.clock(), window_seconds)
-        kept_as = (start, frozen.access_key, frozen.secret_key, frozen.token, ttl_seconds,
-                   window_seconds)
+        made_with = self.window_of(window_seconds)
+        kept_as = (*made_with, ttl_seconds, window_seconds)
         window = self._windows.get(endpoint)
         if window is None or window.kept_as != kept_as:
+            start, frozen = made_with
             signer = self._new_signer(frozen, datetime.fromtimestamp(start, UTC), endpoint,
                                       ttl_seconds + window_seconds, "GET", None, None, None, None)
             window = self._windows[endpoint] = _WindowUrls(kept_as, signer)
         return window.url
+
+    def window_of(self, window_seconds: int) -> tuple[int, Any]:
+        """What a window's URLs are signed with: the window's start and the credentials (a
+        frozen copy, equal to another only with the same key, secret and token)."""
+        return (window_start(self.clock(), window_seconds),
+                self.credentials.get_frozen_credentials())
 
     def _new_signer(
         self, frozen: Any, now: datetime, endpoint: BucketEndpoint, expires_in: int,

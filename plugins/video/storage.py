@@ -17,8 +17,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
-import uuid
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 from functools import partial
 from typing import Any, Protocol, TypeVar
@@ -115,20 +114,21 @@ class UrlsByWindow:
     def __init__(self, most: int = URLS_KEPT_PER_WINDOW) -> None:
         self.most = most
         self.window: int | None = None
-        self.kept: dict[tuple[uuid.UUID, int], MediaUrls] = {}
+        # Keyed by the id's integer: a UUID hashes and compares in Python code.
+        self.kept: dict[tuple[int, int], MediaUrls] = {}
 
     def get(self, window: int, record: VideoRecord) -> MediaUrls | None:
         if window != self.window:
             self.window, self.kept = window, {}
             return None
-        return self.kept.get((record.id, record.version))
+        return self.kept.get((record.id.int, record.version))
 
     def put(self, window: int, record: VideoRecord, urls: MediaUrls) -> None:
         if window != self.window:
             return
         if len(self.kept) >= self.most:
             self.kept = {}
-        self.kept[(record.id, record.version)] = urls
+        self.kept[(record.id.int, record.version)] = urls
 
 
 class SignedMedia(Protocol):
@@ -184,6 +184,10 @@ class VideoStorage:
         self.presigner = S3Presigner(credentials) if credentials is not None else None
         self.endpoints = self._checked_endpoints() if self.presigner else {}
         self._media_buckets = (self.buckets.processed, self.buckets.thumbnails)
+        # What the media buckets' GET signers were made with (`S3Presigner.window_of`), and
+        # the signers: looked up once a window, not once a video.
+        self._window_signers: tuple[tuple[int, Any] | None, dict[str, Callable[[str], str]]] = (
+            None, {})
 
     def _checked_endpoints(self) -> dict[str, BucketEndpoint]:
         """Buckets whose URLs our presigner reproduces byte for byte (checked once)."""
@@ -239,7 +243,7 @@ class VideoStorage:
         endpoint = self.endpoints.get(bucket)
 
         def sign() -> list[str]:
-            with _signing_faults(bucket):
+            with _SigningFaults(bucket):
                 if self.presigner is not None and endpoint is not None:
                     # one signer per length and checksum: a batch without checksums has two
                     signers: dict[tuple[int, Checksum | None], Callable[[int], str]] = {}
@@ -269,7 +273,7 @@ class VideoStorage:
     def _signer(self, bucket: str, expires_in: int, **request: Any) -> Callable[[str], str]:
         """Signs `request` for any key of `bucket`, at this instant."""
         endpoint = self.endpoints.get(bucket)
-        with _signing_faults(bucket):
+        with _SigningFaults(bucket):
             if self.presigner is not None and endpoint is not None:
                 return self.presigner.signer(endpoint, expires_in, **request).url
         return lambda key: _botocore_url(self.s3, bucket, key, expires_in, request)
@@ -302,19 +306,23 @@ class VideoStorage:
             return [NO_URLS for _ in records]
         if self.cdn is None and self._signs_inline(self._media_buckets):
             # Without a CDN only these buckets are ever signed for: no need to ask which.
-            return self._kept_urls(records)
+            return self._kept_urls(records, inline=True)
         signed = self._buckets_to_sign(completed)
         if not signed or self._signs_inline(signed):
             # Signed for the window (or unsigned): the window's URLs can be kept.
-            return self._kept_urls(records)
+            return self._kept_urls(records, inline=bool(signed))
         return await anyio.to_thread.run_sync(self._batch_urls, records, limiter=self._signing)
 
-    def _kept_urls(self, records: Sequence[VideoRecord]) -> list[MediaUrls]:
-        """The batch's URLs, each video's made once a window."""
+    def _kept_urls(self, records: Sequence[VideoRecord], *, inline: bool) -> list[MediaUrls]:
+        """The batch's URLs, each video's made once a window; `inline`: our presigner signs
+        them here, its credentials needing no refresh."""
         window = self.signing_window()
         kept = [self.window_urls.get(window, record) for record in records]
+        if None not in kept:
+            return kept  # type: ignore[return-value]
         made = iter(self._batch_urls([record for record, urls in zip(records, kept, strict=True)
-                                      if urls is None]))
+                                      if urls is None],
+                                     self._media_window_signers() if inline else None))
         found = []
         for record, urls in zip(records, kept, strict=True):
             if urls is None:
@@ -330,13 +338,31 @@ class VideoStorage:
         endpoint = self.endpoints.get(bucket)
         if self.presigner is None or endpoint is None:
             return self._signer(bucket, ttl)
-        with _signing_faults(bucket):
+        with _SigningFaults(bucket):
             return self.presigner.window_signer(endpoint, ttl,
                                                 self.settings.media_url_window_seconds)
 
-    def _batch_urls(self, records: Sequence[VideoRecord]) -> list[MediaUrls]:
-        """Every URL of the batch from one signer per bucket, looked up on first use."""
-        signers: dict[str, Callable[[str], str]] = {}
+    def _media_window_signers(self) -> dict[str, Callable[[str], str]]:
+        """The current window's GET signers of the media buckets our presigner signs for,
+        made again when the window or the credentials change."""
+        assert self.presigner is not None
+        window_seconds = self.settings.media_url_window_seconds
+        with _SigningFaults(self.buckets.processed):
+            made_with = self.presigner.window_of(window_seconds)
+            kept_with, signers = self._window_signers
+            if made_with != kept_with:
+                signers = {bucket: self.presigner.window_signer(
+                               self.endpoints[bucket], self.settings.playback_url_ttl_seconds,
+                               window_seconds)
+                           for bucket in self._media_buckets if bucket in self.endpoints}
+                self._window_signers = (made_with, signers)
+        return signers
+
+    def _batch_urls(self, records: Sequence[VideoRecord],
+                    ready: dict[str, Callable[[str], str]] | None = None) -> list[MediaUrls]:
+        """Every URL of the batch from one signer per bucket: those `ready`, the others
+        looked up on first use."""
+        signers = dict(ready) if ready else {}
 
         def sign(bucket: str, key: str) -> str:
             signer = signers.get(bucket)
@@ -534,17 +560,26 @@ def stored_checksum(head: dict[str, Any]) -> Checksum | None:
 
 def _botocore_url(s3: Any, bucket: str, key: str, expires_in: int,
                   request: dict[str, Any]) -> str:
-    with _signing_faults(bucket):
+    with _SigningFaults(bucket):
         return botocore_presign(s3, bucket, key, expires_in, **request)
 
 
-@contextlib.contextmanager
-def _signing_faults(bucket: str) -> Iterator[None]:
-    """Signing's only I/O is refreshing credentials: its faults are a 503."""
-    try:
-        yield
-    except CREDENTIAL_FAULTS as exc:
-        log.warning("AWS credentials unavailable", extra={
-            "bucket": bucket, "error": type(exc).__name__, "reason": str(exc)})
-        raise ServiceUnavailable("Object storage cannot sign URLs right now; try again") \
-            from None
+class _SigningFaults:
+    """Signing's only I/O is refreshing credentials: its faults are a 503. A class rather
+    than a generator's context manager: it is entered for every batch of media URLs."""
+
+    __slots__ = ("bucket",)
+
+    def __init__(self, bucket: str) -> None:
+        self.bucket = bucket
+
+    def __enter__(self) -> None:
+        return None
+
+    def __exit__(self, kind: type[BaseException] | None, exc: BaseException | None,
+                 traceback: Any) -> None:
+        if exc is not None and isinstance(exc, CREDENTIAL_FAULTS):
+            log.warning("AWS credentials unavailable", extra={
+                "bucket": self.bucket, "error": type(exc).__name__, "reason": str(exc)})
+            raise ServiceUnavailable("Object storage cannot sign URLs right now; try again") \
+                from None

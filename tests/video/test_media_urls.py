@@ -116,6 +116,22 @@ def test_requests_in_one_window_get_the_same_urls_and_they_fetch_the_objects(
     assert signed_at(_my_urls(client)[0]) == moment[0]
 
 
+def test_rotated_credentials_sign_the_next_videos_urls_within_the_window(make_video_client):
+    """The media buckets' signers are kept for the window, but not past a change of the
+    credentials: a video first shown after it is signed with the new ones."""
+    client = make_video_client(SIGNED)
+    _insert(client, "PRIVATE")
+    _set_clock(client)
+    before = _my_urls(client)
+    credentials = client.app.state.ctx.state["video"].storage.presigner.credentials
+    credentials.access_key = "AKIDROTATEDMEDIA"
+    insert_video(client, visibility="UNLISTED", thumbnail_s3_key="thumbnails/alice/second")
+    listed = {video["visibility"]: video for video in workflow.list_mine(client, ALICE).json()}
+    assert "X-Amz-Credential=AKIDROTATEDMEDIA%2F" not in "".join(before)
+    for field in ("playback_url", "thumbnail_url"):
+        assert "X-Amz-Credential=AKIDROTATEDMEDIA%2F" in listed["UNLISTED"][field]
+
+
 def test_a_window_keeps_each_videos_urls_until_the_video_changes(make_video_client):
     """A listing shown again in a window reuses each video's URLs; a change of the video
     (its version) makes them anew, even within the window."""
