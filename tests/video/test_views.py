@@ -6,6 +6,7 @@ nothing."""
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import socket
 import uuid
@@ -20,7 +21,7 @@ from plugins.video.config import VideoSettings, settings_problems
 from plugins.video.tables import Video
 from plugins.video.views import flusher
 from plugins.video.views import queries as views_queries
-from plugins.video.views.service import SEEN_PREFIX, ViewCounter
+from plugins.video.views.service import SEEN_PREFIX, ViewCounter, viewer_id, viewer_subject
 from tests.support.stand_ins import StandInServiceAuthPlugin, StandInUserAuthPlugin
 from tests.video import workflow
 from tests.video.support import insert_video, run_in_app, user, wait_until
@@ -301,6 +302,20 @@ def test_a_full_memo_forgets_its_oldest_viewer_first(monkeypatch):
     for video in ("v2", "v3", "v4", "v1"):  # the newest three are known; v1 was forgotten
         views.saw(video, "owner", None, _an_address)
     assert [video for video, _ in views.noted] == ["v1"]
+
+
+def test_with_a_per_process_cache_the_memo_decides_and_the_cache_keeps_no_viewer():
+    """The in-process cache holds cached answers: a viewer recorded there would evict one,
+    and record again what this process's memo already knows."""
+    cache = MemoryCache()
+    views = ViewCounter(cache, window_seconds=3600)
+    for video in ("v1", "v1", "v2"):
+        views.saw(video, "owner", None, _an_address)
+    asyncio.run(views.confirm())
+    assert views.pending == {"v1": 1, "v2": 1}
+    viewer = viewer_id(viewer_subject(None, _an_address))
+    assert [asyncio.run(cache.get(f"{SEEN_PREFIX}{video}:{viewer}"))
+            for video in ("v1", "v2")] == [None, None]
 
 
 def _an_address() -> str:

@@ -4,7 +4,9 @@ A viewer is the signed-in actor, else the client address, only ever kept hashed.
 only notes its (video, viewer) pair, unless a per-process memo already holds the pair for
 the window. The flusher then asks the app's cache (shared by every worker with
 cache_redis) which of the noted pairs are new in the window, all in one call
-(`Cache.claim`), and counts those into `pending`, which it writes to the database.
+(`Cache.claim`), and counts those into `pending`, which it writes to the database. A cache
+that only this process reads (the in-process one) would just record the memo's answer
+again, and evict a cached answer for every viewer: with it, the memo alone decides.
 """
 
 from __future__ import annotations
@@ -78,6 +80,10 @@ class ViewCounter:
         again."""
         async with self._confirming:
             noted, self.noted = self.noted, []
+            if not self.cache.shared:
+                for video_id, _ in noted:  # each new to this process's memo in the window
+                    self.pending[video_id] = self.pending.get(video_id, 0) + 1
+                return
             for start in range(0, len(noted), CLAIMS_PER_CALL):
                 batch = noted[start:start + CLAIMS_PER_CALL]
                 keys = [f"{SEEN_PREFIX}{video_id}:{viewer_id(subject)}"
