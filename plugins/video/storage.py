@@ -318,10 +318,10 @@ class VideoStorage:
         them here, its credentials needing no refresh."""
         window = self.signing_window()
         kept = [self.window_urls.get(window, record) for record in records]
-        if None not in kept:
+        missing = [record for record, urls in zip(records, kept, strict=True) if urls is None]
+        if not missing:
             return kept  # type: ignore[return-value]
-        made = iter(self._batch_urls([record for record, urls in zip(records, kept, strict=True)
-                                      if urls is None],
+        made = iter(self._batch_urls(missing,
                                      self._media_window_signers() if inline else None))
         found = []
         for record, urls in zip(records, kept, strict=True):
