@@ -346,16 +346,13 @@ class VideoStorage:
         """The current window's GET signers of the media buckets our presigner signs for,
         made again when the window or the credentials change."""
         assert self.presigner is not None
-        window_seconds = self.settings.media_url_window_seconds
         with _SigningFaults(self.buckets.processed):
-            made_with = self.presigner.window_of(window_seconds)
-            kept_with, signers = self._window_signers
-            if made_with != kept_with:
-                signers = {bucket: self.presigner.window_signer(
-                               self.endpoints[bucket], self.settings.playback_url_ttl_seconds,
-                               window_seconds)
-                           for bucket in self._media_buckets if bucket in self.endpoints}
-                self._window_signers = (made_with, signers)
+            made_with = self.presigner.window_of(self.settings.media_url_window_seconds)
+        kept_with, signers = self._window_signers
+        if made_with != kept_with:
+            signers = {bucket: self._media_signer(bucket)
+                       for bucket in self._media_buckets if bucket in self.endpoints}
+            self._window_signers = (made_with, signers)
         return signers
 
     def _batch_urls(self, records: Sequence[VideoRecord],
