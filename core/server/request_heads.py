@@ -1,6 +1,7 @@
 """The server's HTTP protocol: uvicorn's httptools protocol refusing, with a 431, a head
-too large or with too many header fields before it is gathered, and sending each
-response's head and body in one write (`core.server.coalescing`)."""
+too large or with too many header fields before it is gathered, sending each response's
+head and body in one write (`core.server.coalescing`), and closing a keep-alive connection
+left waiting by a periodic sweep (`core.server.idle_connections`)."""
 
 from __future__ import annotations
 
@@ -17,6 +18,7 @@ from uvicorn.protocols.http.httptools_impl import STATUS_LINE, HttpToolsProtocol
 from core.config import ServerSection
 from core.problems import PROBLEM_JSON, problem_body
 from core.server.coalescing import CoalescingTransport
+from core.server.idle_connections import idle_connections
 
 log = logging.getLogger("itube.server")
 
@@ -57,10 +59,31 @@ class BoundedHttpToolsProtocol(HttpToolsProtocol):
         # complete (or the loop's turn ends), they leave in one system call.
         super().connection_made(transport)
         self.transport = CoalescingTransport(transport, self.loop)  # type: ignore[assignment]
+        self._idle = idle_connections(self.loop, self.timeout_keep_alive)
 
     def on_response_complete(self) -> None:
         self.transport.flush()  # type: ignore[attr-defined]
-        super().on_response_complete()
+        # uvicorn's, but for the keep-alive wait: noted for the sweep, not a timer armed.
+        self.server_state.total_requests += 1
+        if self.transport.is_closing():
+            return
+        self.flow.resume_reading()
+        if self.pipeline:
+            cycle, app = self.pipeline.pop()
+            self._start_asgi_task(cycle, app)
+        else:
+            self._idle.waiting(self)
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        self._idle.busy(self)
+        super().connection_lost(exc)
+
+    def _unset_keepalive_if_required(self) -> None:
+        # Called by uvicorn when data arrives (and when the connection is lost cleanly).
+        self._idle.busy(self)
+
+    def close_idle(self) -> None:
+        self.timeout_keep_alive_handler()
 
     def data_received(self, data: bytes) -> None:
         if self._refused:
