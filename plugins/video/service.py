@@ -51,7 +51,7 @@ from plugins.video.models import (
 )
 from plugins.video.pagination import Cursor, Page, Sort
 from plugins.video.playback.outputs import outputs_json
-from plugins.video.playback.playable import PlayableVideo
+from plugins.video.playback.playable import PlayableVideo, playback_facts
 from plugins.video.presign import Checksum
 from plugins.video.quotas.service import QuotaService
 from plugins.video.ranked_results import RankedResults
@@ -184,10 +184,10 @@ class _VideoEntry:
         return cls(meta, body, playback)
 
 
-def _video_envelope(meta: dict[str, Any], body: bytes, playable: PlayableVideo) -> bytes:
+def _video_envelope(meta: dict[str, Any], body: bytes, playback: dict[str, Any]) -> bytes:
     """The header line, the body, then a line of playback facts: last, so get-by-id finds
     its body without parsing them (and reads an older entry, body last, alike)."""
-    return _envelope(meta, body) + b"\n" + orjson.dumps(playable.facts())
+    return _envelope(meta, body) + b"\n" + orjson.dumps(playback)
 
 
 def _may_see(meta: dict[str, Any], actor: Actor | None) -> bool:
@@ -361,7 +361,7 @@ class VideoService:
                 "discoverable": is_discoverable(record.processing_status, record.visibility),
                 "etag": entity_tag(record.version)}
         return _video_envelope(meta, orjson.dumps(view_fields(record, urls)),
-                               PlayableVideo.of(record))
+                               playback_facts(record))
 
     async def public_page(self, limit: int, listing: Listing) -> Page:
         """Completed public videos, as `listing` asks. The default listing's first page of

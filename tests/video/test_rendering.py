@@ -1,5 +1,6 @@
 """A video's JSON is written straight from its record, byte for byte what the generic
-converter writes for `VideoOut`; a cached answer is the bytes of an uncached one."""
+converter writes for `VideoOut`, and so are the playback facts its cached answer keeps; a
+cached answer is the bytes of an uncached one."""
 
 from __future__ import annotations
 
@@ -11,7 +12,9 @@ import orjson
 import pytest
 
 from core.http import render
-from plugins.video.models import VideoOut, VideoRecord
+from plugins.video.models import OutputKind, OutputReport, VideoOut, VideoRecord
+from plugins.video.playback.outputs import outputs_json
+from plugins.video.playback.playable import PlayableVideo, playback_facts
 from plugins.video.service import to_view, view_fields
 from plugins.video.states import Status, Visibility
 from plugins.video.storage import MediaUrls
@@ -46,6 +49,27 @@ def test_a_video_renders_as_the_converter_renders_its_view(changes, urls):
 
 def test_the_view_names_every_field_of_the_published_schema():
     assert list(view_fields(RECORD, URLS)) == [field.name for field in attrs.fields(VideoOut)]
+
+
+HLS = OutputReport(kind=OutputKind.HLS, key="processed/f6c9e321/hls/master.m3u8")
+POSTER = OutputReport(kind=OutputKind.POSTER, key="processed/f6c9e321/poster.jpg")
+
+
+@pytest.mark.parametrize("changes", [
+    {},
+    {"outputs": outputs_json([POSTER, HLS])},
+    {"outputs": outputs_json([POSTER])},
+    {"outputs": outputs_json([HLS]), "processing_status": Status.IN_PROGRESS},
+    {"outputs": outputs_json([HLS]), "visibility": Visibility.UNLISTED, "version": 9},
+])
+def test_the_playback_facts_are_those_of_the_playable_video(changes):
+    record = attrs.evolve(RECORD, **changes)
+    assert playback_facts(record) == PlayableVideo.of(record).facts()
+
+
+def test_a_completed_video_with_a_master_playlist_keeps_its_key_in_the_facts():
+    record = attrs.evolve(RECORD, outputs=outputs_json([POSTER, HLS]))
+    assert playback_facts(record)["hls"] == HLS.key
 
 
 def test_a_cached_answer_is_the_bytes_of_an_uncached_one(client):
