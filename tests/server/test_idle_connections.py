@@ -1,8 +1,7 @@
 """A keep-alive connection that waits too long for its next request is closed, without a
 timer armed per response; a request slower to answer than that wait is not cut off
-(`core.server.idle_connections`).
-The protocol runs as served, over a transport that records what the socket would have
-been asked to do."""
+(`core.server.idle_connections`). The protocol runs as served, over a transport that
+records what the socket would have been asked to do."""
 
 from __future__ import annotations
 
