@@ -3,8 +3,8 @@
 Lines are formatted and written by a thread of their own (`LogWriter`), fed through a
 queue: a request only hands its records over. The thread writes whatever has queued up
 in one write, and drains the queue when the process stops, so a clean stop loses nothing.
-A line whose logger reaches no handler but ours skips the `LogRecord` (`log_fields`): the
-access log writes one per request.
+The access log's line per request is queued as a tuple of its values (`log_access`): the
+writer makes a `LogRecord` of it only when another handler or a filter is on its way.
 """
 
 from __future__ import annotations
@@ -23,6 +23,11 @@ from typing import Any, TextIO
 import orjson
 
 Fields = dict[str, Any]
+# An access line as `log_access` queues it: moment, request id, method, route template,
+# status, seconds taken and principal.
+AccessLine = tuple[float, "str | None", str, str, int, float, "str | None"]
+
+access_log = logging.getLogger("itube.access")
 
 request_id_var: contextvars.ContextVar[str | None] = contextvars.ContextVar(
     "itube_request_id", default=None
@@ -126,24 +131,34 @@ class LogWriter:
     """The thread that formats queued records as JSON lines and writes them to stderr:
     every `interval` seconds, whatever has queued up, in one write. It wakes on a timer,
     never per record: a record handed over costs the request an append, not a switch
-    of threads. A queued dict (`put_fields`) is a line already shaped but for its time."""
+    of threads.
+
+    An access line (`put_access`) is written as it is when `itube.access` reaches no
+    handler but ours, else made a record and handed to that logger, here: which, is
+    decided once a batch, off the request's path (docs/decisions.md)."""
 
     def __init__(self, interval: float = 0.05) -> None:
         self.interval = interval
         self.formatter = JsonFormatter()
         # Each record with the stderr of its moment (a test runner swaps it).
-        self.records: collections.deque[tuple[logging.LogRecord | Fields, TextIO]] = (
+        self.records: collections.deque[tuple[logging.LogRecord | AccessLine, TextIO]] = (
             collections.deque())
         self.stopping = threading.Event()
+        # One drain at a time: two would interleave their lines.
+        self.draining = threading.Lock()
         self.thread = threading.Thread(target=self._run, name="itube-log-writer", daemon=True)
         self.thread.start()
 
     def put(self, record: logging.LogRecord) -> None:
         self.records.append((record, sys.stderr))
 
-    def put_fields(self, fields: Fields) -> None:
-        """A line's fields, "ts" holding `time.time()` until the line is written."""
-        self.records.append((fields, sys.stderr))
+    def put_access(self, line: AccessLine) -> None:
+        self.records.append((line, sys.stderr))
+
+    def flush(self) -> None:
+        """Write every line queued so far, now, from the calling thread."""
+        with self.draining:
+            self._write_queued()
 
     def stop(self) -> None:
         """Write every line queued so far, then end the thread (idempotent)."""
@@ -153,54 +168,92 @@ class LogWriter:
 
     def _run(self) -> None:
         while not self.stopping.wait(self.interval):
-            self._write_queued()
-        self._write_queued()
+            self.flush()
+        self.flush()
 
     def _write_queued(self) -> None:
         lines: dict[TextIO, list[str]] = {}
         stream: TextIO | None = None
         batch: list[str] = []
+        access_reaches_only_us = _only_writer(access_log) is self
         while self.records:
             record, to = self.records.popleft()
             if to is not stream:
                 stream, batch = to, lines.setdefault(to, [])
             try:
-                batch.append(self._line(record))
+                text = self._text(record, access_reaches_only_us)
             except Exception:
                 if isinstance(record, logging.LogRecord):
                     logging.Handler().handleError(record)
-        for stream, text in lines.items():
+                continue
+            if text is not None:
+                batch.append(text)
+        for stream, texts in lines.items():
+            if not texts:
+                continue  # each of its lines was handed to a logger instead
             try:
-                stream.write("\n".join(text) + "\n")
+                stream.write("\n".join(texts) + "\n")
                 stream.flush()
             except (OSError, ValueError):
                 pass  # stderr is gone (closed by a test runner): nowhere left to write
 
-    def _line(self, record: logging.LogRecord | Fields) -> str:
+    def _text(self, record: logging.LogRecord | AccessLine,
+              access_reaches_only_us: bool) -> str | None:
+        """`record`'s line; None when it was handed to its logger instead."""
         if isinstance(record, logging.LogRecord):
             return self.formatter.format(record)
-        record["ts"] = timestamp(record["ts"])
-        # Text at once: orjson's bytes, kept alive by the thousand, cost a reallocation each.
-        return orjson.dumps(record, default=str).decode()
+        if access_reaches_only_us:
+            return _access_text(*record)
+        # Its record may come back through our handler, to this same loop.
+        access_log.handle(_access_record(*record))
+        return None
+
+
+def _milliseconds(seconds: float) -> float:
+    """To the hundredth of a millisecond, as `round(ms, 2)` would: a fifth of its cost."""
+    return int(seconds * 100_000 + 0.5) / 100
+
+
+def _access_text(created: float, request_id: str | None, method: str, route: str,
+                 status: int, seconds: float, principal: str | None) -> str:
+    """The line `JsonFormatter` makes of `_access_record(...)`."""
+    # Text at once: orjson's bytes, kept alive by the thousand, cost a reallocation each.
+    return orjson.dumps({"ts": timestamp(created), "level": "INFO", "logger": "itube.access",
+                         "msg": "request", "request_id": request_id, "method": method,
+                         "route": route, "status": status,
+                         "duration_ms": _milliseconds(seconds), "principal": principal},
+                        default=str).decode()
+
+
+def _access_record(created: float, request_id: str | None, method: str, route: str,
+                   status: int, seconds: float, principal: str | None) -> logging.LogRecord:
+    fields = {"request_id": request_id, "method": method, "route": route, "status": status,
+              "duration_ms": _milliseconds(seconds), "principal": principal}
+    # Made directly: `Logger.info` would walk the stack to find its caller.
+    record = access_log.makeRecord(access_log.name, logging.INFO, __file__, 0, "request", (),
+                                   None, extra=fields)
+    record.created, record.msecs = created, int((created - int(created)) * 1000) + 0.0
+    return record
 
 
 _writer: LogWriter | None = None
 
 
-def log_fields(logger: logging.Logger, message: str, fields: Fields) -> None:
-    """`logger.info(message, extra=fields)`, made cheaply when the line can only reach
-    our handler: no `LogRecord`, the line's dict queued as it is. Any other handler or
-    filter on the way (a test's capture, an operator's configuration) gets a record."""
-    if not logger.isEnabledFor(logging.INFO):
+def log_access(method: str, route: str, status: int, seconds: float,
+               principal: str | None) -> None:
+    """A request's line on `itube.access` ("request", at INFO), made cheaply: its values
+    are queued for the writer, and become a `LogRecord` only when another handler or a
+    filter is on the line's way (a test's capture, an operator's configuration), which
+    then receive it from the writer's thread within its interval. Without a writer, a
+    record now."""
+    if not access_log.isEnabledFor(logging.INFO):
         return
-    writer = _only_writer(logger)
+    line = (time.time(), request_id_var.get(), method, route, status, seconds, principal)
+    writer = _writer
     if writer is None:
-        # Made directly: `Logger.info` would walk the stack to find its caller.
-        logger.handle(logger.makeRecord(logger.name, logging.INFO, __file__, 0, message,
-                                        (), None, extra=fields))
-        return
-    writer.put_fields({"ts": time.time(), "level": "INFO", "logger": logger.name,
-                       "msg": message, "request_id": request_id_var.get(), **fields})
+        access_log.handle(_access_record(*line))
+    else:
+        writer.put_access(line)
 
 
 def _only_writer(logger: logging.Logger) -> LogWriter | None:
@@ -226,6 +279,12 @@ def _start_writer() -> LogWriter:
     if _writer is None:
         _writer = LogWriter()
     return _writer
+
+
+def flush_logging() -> None:
+    """Write every line queued so far, now: its records reach every handler."""
+    if _writer is not None:
+        _writer.flush()
 
 
 def stop_logging() -> None:

@@ -12,7 +12,7 @@ import orjson
 import pytest
 
 from core.config import Config, config_from_dict
-from core.log import JsonFormatter
+from core.log import JsonFormatter, flush_logging
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -62,6 +62,7 @@ def log_lines() -> Iterator[Callable[[], list[dict[str, Any]]]]:
     logger.setLevel(logging.INFO)
 
     def lines() -> list[dict[str, Any]]:
+        flush_logging()  # access lines reach this handler through the log writer
         return [orjson.loads(line) for line in stream.getvalue().splitlines() if line]
 
     try:

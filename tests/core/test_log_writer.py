@@ -97,7 +97,8 @@ def test_lines_keep_their_thread_request_and_message_and_tracebacks_survive():
 
 ONE_LINE_BOTH_WAYS = """
 import io, logging
-from core.log import JsonFormatter, configure_logging, log_fields, request_id_var
+from core.log import (JsonFormatter, access_log, configure_logging, log_access,
+                      request_id_var, stop_logging)
 configure_logging("INFO")
 made = []
 plain_factory = logging.getLogRecordFactory()
@@ -105,22 +106,27 @@ def counting_factory(*args, **kwargs):
     made.append(args[0])
     return plain_factory(*args, **kwargs)
 logging.setLogRecordFactory(counting_factory)
-access = logging.getLogger("itube.access")
 request_id_var.set("req-1")
-fields = {"method": "GET", "route": "/things", "status": 200, "duration_ms": 1.5,
-          "principal": None}
-log_fields(access, "request", fields)
+line = ("GET", "/things", 200, 0.0015, "user-1")
+log_access(*line)
+stop_logging()  # the writer writes what is queued, and ends
 assert made == [], made  # only our handler on the way: no record
 captured = io.StringIO()
 capture = logging.StreamHandler(captured)
 capture.setFormatter(JsonFormatter())
-access.addHandler(capture)
-log_fields(access, "request", fields)
+access_log.addHandler(capture)
+configure_logging("INFO")
+log_access(*line)
+assert made == [], made  # the writer decides, off the request's path
+stop_logging()
 assert made == ["itube.access"], made  # another handler on the way: a record
-access.removeHandler(capture)
-access.addFilter(lambda record: False)
-log_fields(access, "request", fields)  # a filter on the way: a record, which it drops
+access_log.removeHandler(capture)
+access_log.addFilter(lambda record: False)
+configure_logging("INFO")
+log_access(*line)
+stop_logging()  # a filter on the way: a record, which it drops
 assert made == ["itube.access"] * 2, made
+configure_logging("INFO")
 logging.getLogger("captured").warning(captured.getvalue().strip())
 """
 
@@ -133,7 +139,7 @@ def test_an_access_line_without_a_record_is_the_line_a_record_makes():
     assert direct == through_record == recorded == {
         "level": "INFO", "logger": "itube.access", "msg": "request", "request_id": "req-1",
         "method": "GET", "route": "/things", "status": 200, "duration_ms": 1.5,
-        "principal": None,
+        "principal": "user-1",
     }
 
 
