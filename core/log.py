@@ -18,11 +18,10 @@ import random
 import sys
 import threading
 import time
-from typing import Any, TextIO
+from typing import TextIO
 
 import orjson
 
-Fields = dict[str, Any]
 # An access line as `log_access` queues it: moment, request id, method, route template,
 # status, seconds taken and principal.
 AccessLine = tuple[float, "str | None", str, str, int, float, "str | None"]
