@@ -76,6 +76,8 @@ DELETED_KEY = "This video_s3_key belonged to a deleted video; upload the file ag
 LIST_GENERATION_KEY = f"{CACHE_PREFIX}public:generation"
 # Far longer than any page's TTL: a generation outlives every page cached under it.
 LIST_GENERATION_TTL_SECONDS = 86_400.0
+# Videos whose opened cache entry a process keeps (`_OpenedEntries`): a few MB at most.
+OPENED_ENTRIES_KEPT = 2048
 
 
 def video_cache_key(video_id: uuid.UUID | str) -> str:
@@ -184,6 +186,26 @@ class _VideoEntry:
         return cls(meta, body, playback)
 
 
+class _OpenedEntries:
+    """The entry last opened for each video, kept while the cache hands back the very
+    same bytes (the in-process cache does), so a warm get parses no header. At most
+    `limit` videos; when full, all are forgotten at once."""
+
+    def __init__(self, limit: int) -> None:
+        self.limit = limit
+        self._by_video: dict[str, tuple[bytes, _VideoEntry]] = {}
+
+    def opened(self, video_id: str, entry: bytes) -> _VideoEntry:
+        kept = self._by_video.get(video_id)
+        if kept is not None and kept[0] is entry:
+            return kept[1]
+        opened = _VideoEntry.opened(entry)
+        if len(self._by_video) >= self.limit:
+            self._by_video.clear()
+        self._by_video[video_id] = (entry, opened)
+        return opened
+
+
 def _video_envelope(meta: dict[str, Any], body: bytes, playback: dict[str, Any]) -> bytes:
     """The header line, the body, then a line of playback facts: last, so get-by-id finds
     its body without parsing them (and reads an older entry, body last, alike)."""
@@ -216,6 +238,8 @@ class VideoService:
         self.ranked = RankedResults(ctx.cache, ctx.flight, settings)
         self.views = (ViewCounter(ctx.cache, settings.view_window_seconds)
                       if settings.count_views else None)
+        # A shared cache's every answer is new bytes: nothing to keep.
+        self._opened = None if ctx.cache.shared else _OpenedEntries(OPENED_ENTRIES_KEPT)
 
     # -- uploads ------------------------------------------------------------------------------
 
@@ -350,7 +374,11 @@ class VideoService:
             self.ctx.cache, self.ctx.flight, video_cache_key(video_id),
             lambda: self._video_entry(uuid.UUID(video_id)), self.settings.cache_ttl_seconds,
         )
-        return _VideoEntry.opened(entry) if entry is not None else None
+        if entry is None:
+            return None
+        if self._opened is None:
+            return _VideoEntry.opened(entry)
+        return self._opened.opened(video_id, entry)
 
     async def _video_entry(self, video_id: uuid.UUID) -> bytes | None:
         record = await queries.fetch(video_id)

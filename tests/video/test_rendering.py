@@ -1,6 +1,7 @@
 """A video's JSON is written straight from its record, byte for byte what the generic
 converter writes for `VideoOut`, and so are the playback facts its cached answer keeps; a
-cached answer is the bytes of an uncached one."""
+cached answer is the bytes of an uncached one, and is opened once while the cache hands
+back the same bytes."""
 
 from __future__ import annotations
 
@@ -15,7 +16,7 @@ from core.http import render
 from plugins.video.models import OutputKind, OutputReport, VideoOut, VideoRecord
 from plugins.video.playback.outputs import outputs_json
 from plugins.video.playback.playable import PlayableVideo, playback_facts
-from plugins.video.service import to_view, view_fields
+from plugins.video.service import _OpenedEntries, _video_envelope, to_view, view_fields
 from plugins.video.states import Status, Visibility
 from plugins.video.storage import MediaUrls
 from tests.video import workflow
@@ -81,3 +82,31 @@ def test_a_cached_answer_is_the_bytes_of_an_uncached_one(client):
     assert cached.content == uncached.content
     mine = client.get("/api/v1/upload/videos/mine", **alice.request_options())
     assert mine.content == b"[" + uncached.content + b"]"
+
+
+def _entry(title: str) -> bytes:
+    return _video_envelope({"owner_id": "f6c9e321", "discoverable": True, "etag": '"1"'},
+                           orjson.dumps({"title": title}), playback_facts(RECORD))
+
+
+def test_an_entry_handed_back_again_is_not_opened_again():
+    kept = _OpenedEntries(limit=2)
+    entry = _entry("First")
+    assert kept.opened("a", entry) is kept.opened("a", entry)
+    assert orjson.loads(kept.opened("a", entry).body) == {"title": "First"}
+
+
+def test_an_entry_replaced_in_the_cache_is_opened_afresh():
+    kept = _OpenedEntries(limit=2)
+    kept.opened("a", _entry("First"))
+    # Equal bytes, another object: what a reload after an invalidation hands back.
+    assert orjson.loads(kept.opened("a", _entry("Second")).body) == {"title": "Second"}
+
+
+def test_the_kept_entries_are_bounded():
+    kept = _OpenedEntries(limit=2)
+    entries = {video: _entry(video) for video in "abc"}
+    first = kept.opened("a", entries["a"])
+    kept.opened("b", entries["b"])
+    kept.opened("c", entries["c"])  # full: every entry kept is forgotten
+    assert kept.opened("a", entries["a"]) is not first
