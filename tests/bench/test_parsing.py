@@ -1,11 +1,12 @@
-"""The pure parts of bench/: reading wrk's output, the profile summary, and the
-baseline's lean SigV4 check against requests botocore signed."""
+"""The pure parts of bench/: reading wrk's output, the profile summary, callgrind's counts,
+and the baseline's lean SigV4 check against requests botocore signed."""
 
 from __future__ import annotations
 
 import pytest
 
 from bench.figures import figure, row_result
+from bench.instructions import counted_by_thread
 from bench.profile import top_functions
 from bench.scenarios import Row
 from bench.sigv4 import signed_headers, verify
@@ -112,3 +113,21 @@ def test_a_row_compares_server_cpu_per_answer_round_by_round():
     assert result.itube.cpu_us == 50.0 and result.baseline.cpu_us == 36.0
     assert result.cpu_ratio == pytest.approx(0.8)  # the median of 0.8, 0.9 and 0.5
     assert row_result(Row("x", "itube", "bare", 3.0, p99=True), rounds).cpu_ratio is None
+
+
+CALLGRIND_DUMP = """# callgrind format
+version: 1
+events: Ir
+summary: {count}
+
+
+totals: {count}
+"""
+
+
+def test_callgrind_counts_are_summed_per_thread_over_its_dumps(tmp_path):
+    for name, count in (("callgrind.out-01", 0), ("callgrind.out.1-01", 250_000),
+                        ("callgrind.out.1-02", 9_000), ("callgrind.out.2-01", 30),
+                        ("other.out.1-01", 7)):
+        (tmp_path / name).write_text(CALLGRIND_DUMP.format(count=count))
+    assert counted_by_thread(tmp_path, "callgrind.out") == {1: 250_030, 2: 9_000}
