@@ -44,10 +44,16 @@ async def optional_actor(request: Request) -> Actor | None:
     for authenticator in get_ctx(request).user_authenticators:
         actor = await authenticator.authenticate(request)
         if actor is not None:
-            request.state.principal_id = actor.id
+            _note_principal(request, actor.id)
             break
     known["actor"] = actor
     return actor
+
+
+def _note_principal(request: Request, principal_id: str) -> None:
+    """Who the request's access line names. Into the state dict itself: `request.state`
+    would wrap it in a new object first."""
+    request.scope.setdefault("state", {})["principal_id"] = principal_id
 
 
 async def current_actor(request: Request) -> Actor:
@@ -93,7 +99,7 @@ async def _authenticate_service(request: Request) -> ServicePrincipal:
                 raise _challenge(Unauthorized(exc.reason), authenticators) from None
             raise Forbidden(exc.reason) from None
         if principal is not None:
-            request.state.principal_id = principal.id
+            _note_principal(request, principal.id)
             return principal
     record_auth_failure("service", "missing")
     raise _challenge(

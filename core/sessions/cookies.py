@@ -4,13 +4,15 @@ scoped to the auth routes."""
 from __future__ import annotations
 
 import attrs
-from starlette.requests import Request
+from starlette.requests import Request, cookie_parser
 from starlette.responses import Response
 
 # The auth routes' prefix, which is also the refresh cookie's path.
 AUTH_PATH = "/api/v1/auth"
 ACCESS_COOKIE = "access_token"
 REFRESH_COOKIE = "refresh_token"
+# Where a request keeps its cookies once read (`_cookie`).
+COOKIES_KEY = "itube.cookies"
 
 
 @attrs.frozen
@@ -52,8 +54,17 @@ def refresh_token_of(request: Request) -> str | None:
 
 
 def _cookie(request: Request, name: str) -> str | None:
-    # Most anonymous requests carry no Cookie header: known without Starlette's parsing.
-    for header, _ in request.scope["headers"]:
-        if header == b"cookie":
-            return request.cookies.get(name) or None
-    return None
+    """The cookie `name`, read from the request's raw `Cookie` headers as Starlette's
+    `Request.cookies` reads them, once a request (kept in its scope): an authenticated
+    request asks twice, and Starlette's would build its `Headers` first."""
+    scope = request.scope
+    cookies = scope.get(COOKIES_KEY)
+    if cookies is None:
+        cookies = {}
+        for header, value in scope["headers"]:
+            if header == b"cookie":
+                cookies.update(cookie_parser(value.decode("latin-1")))
+        if not cookies:  # most anonymous requests: no Cookie header, nothing kept
+            return None
+        scope[COOKIES_KEY] = cookies
+    return cookies.get(name) or None

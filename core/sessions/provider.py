@@ -64,10 +64,10 @@ class CookieAuthenticator:
         return await self.verified.actor_by_key(key, token, self.provider.actor_for)
 
 
-def session_key_of(request: Request, token: str) -> str:
+def session_key_of(request: Request) -> str:
     """The `token_key` of the request's access token, as its authentication found it."""
     key = request.scope.get(SESSION_KEY)
-    return key if isinstance(key, str) else token_key(token)
+    return key if isinstance(key, str) else token_key(access_token_of(request) or "")
 
 
 def verified_sessions(state: dict[str, object], state_key: str,

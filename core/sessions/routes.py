@@ -114,7 +114,7 @@ class SessionRoutes:
     async def me(self, request: Request) -> Response:
         actor = await current_actor(request)
         verified = self._verified(request)
-        key = session_key_of(request, access_token_of(request) or "")
+        key = session_key_of(request)
         body = verified.profile_body(key, actor)
         if body is None:
             body = render(await self._provider(request).profile(actor))

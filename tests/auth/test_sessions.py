@@ -1,5 +1,5 @@
 """The shared session pieces (`core.sessions`): input checks, the published password
-policy, cookies, rate-limit settings."""
+policy, cookies (set, and read from the request), rate-limit settings."""
 
 from __future__ import annotations
 
@@ -8,6 +8,7 @@ import re
 import jsonschema
 import jsonschema_rs
 import pytest
+from starlette.requests import Request
 from starlette.responses import Response
 
 from core.errors import ValidationFailed
@@ -28,6 +29,7 @@ from core.sessions import (
     register_request_class,
     set_session_cookies,
 )
+from core.sessions.cookies import access_token_of, refresh_token_of
 
 
 @pytest.mark.parametrize("email", ["a@example.com", "first.last+tag@sub.example.co.uk",
@@ -191,3 +193,25 @@ def test_rate_limit_settings_report_each_bad_value():
     problems = AuthRateLimits(login="lots", confirm="1/fortnight").problems("p.rate_limits")
     assert [problem.split(":")[0] for problem in problems] == [
         "p.rate_limits.login", "p.rate_limits.confirm"]
+
+
+@pytest.mark.parametrize("headers", [
+    [],
+    [(b"cookie", b"access_token=abc.def.ghi")],
+    [(b"cookie", b"theme=dark; access_token=abc; refresh_token=xyz")],
+    [(b"cookie", b"theme=dark"), (b"cookie", b"access_token=second-header")],
+    [(b"cookie", b'access_token="quoted\\054value"')],
+    [(b"cookie", b"access_token=; other=1")],
+    [(b"cookie", b"access_token=first; access_token=last")],
+    [(b"cookie", b"\xe9t\xe9=caf\xe9; access_token=after-latin-1")],
+    [(b"cookie", b"malformed; =novalue; access_token=ok")],
+])
+def test_the_session_cookies_read_as_starlette_reads_them(headers):
+    def request() -> Request:
+        return Request({"type": "http", "method": "GET", "path": "/", "headers": headers})
+
+    expected = request().cookies
+    for read, name in ((access_token_of, "access_token"), (refresh_token_of, "refresh_token")):
+        one = request()
+        assert read(one) == (expected.get(name) or None)
+        assert read(one) == (expected.get(name) or None)  # again, from what was kept
