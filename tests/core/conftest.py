@@ -58,6 +58,7 @@ def log_lines() -> Iterator[Callable[[], list[dict[str, Any]]]]:
     handler.setFormatter(JsonFormatter())
     logger = logging.getLogger("itube")
     previous_level = logger.level
+    flush_logging()  # lines an earlier test queued are not this test's
     logger.addHandler(handler)
     logger.setLevel(logging.INFO)
 
