@@ -15,18 +15,16 @@ for each thread (the event loop's first). Needs valgrind (Debian's package).
 from __future__ import annotations
 
 import argparse
-import contextlib
 import os
 import re
 import subprocess
 import sys
 import tempfile
-import time
 from pathlib import Path
 
 import httpx
 
-from bench.processes import ROOT, itube_command
+from bench.processes import ROOT, itube_command, wait_ready
 from tests.support.services import free_port
 
 READY_SECONDS = 600  # under valgrind a server starts some fifty times slower
@@ -52,18 +50,6 @@ def _callgrind(command: list[str], out: Path) -> list[str]:
             f"--callgrind-out-file={out}", *command]
 
 
-def _wait_ready(process: subprocess.Popen[bytes], url: str) -> None:
-    deadline = time.monotonic() + READY_SECONDS
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise RuntimeError(f"the server exited ({process.returncode}) before {url} answered")
-        with contextlib.suppress(httpx.HTTPError):
-            if httpx.get(url, timeout=5).status_code == 200:
-                return
-        time.sleep(1)
-    raise RuntimeError(f"{url} did not answer within {READY_SECONDS} s")
-
-
 def _requests(client: httpx.Client, path: str, count: int) -> None:
     for _ in range(count):
         answer = client.get(path)
@@ -81,13 +67,14 @@ def count(config: Path, path: str, *, requests: int, warm: int, code: Path,
     answering `path`, by thread."""
     port = free_port()
     out = folder / "callgrind.out"
-    log = (folder / "server.log").open("wb")
-    process = subprocess.Popen(_callgrind(itube_command(config, port, 1), out), cwd=code,
-                               env={**os.environ, "PYTHONPATH": str(code)},
-                               stdout=log, stderr=subprocess.STDOUT)
+    log = folder / "server.log"
+    with log.open("wb") as output:
+        process = subprocess.Popen(_callgrind(itube_command(config, port, 1), out), cwd=code,
+                                   env={**os.environ, "PYTHONPATH": str(code)},
+                                   stdout=output, stderr=subprocess.STDOUT)
     try:
         base = f"http://127.0.0.1:{port}"
-        _wait_ready(process, base + "/readyz")
+        wait_ready(process, base + "/readyz", log, READY_SECONDS)
         with httpx.Client(base_url=base, timeout=60) as client:
             _requests(client, path, warm)
             _control("-i", "on", str(process.pid))
@@ -97,7 +84,6 @@ def count(config: Path, path: str, *, requests: int, warm: int, code: Path,
     finally:
         process.terminate()
         process.wait(120)
-        log.close()
     return {thread: total // requests
             for thread, total in counted_by_thread(folder, out.name).items() if total}
 

@@ -96,7 +96,7 @@ def serving(command_for: Callable[[int], list[str]], env: dict[str, str], ready:
                                    stdout=output, stderr=subprocess.STDOUT)
     try:
         base = f"http://127.0.0.1:{port}"
-        _wait_ready(process, base + ready, log)
+        wait_ready(process, base + ready, log)
         yield Server(base=base, pid=process.pid)
     finally:
         process.terminate()
@@ -107,8 +107,10 @@ def serving(command_for: Callable[[int], list[str]], env: dict[str, str], ready:
             process.wait()
 
 
-def _wait_ready(process: subprocess.Popen[bytes], url: str, log: Path) -> None:
-    deadline = time.monotonic() + READY_SECONDS
+def wait_ready(process: subprocess.Popen[bytes], url: str, log: Path,
+               seconds: float = READY_SECONDS) -> None:
+    """Until `url` answers 200; the server's log in the error when it exits or is late."""
+    deadline = time.monotonic() + seconds
     while time.monotonic() < deadline:
         if process.poll() is not None:
             raise RuntimeError(f"{url}: server exited:\n{log.read_text(errors='replace')}")
@@ -116,5 +118,5 @@ def _wait_ready(process: subprocess.Popen[bytes], url: str, log: Path) -> None:
             if httpx.get(url, timeout=2).status_code == 200:
                 return
         time.sleep(0.3)
-    raise RuntimeError(f"{url}: not ready within {READY_SECONDS} s:\n"
+    raise RuntimeError(f"{url}: not ready within {seconds:g} s:\n"
                        f"{log.read_text(errors='replace')[-4000:]}")
