@@ -10,13 +10,14 @@ from plugins.video.tables import (
     VideoDeletion,
     VideoMultipartUpload,
     VideoStatusHistory,
+    VideoViewCount,
 )
 
 APP_CONFIG = AppConfig(
     app_name="video",
     migrations_folder_path=str(Path(__file__).parent / "piccolo_migrations"),
     table_classes=[Video, VideoStatusHistory, VideoDeletion, VideoMultipartUpload,
-                   VideoShare],
+                   VideoShare, VideoViewCount],
     migration_dependencies=[],
     commands=[],
 )

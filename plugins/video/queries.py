@@ -54,7 +54,9 @@ def _record_of(values: list[Any]) -> VideoRecord:
 
 
 def _row(record: VideoRecord) -> dict[str, Any]:
+    """The record's row of `videos`: all but its views, which have a table of their own."""
     row = attrs.asdict(record, recurse=False)
+    del row["view_count"]
     row["visibility"] = record.visibility.value
     row["processing_status"] = record.processing_status.value
     return row

@@ -61,8 +61,16 @@ class CompiledQuery(QueryString):
         return self.statement.sql["postgres"]
 
 
-# In `VideoRecord`'s field order: a row's values are the record's arguments, in turn.
-COLUMNS = ", ".join(field.name for field in attrs.fields(VideoRecord))
+# A video's views, from their own table (plugins/video/views/): none counted, no row.
+VIEW_COUNT = ("COALESCE((SELECT views FROM video_view_counts "
+              "WHERE video_view_counts.video_id = videos.id), 0)")
+_FIELDS = [field.name for field in attrs.fields(VideoRecord)]
+# What a row of `videos` is read as, in `VideoRecord`'s field order: a row's values are the
+# record's arguments, in turn.
+COLUMNS = ", ".join(f"{VIEW_COUNT} AS view_count" if name == "view_count" else name
+                    for name in _FIELDS)
+# The same, read again from a subquery that selected `COLUMNS`.
+FIELDS = ", ".join(_FIELDS)
 # Repeated literally (not as bound parameters) so the planners can use the partial indexes
 # of the public listing (`videos_public_listing_idx`, `videos_public_title_idx`), whose
 # predicate is exactly this.
@@ -158,7 +166,7 @@ def listing_statement(
         else:
             match = search.match_condition(engine, search_config, query)
             source, conditions = "videos", [*where, match, *keyset]
-        selected = f"{COLUMNS}, score" if sort is Sort.RELEVANCE else COLUMNS
+        selected = f"{FIELDS}, score" if sort is Sort.RELEVANCE else COLUMNS
         filtered = f"WHERE {' AND '.join(conditions)} " if conditions else ""
         return (f"SELECT {selected} FROM {source} {filtered}"
                 f"ORDER BY {column} {direction}, id {direction} LIMIT {limit}")

@@ -39,8 +39,6 @@ class Video(Table, tablename="videos"):
     version = Integer(default=1)
     # The uploader's display name when the video was created (null for older videos).
     uploader_name = Text(null=True, default=None)
-    # Views counted so far, added by the view flusher (plugins/video/views/).
-    view_count = BigInt(default=0)
     # S3's additional checksum of the upload, read at metadata time: its algorithm
     # ("SHA256", "CRC32C", ...) and base64 value ("<base64>-<parts>" for a multipart object).
     checksum_algorithm = Varchar(length=16, null=True, default=None)
@@ -63,6 +61,17 @@ class Video(Table, tablename="videos"):
     # Not declared, never written by the app: the search index of title and description,
     # `search_vector` (a generated column, PostgreSQL) or the FTS5 table `videos_search`
     # (SQLite), made by a migration (plugins/video/search.py).
+
+
+class VideoViewCount(Table, tablename="video_view_counts"):
+    """A video's views counted so far, added to by the view flusher (plugins/video/views/).
+    A row of its own, not a column of `videos`: a narrow row is rewritten at a fraction of
+    the cost of a video's, whose every index and search vector an update rewrites
+    (docs/decisions.md). No row is no view yet. `video_id` references `videos` and goes
+    with its video (ON DELETE CASCADE, made by its migration)."""
+
+    video_id = UUID(primary_key=True)
+    views = BigInt()
 
 
 class VideoStatusHistory(Table, tablename="video_status_history"):

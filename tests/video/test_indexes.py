@@ -11,7 +11,7 @@ from plugins.video import statements
 from plugins.video.pagination import Sort
 from plugins.video.search import DEFAULT_SEARCH_CONFIG, parse_query
 from plugins.video.statements import Statement
-from plugins.video.tables import Video
+from plugins.video.tables import Video, VideoViewCount
 from tests.video.support import run_in_app
 
 T0 = dt.datetime(2026, 1, 1, tzinfo=dt.UTC)
@@ -32,9 +32,13 @@ def _rows():
 
 
 async def _fill_and_analyze() -> None:
+    """The videos, every other one viewed."""
     rows = list(_rows())
+    counts = [VideoViewCount(video_id=row.id, views=index)
+              for index, row in enumerate(rows) if index % 2]
     for start in range(0, len(rows), 500):
         await Video.insert(*rows[start:start + 500])
+        await VideoViewCount.insert(*counts[start // 2:(start + 500) // 2])
     await Video._meta.db.run_ddl("ANALYZE")
 
 
@@ -129,13 +133,17 @@ def _lookup_plans():
 
 # The primary key's index, as each engine names it: what "by id" uses.
 PRIMARY_KEY = {"postgres": "videos_pkey", "sqlite": "sqlite_autoindex_videos_1"}
+# The view counts' primary key: what reads a video's count with its row.
+COUNT_KEY = {"postgres": "video_view_counts_pkey",
+             "sqlite": "sqlite_autoindex_video_view_counts_1"}
 
 
 def _assert_no_scan(plan: str, kind: str, name: str) -> None:
     if kind == "postgres":
         assert "Seq Scan" not in plan, f"{name}:\n{plan}"
     else:
-        assert "SCAN videos\n" not in plan + "\n", f"{name}:\n{plan}"
+        for table in ("videos", "video_view_counts"):
+            assert f"SCAN {table}\n" not in plan + "\n", f"{name}:\n{plan}"
 
 
 def test_every_listing_query_uses_its_index(client):
@@ -158,4 +166,6 @@ def test_every_lookup_uses_its_index(client):
         plan = run_in_app(client, lambda s=statement, a=args: _plan(s, a))
         expected = PRIMARY_KEY[kind] if name == "by id" else "video_s3_key"
         assert expected in plan, f"{name} on {kind}:\n{plan}"
+        if name == "by id":
+            assert COUNT_KEY[kind] in plan, f"{name} on {kind}:\n{plan}"
         _assert_no_scan(plan, kind, name)

@@ -17,14 +17,15 @@ from starlette.testclient import TestClient
 
 from core.app import create_app
 from core.cache import MemoryCache
+from core.cli import main
 from plugins.video.config import VideoSettings, settings_problems
-from plugins.video.tables import Video
+from plugins.video.tables import Video, VideoViewCount
 from plugins.video.views import flusher
 from plugins.video.views import queries as views_queries
 from plugins.video.views.service import SEEN_PREFIX, ViewCounter, viewer_id, viewer_subject
 from tests.support.stand_ins import StandInServiceAuthPlugin, StandInUserAuthPlugin
 from tests.video import workflow
-from tests.video.support import insert_video, run_in_app, user, wait_until
+from tests.video.support import command_config, insert_video, run_in_app, user, wait_until
 
 ALICE, BOB, CAROL = user("alice"), user("bob"), user("carol")
 ANONYMOUS = workflow.ANONYMOUS
@@ -58,9 +59,9 @@ def flush(client: TestClient) -> None:
 
 
 def stored_views(client: TestClient, video_id: uuid.UUID) -> int:
-    row = run_in_app(client, lambda: Video.select(Video.view_count)
-                     .where(Video.id == video_id).first().run())
-    return row["view_count"]
+    row = run_in_app(client, lambda: VideoViewCount.select(VideoViewCount.views)
+                     .where(VideoViewCount.video_id == video_id).first().run())
+    return row["views"] if row else 0
 
 
 def view(client: TestClient, who: workflow.Credentials, video_id: uuid.UUID,
@@ -195,14 +196,14 @@ def test_a_failed_flush_keeps_its_counts(make_video_client, caplog):
 
     def rename(old: str, new: str) -> None:
         run_in_app(client, lambda: engine.run_ddl(
-            f"ALTER TABLE videos RENAME COLUMN {old} TO {new}"))
+            f"ALTER TABLE video_view_counts RENAME COLUMN {old} TO {new}"))
 
-    rename("view_count", "view_count_away")  # the UPDATE now fails in the database
+    rename("views", "views_away")  # the write now fails in the database
     with caplog.at_level(logging.WARNING, logger="itube.video.views"):
         flush(client)
     assert "video view counts not written" in caplog.text
     assert pending(client, video_id) == 1
-    rename("view_count_away", "view_count")
+    rename("views_away", "views")
     view(client, CAROL, video_id)
     flush(client)
     assert stored_views(client, video_id) == 2
@@ -320,3 +321,36 @@ def test_with_a_per_process_cache_the_memo_decides_and_the_cache_keeps_no_viewer
 
 def _an_address() -> str:
     return "198.51.100.7"
+
+
+def test_a_deleted_video_takes_its_count_with_it(make_video_client):
+    client = make_video_client(BY_HAND)
+    video_id = insert_video(client)
+    view(client, BOB, video_id)
+    flush(client)
+    assert stored_views(client, video_id) == 1
+    assert workflow.delete_video(client, ALICE, str(video_id)).status_code == 204
+    assert run_in_app(client, lambda: VideoViewCount.count()
+                      .where(VideoViewCount.video_id == video_id).run()) == 0
+
+
+def test_the_counts_move_with_their_migration_both_ways(make_config, make_client, db_url,
+                                                         moto_endpoint, tmp_path):
+    """Backwards, the counts return to `videos.view_count`; forwards again, to their table."""
+    client = make_client(make_config(["video"], plugins={"video": BY_HAND}),
+                         plugins=_stand_ins())
+    video_id, unviewed_id = insert_video(client), insert_video(client)
+    for who in (BOB, CAROL):
+        view(client, who, video_id)
+    flush(client)
+    path = command_config(tmp_path / "migrate.toml", db_url, moto_endpoint)
+    assert main(["migrate", "--config", str(path), "backwards", "--app", "video"]) == 0
+    reader = make_client(make_config(["video"], database={"migrate_on_start": False}),
+                         plugins=_stand_ins())
+    rows = run_in_app(reader, lambda: Video.raw(
+        "SELECT id, view_count FROM videos ORDER BY view_count DESC").run())
+    assert [(str(row["id"]), row["view_count"]) for row in rows] == [
+        (str(video_id), 2), (str(unviewed_id), 0)]
+    assert main(["migrate", "--config", str(path)]) == 0
+    assert stored_views(reader, video_id) == 2
+    assert run_in_app(reader, lambda: VideoViewCount.count().run()) == 1

@@ -1,4 +1,4 @@
-"""The view counts' one write: add each video's pending views to its row."""
+"""The view counts' one write: add each video's pending views to its count."""
 
 from __future__ import annotations
 
@@ -15,21 +15,27 @@ from plugins.video.tables import Video
 VIDEOS_PER_STATEMENT = 10_000
 
 # The counts bind as two arrays on PostgreSQL, as one JSON array of [id, views] on SQLite.
+# Joined with `videos`, so a video deleted since gets no row (its views are dropped); in id
+# order, so concurrent flushes of other processes lock shared rows in the same order.
+# (SQLite reads `ON CONFLICT` after a join's `ON` as the join's unless a WHERE comes
+# between.)
+_UPSERT = ("ON CONFLICT (video_id) DO UPDATE "
+           "SET views = video_view_counts.views + excluded.views")
 ADD_VIEWS = Statement(
-    "UPDATE videos SET view_count = videos.view_count + v.views "
-    "FROM unnest($1::uuid[], $2::bigint[]) AS v(id, views) WHERE videos.id = v.id",
-    sqlite="UPDATE videos SET view_count = videos.view_count + v.views "
+    "INSERT INTO video_view_counts (video_id, views) SELECT v.id, v.views "
+    "FROM unnest($1::uuid[], $2::bigint[]) AS v(id, views) JOIN videos ON videos.id = v.id "
+    f"ORDER BY v.id {_UPSERT}",
+    sqlite="INSERT INTO video_view_counts (video_id, views) SELECT v.id, v.views "
            "FROM (SELECT json_extract(value, '$[0]') AS id, json_extract(value, '$[1]') AS views "
-           "FROM json_each($1)) AS v WHERE videos.id = v.id",
+           "FROM json_each($1)) AS v JOIN videos ON videos.id = v.id WHERE true "
+           f"ORDER BY v.id {_UPSERT}",
 )
 
 
 async def add_views(counts: dict[str, int]) -> None:
     """Add the views of every video in one transaction, thousands of videos a statement (a
     statement per video, built by Piccolo, cost a busy server a large share of its CPU:
-    docs/decisions.md). A video deleted since matches no row: its views are dropped. Ids
-    go in order, so concurrent flushes of other processes lock shared rows in the same
-    order."""
+    docs/decisions.md)."""
     ordered = sorted(counts.items())
     postgres = engine_kind(Video._meta.db) == "postgres"
     async with write_transaction(Video):
