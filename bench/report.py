@@ -112,8 +112,8 @@ def walk_note(run: Run) -> str:
         return (f"{WALKS} No run asked for more ids than it had: every uncached get-by-id "
                 "answer was a cache miss.")
     return (f"{WALKS} Some runs asked for more ids than they had, so they asked for some "
-            f"again (a cache hit where the server caches): {', '.join(repeats)} (too few "
-            "videos for this length).")
+            "again (a cache hit where the server still holds the answer): "
+            f"{', '.join(repeats)} (too few videos for this length).")
 
 
 def markdown(run: Run) -> str:
