@@ -65,10 +65,11 @@ class Video(Table, tablename="videos"):
 
 class VideoViewCount(Table, tablename="video_view_counts"):
     """A video's views counted so far, added to by the view flusher (plugins/video/views/).
-    A row of its own, not a column of `videos`: a narrow row is rewritten at a fraction of
-    the cost of a video's, whose every index and search vector an update rewrites
-    (docs/decisions.md). No row is no view yet. `video_id` references `videos` and goes
-    with its video (ON DELETE CASCADE, made by its migration)."""
+    A row of its own, not a column of `videos`: adding to a narrow row costs the database a
+    fraction of updating a video's, which mostly found no room on its page, so wrote to
+    every index, and recomputed the search vector (docs/decisions.md). No row is no view
+    yet. `video_id` references `videos` and goes with its video (ON DELETE CASCADE, made by
+    its migration)."""
 
     video_id = UUID(primary_key=True)
     views = BigInt()

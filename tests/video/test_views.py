@@ -1,7 +1,7 @@
 """View counts: a get by anyone but the owner counts once per viewer per video per window,
-in memory until a flush adds it to the row; a failed flush keeps its counts; the window is
-shared through the app's cache (Redis across apps), asked once a confirmation for every
-view noted since the last, and a cache that does not answer counts nothing and fails
+in memory until a flush adds it to the video's count; a failed flush keeps its counts; the
+window is shared through the app's cache (Redis across apps), asked once a confirmation for
+every view noted since the last, and a cache that does not answer counts nothing and fails
 nothing."""
 
 from __future__ import annotations
