@@ -5,21 +5,26 @@ code does; what the kernel does for them (system calls, waking the client) is no
 
     .venv/bin/python -m bench.instructions --config itube.toml /api/v1/upload/videos/ID
     .venv/bin/python -m bench.instructions --config itube.toml --code ../other-build PATH
+    .venv/bin/python -m bench.instructions --config a.toml --ids ids '/api/v1/upload/videos/{id}'
 
 The server (`itube serve`, one worker) runs under `valgrind --tool=callgrind` with counting
 off; it is warmed with `--warm` requests, counted over `--requests` more, one after another
-on one kept-alive connection, then stopped. Printed: instructions per request, in all and
-for each thread (the event loop's first). Needs valgrind (Debian's package).
+on one kept-alive connection, then stopped. With `--ids`, each request asks for the next id
+of the file in the path's `{id}` (no id twice: an uncached walk). Printed: instructions per
+request, in all and for each thread (the event loop's first). Needs valgrind (Debian's
+package).
 """
 
 from __future__ import annotations
 
 import argparse
+import itertools
 import os
 import re
 import subprocess
 import sys
 import tempfile
+from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
@@ -50,8 +55,19 @@ def _callgrind(command: list[str], out: Path) -> list[str]:
             f"--callgrind-out-file={out}", *command]
 
 
-def _requests(client: httpx.Client, path: str, count: int) -> None:
-    for _ in range(count):
+def request_paths(path: str, ids: list[str] | None, count: int) -> Iterator[str]:
+    """The path of each of `count` requests: `path` each time, or with `{id}` replaced by
+    each of `ids` in turn."""
+    if ids is None:
+        return itertools.repeat(path, count)
+    if "{id}" not in path or len(ids) < count:
+        raise ValueError(f"walking ids needs {{id}} in the path and {count:,} ids "
+                         f"(the file has {len(ids):,})")
+    return (path.replace("{id}", video_id) for video_id in ids[:count])
+
+
+def _requests(client: httpx.Client, paths: Iterator[str], count: int) -> None:
+    for path in itertools.islice(paths, count):
         answer = client.get(path)
         if answer.status_code >= 400:
             raise RuntimeError(f"{path}: {answer.status_code} {answer.text[:200]}")
@@ -61,10 +77,10 @@ def _control(*args: str) -> None:
     subprocess.run(["callgrind_control", *args], check=True, capture_output=True, timeout=60)
 
 
-def count(config: Path, path: str, *, requests: int, warm: int, code: Path,
+def count(config: Path, paths: Iterator[str], *, requests: int, warm: int, code: Path,
           folder: Path) -> dict[int, int]:
     """Instructions per request of `itube serve --config config` (imported from `code`)
-    answering `path`, by thread."""
+    answering `warm` then `requests` of `paths`, by thread."""
     port = free_port()
     out = folder / "callgrind.out"
     log = folder / "server.log"
@@ -76,9 +92,9 @@ def count(config: Path, path: str, *, requests: int, warm: int, code: Path,
         base = f"http://127.0.0.1:{port}"
         wait_ready(process, base + "/readyz", log, READY_SECONDS)
         with httpx.Client(base_url=base, timeout=60) as client:
-            _requests(client, path, warm)
+            _requests(client, paths, warm)
             _control("-i", "on", str(process.pid))
-            _requests(client, path, requests)
+            _requests(client, paths, requests)
             _control("-i", "off", str(process.pid))
         _control("-d", str(process.pid))
     finally:
@@ -96,9 +112,13 @@ def main(argv: list[str]) -> int:
     parser.add_argument("--code", type=Path, default=ROOT, help="the build to import")
     parser.add_argument("--requests", type=int, default=1000)
     parser.add_argument("--warm", type=int, default=300)
+    parser.add_argument("--ids", type=Path,
+                        help="a file of ids, one a line, each asked for once in PATH's {id}")
     args = parser.parse_args(argv)
+    ids = args.ids.read_text(encoding="utf-8").split() if args.ids else None
+    paths = request_paths(args.path, ids, args.warm + args.requests)
     with tempfile.TemporaryDirectory(prefix="itube-instructions-") as folder:
-        by_thread = count(args.config.resolve(), args.path, requests=args.requests,
+        by_thread = count(args.config.resolve(), paths, requests=args.requests,
                           warm=args.warm, code=args.code.resolve(), folder=Path(folder))
     print(f"{sum(by_thread.values()):,} instructions a request")
     for thread, per_request in by_thread.items():

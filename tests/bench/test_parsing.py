@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 
 from bench.figures import figure, row_result
-from bench.instructions import counted_by_thread
+from bench.instructions import counted_by_thread, request_paths
 from bench.profile import top_functions
 from bench.scenarios import Row
 from bench.sigv4 import signed_headers, verify
@@ -131,3 +131,12 @@ def test_callgrind_counts_are_summed_per_thread_over_its_dumps(tmp_path):
                         ("other.out.1-01", 7)):
         (tmp_path / name).write_text(CALLGRIND_DUMP.format(count=count))
     assert counted_by_thread(tmp_path, "callgrind.out") == {1: 250_030, 2: 9_000}
+
+
+def test_counted_requests_repeat_a_path_or_walk_the_ids_once_each():
+    assert list(request_paths("/v/1", None, 3)) == ["/v/1"] * 3
+    assert list(request_paths("/v/{id}", ["a", "b", "c"], 2)) == ["/v/a", "/v/b"]
+    with pytest.raises(ValueError, match=r"4 ids \(the file has 3\)"):
+        request_paths("/v/{id}", ["a", "b", "c"], 4)
+    with pytest.raises(ValueError, match="needs {id}"):
+        request_paths("/v/1", ["a"], 1)
