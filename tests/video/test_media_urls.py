@@ -5,16 +5,22 @@ they are handed out (the presigner's clock is set by the test)."""
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
+import uuid
 from urllib.parse import parse_qs, unquote, urlsplit
 
 import httpx
 import pytest
 
 from plugins.video.config import VideoSettings, settings_problems
+from plugins.video.models import VideoRecord
 from plugins.video.presign import expires_at, signed_at
+from plugins.video.states import Status, Visibility
+from plugins.video.storage import NO_URLS, Buckets, VideoStorage
 from tests.video import workflow
 from tests.video.support import insert_video, user
+from tests.video.test_presign import client_credentials
 
 ALICE = user("alice")
 TTL, WINDOW = 300, 60
@@ -80,6 +86,36 @@ def test_the_presigned_urls_of_a_private_video_work(make_video_client, s3):
     seen = workflow.get_video(client, ALICE, video_id).json()
     assert httpx.get(seen["playback_url"], timeout=10).content == b"playable"
     assert httpx.get(seen["thumbnail_url"], timeout=10).content == b"\xff\xd8 thumb"
+
+
+def _record(visibility: Visibility, status: Status = Status.COMPLETED) -> VideoRecord:
+    video_id, now = uuid.uuid4(), dt.datetime.now(dt.UTC)
+    return VideoRecord(
+        id=video_id, owner_id="alice", title="t", description="", visibility=visibility,
+        processing_status=status, video_s3_key=f"videos/alice/{video_id}",
+        thumbnail_s3_key=f"thumbnails/alice/{video_id}", size_bytes=1,
+        content_type="video/mp4", failure_reason=None, duration_seconds=None,
+        created_at=now, updated_at=now, version=1)
+
+
+def test_a_presigned_url_is_the_same_on_the_plain_path_and_the_general_one(s3):
+    """Without a CDN or renditions a batch's URLs are made on a shorter path: a video
+    whose URLs the CDN settings leave presigned gets the same ones on the general path."""
+    moment = dt.datetime.now(dt.UTC).replace(microsecond=0)
+    buckets = Buckets(raw="itube-raw-videos", thumbnails="itube-video-thumbnails",
+                      processed="itube-processed-videos")
+    storages = [VideoStorage(s3, buckets, VideoSettings(**settings),
+                             credentials=client_credentials(s3)) for settings in (SIGNED, CDN)]
+    for storage in storages:
+        storage.presigner.clock = lambda: moment
+    records = [_record(Visibility.PRIVATE), _record(Visibility.UNLISTED, Status.IN_PROGRESS),
+               _record(Visibility.UNLISTED)]
+    plain, general = (asyncio.run(storage.media_urls(records)) for storage in storages)
+    assert plain == general
+    assert plain[1] is NO_URLS
+    for record, urls in zip(records[::2], plain[::2], strict=True):
+        assert _presigned_for(urls.playback_url, buckets.processed, record.video_s3_key)
+        assert _presigned_for(urls.thumbnail_url, buckets.thumbnails, record.thumbnail_s3_key)
 
 
 def _set_clock(client) -> list[dt.datetime]:
