@@ -110,6 +110,7 @@ def test_a_presigned_url_is_the_same_on_the_plain_path_and_the_general_one(s3):
         storage.presigner.clock = lambda: moment
     records = [_record(Visibility.PRIVATE), _record(Visibility.UNLISTED, Status.IN_PROGRESS),
                _record(Visibility.UNLISTED)]
+    assert [storage._presigns_plainly(records) for storage in storages] == [True, False]
     plain, general = (asyncio.run(storage.media_urls(records)) for storage in storages)
     assert plain == general
     assert plain[1] is NO_URLS
