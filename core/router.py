@@ -3,7 +3,9 @@
 Starlette tries every route in turn on every request; with the default app's 23 routes that
 was about a tenth of a cached GET. The index only narrows which routes are tried: each candidate is
 still asked with its own `matches`, in declaration order, so what answers (the route, a
-405, a slash redirect, a 404) is exactly what the plain router picks.
+405, a slash redirect, a 404) is exactly what the plain router picks. A path asked for
+again (a popular video) is matched once: where only the request's type, method and path
+decide the match, the index keeps it.
 """
 
 from __future__ import annotations
@@ -18,6 +20,10 @@ from starlette.routing import BaseRoute, Match, Mount, Route, Router, WebSocketR
 from starlette.types import Receive, Scope, Send
 
 from core.problems import answer_exception
+
+# Full matches an index keeps (a few MB at most); when full, all are forgotten at once.
+MATCHES_KEPT = 4096
+MatchKey = tuple[str, str | None, str]  # the request's type, method and route path
 
 
 class RouteIndex:
@@ -47,6 +53,11 @@ class RouteIndex:
             path: _in_order(routes, (*self._walk(path).positions, *positions))
             for path, positions in exact.items()
         }
+        self._matched: dict[MatchKey, tuple[BaseRoute, Scope]] = {}
+        # Whether each candidate tuple (by identity: the index holds them) is all plain
+        # routes, whose `Route.matches` reads nothing of the request but its type, method
+        # and route path (a `Host` reads the headers, a `Mount` the root path).
+        self._plain: dict[int, bool] = {}
 
     def is_for(self, routes: Sequence[BaseRoute]) -> bool:
         """Whether the index still describes `routes` (routes added later rebuild it)."""
@@ -56,6 +67,32 @@ class RouteIndex:
         """The routes that could match `route_path`, in declaration order."""
         found = self._exact.get(route_path)
         return self._walk(route_path).candidates if found is None else found
+
+    def matched(self, key: MatchKey) -> tuple[BaseRoute, Scope] | None:
+        """The route and child scope kept for `key`, the path parameters a dict of their own."""
+        kept = self._matched.get(key)
+        if kept is None:
+            return None
+        route, child_scope = kept
+        return route, {**child_scope, "path_params": dict(child_scope["path_params"])}
+
+    def remember(self, key: MatchKey, candidates: tuple[BaseRoute, ...], route: BaseRoute,
+                 child_scope: Scope) -> None:
+        """Keep a full match of `key` where every candidate of its path is a plain route."""
+        plain = self._plain.get(id(candidates))
+        if plain is None:
+            plain = self._plain[id(candidates)] = all(
+                type(candidate).matches is Route.matches for candidate in candidates)
+        if not plain:
+            return
+        if len(self._matched) >= MATCHES_KEPT:
+            self._matched.clear()
+        self._matched[key] = (route, {**child_scope,
+                                      "path_params": dict(child_scope["path_params"])})
+
+    @property
+    def matches_kept(self) -> int:
+        return len(self._matched)
 
     def _walk(self, route_path: str) -> _Node:
         node = self._root
@@ -141,11 +178,21 @@ class IndexedRouter(Router):
         await self.default(scope, receive, send)
 
     def _pick(self, scope: Scope, route_path: str) -> tuple[BaseRoute | None, Scope]:
-        """The first full match; else the first partial one (a 405); else none."""
+        """The first full match; else the first partial one (a 405); else none. A full
+        match is kept for the next request of the same type, method and path, unless a
+        parent's path parameters come with the scope."""
+        index = self._current_index()
+        key = None if scope.get("path_params") else (
+            scope["type"], scope.get("method"), route_path)
+        if key is not None and (kept := index.matched(key)) is not None:
+            return kept
+        candidates = index.candidates(route_path)
         partial: tuple[BaseRoute | None, Scope] = (None, {})
-        for route in self._candidates(route_path):
+        for route in candidates:
             match, child_scope = route.matches(scope)
             if match is Match.FULL:
+                if key is not None:
+                    index.remember(key, candidates, route, child_scope)
                 return route, child_scope
             if match is Match.PARTIAL and partial[0] is None:
                 partial = (route, child_scope)
@@ -156,9 +203,12 @@ class IndexedRouter(Router):
                    for route in self._candidates(get_route_path(scope)))
 
     def _candidates(self, route_path: str) -> tuple[BaseRoute, ...]:
+        return self._current_index().candidates(route_path)
+
+    def _current_index(self) -> RouteIndex:
         if self._index is None or not self._index.is_for(self.routes):
             self._index = RouteIndex(self.routes)
-        return self._index.candidates(route_path)
+        return self._index
 
 
 def _slash_toggled(scope: Scope, route_path: str) -> dict[str, Any]:

@@ -1,6 +1,6 @@
 """The indexed router picks what Starlette's own router picks: the same route, path
 parameters, 405, slash redirect or 404, for every route of the assembled apps and for
-paths chosen to trip an index up."""
+paths chosen to trip an index up, asked once and asked again (a match it kept)."""
 
 from __future__ import annotations
 
@@ -16,7 +16,7 @@ from starlette.routing import BaseRoute, Host, Mount, Route, Router, WebSocketRo
 
 from core.app import create_app
 from core.config import config_from_dict, load_config
-from core.router import IndexedRouter, RouteIndex
+from core.router import MATCHES_KEPT, IndexedRouter, RouteIndex
 
 REPO = Path(__file__).resolve().parents[2]
 METHODS = ("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS")
@@ -67,14 +67,15 @@ def sample_paths(routes: list[BaseRoute]) -> list[str]:
 
 
 async def outcome(router: Router, app: Starlette, path: str, method: str,
-                  kind: str = "http", root_path: str = "") -> tuple[Any, ...]:
+                  kind: str = "http", root_path: str = "",
+                  headers: list[tuple[bytes, bytes]] | None = None) -> tuple[Any, ...]:
     """What the router does with a request: the route it hands it to, with what
     parameters, and what comes back (the endpoints run without a started app, so most of
     them raise: the same way under either router)."""
     scope: dict[str, Any] = {
         "type": kind, "method": method, "path": root_path + path, "root_path": root_path,
-        "raw_path": (root_path + path).encode(), "query_string": b"", "headers": [],
-        "scheme": "http", "server": ("testserver", 80), "app": app,
+        "raw_path": (root_path + path).encode(), "query_string": b"",
+        "headers": headers or [], "scheme": "http", "server": ("testserver", 80), "app": app,
     }
     sent: list[Any] = []
 
@@ -103,8 +104,9 @@ async def assert_same_choices(routes: list[BaseRoute], app: Starlette, paths: li
         for path in dict.fromkeys(paths):
             for method in METHODS if kind == "http" else ("GET",):
                 expected = await outcome(plain, app, path, method, kind, root_path)
-                got = await outcome(indexed, app, path, method, kind, root_path)
-                assert got == expected, (kind, method, path)
+                for asked in ("once", "again"):
+                    got = await outcome(indexed, app, path, method, kind, root_path)
+                    assert got == expected, (kind, method, path, asked)
                 compared += 1
     return compared
 
@@ -176,6 +178,46 @@ async def test_odd_routes_are_picked_as_starlette_picks_them():
         "/catch/1", "/catch", "/ws/lobby", "/ws/x", "/ws/x/y", "/elsewhere", "/x\n", "/\n",
     ]
     await assert_same_choices(routes, app, paths, kinds=("http", "websocket"))
+
+
+@pytest.mark.anyio
+async def test_plain_routes_asked_again_are_picked_as_starlette_picks_them():
+    """Without the host, mount and own-way routes every full match is kept."""
+    routes = [route for route in ODD_ROUTES if type(route) is Route]
+    paths = [*sample_paths(routes), "/items/12", "/items/new", "/items/x", "/files/special",
+             "/files/a/b/", "/v2/ping", "/braces/{not a parameter}", "/report.csv", "/"]
+    await assert_same_choices(routes, Starlette(), paths)
+    router = IndexedRouter(routes)
+    await outcome(router, Starlette(), "/items/12", "GET")
+    assert router._index is not None and router._index.matches_kept == 1
+
+
+@pytest.mark.anyio
+async def test_a_match_a_host_route_could_take_is_not_kept():
+    host = Host("admin.example.com", app=PlainTextResponse("admin"))
+    router = IndexedRouter([host, route := Route("/x", endpoint)])
+    admin = [(b"host", b"admin.example.com")]
+    assert (await outcome(router, Starlette(), "/x", "GET"))[0] is route
+    assert (await outcome(router, Starlette(), "/x", "GET", headers=admin))[0] is host
+    assert router._index is not None and router._index.matches_kept == 0
+
+
+@pytest.mark.anyio
+async def test_each_request_has_path_parameters_of_its_own():
+    router = IndexedRouter([Route("/items/{name}", endpoint)])
+    for asked in ("once", "again"):  # a match made, then the one kept
+        path_params = (await outcome(router, Starlette(), "/items/abc", "GET"))[1]
+        path_params["name"] = "changed by the endpoint"
+        assert (await outcome(router, Starlette(), "/items/abc", "GET"))[1] == {
+            "name": "abc"}, asked
+
+
+@pytest.mark.anyio
+async def test_the_kept_matches_are_bounded():
+    router = IndexedRouter([Route("/items/{name}", endpoint)])
+    for number in range(MATCHES_KEPT + 10):
+        await outcome(router, Starlette(), f"/items/{number}", "GET")
+    assert router._index is not None and 0 < router._index.matches_kept <= MATCHES_KEPT
 
 
 def test_a_path_tries_only_routes_it_could_match_in_declaration_order():
