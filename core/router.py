@@ -21,8 +21,10 @@ from starlette.types import Receive, Scope, Send
 
 from core.problems import answer_exception
 
-# Full matches an index keeps (a few MB at most); when full, all are forgotten at once.
+# Full matches an index keeps; when full, all are forgotten at once. Only of paths this
+# long at most (a video's is 59 characters): whatever paths clients send, a few MB.
 MATCHES_KEPT = 4096
+KEPT_PATH_MOST = 256
 MatchKey = tuple[str, str | None, str]  # the request's type, method and route path
 
 
@@ -179,10 +181,10 @@ class IndexedRouter(Router):
 
     def _pick(self, scope: Scope, route_path: str) -> tuple[BaseRoute | None, Scope]:
         """The first full match; else the first partial one (a 405); else none. A full
-        match is kept for the next request of the same type, method and path, unless a
-        parent's path parameters come with the scope."""
+        match is kept for the next request of the same type, method and path, unless the
+        path is long or a parent's path parameters come with the scope."""
         index = self._current_index()
-        key = None if scope.get("path_params") else (
+        key = None if scope.get("path_params") or len(route_path) > KEPT_PATH_MOST else (
             scope["type"], scope.get("method"), route_path)
         if key is not None and (kept := index.matched(key)) is not None:
             return kept

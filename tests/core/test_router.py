@@ -16,7 +16,7 @@ from starlette.routing import BaseRoute, Host, Mount, Route, Router, WebSocketRo
 
 from core.app import create_app
 from core.config import config_from_dict, load_config
-from core.router import MATCHES_KEPT, IndexedRouter, RouteIndex
+from core.router import KEPT_PATH_MOST, MATCHES_KEPT, IndexedRouter, RouteIndex
 
 REPO = Path(__file__).resolve().parents[2]
 METHODS = ("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS")
@@ -213,11 +213,15 @@ async def test_each_request_has_path_parameters_of_its_own():
 
 
 @pytest.mark.anyio
-async def test_the_kept_matches_are_bounded():
+async def test_the_kept_matches_are_bounded_in_number_and_length():
     router = IndexedRouter([Route("/items/{name}", endpoint)])
     for number in range(MATCHES_KEPT + 10):
         await outcome(router, Starlette(), f"/items/{number}", "GET")
     assert router._index is not None and 0 < router._index.matches_kept <= MATCHES_KEPT
+    router = IndexedRouter([Route("/items/{name}", endpoint)])
+    long_path = "/items/" + "x" * (KEPT_PATH_MOST - len("/items/") + 1)
+    assert (await outcome(router, Starlette(), long_path, "GET"))[1] == {"name": long_path[7:]}
+    assert router._index is not None and router._index.matches_kept == 0
 
 
 def test_a_path_tries_only_routes_it_could_match_in_declaration_order():
