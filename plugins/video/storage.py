@@ -328,7 +328,7 @@ class VideoStorage:
         """The URLs `_urls` makes where `_presigns_plainly`, each video's made once a
         window by the window's signers. Without `_kept_urls`'s steps (a batch of the
         missing, the signers looked up by bucket, renditions and CDN bases asked for), an
-        uncached get under load costs ~20 µs less CPU (bench/findings.md)."""
+        uncached get under load costs ~16 µs less CPU (bench/findings.md)."""
         window, signers = self._media_window_signers()
         playback, thumbnail = signers[self.buckets.processed], signers[self.buckets.thumbnails]
         template = self.settings.playback_key_template
