@@ -325,39 +325,31 @@ class VideoStorage:
                 and not any(record.outputs for record in records))
 
     def _presigned_urls(self, records: Sequence[VideoRecord]) -> list[MediaUrls]:
-        """The URLs `_urls` makes where `_presigns_plainly`, each video's made once a
-        window by the window's signers. Without `_kept_urls`'s steps (a batch of the
-        missing, the signers looked up by bucket, renditions and CDN bases asked for), an
-        uncached get under load costs ~16 µs less CPU (bench/findings.md)."""
+        """The URLs `_made_urls` makes where `_presigns_plainly`, straight from the window's
+        two GET signers. Without its steps (signers looked up by bucket, renditions and CDN
+        bases asked for), an uncached get under load costs ~16 µs less CPU
+        (bench/findings.md)."""
         window, signers = self._media_window_signers()
         playback, thumbnail = signers[self.buckets.processed], signers[self.buckets.thumbnails]
-        template = self.settings.playback_key_template
-        found = []
-        for record in records:
-            urls = self.window_urls.get(window, record)
-            if urls is None:
-                urls = NO_URLS if record.processing_status is not Status.COMPLETED else (
-                    MediaUrls(playback(template.format(key=record.video_s3_key)),
-                              thumbnail(record.thumbnail_s3_key)
-                              if record.thumbnail_s3_key else None))
-                self.window_urls.put(window, record, urls)
-            found.append(urls)
-        return found
+        return self._kept(window, records,
+                          lambda record: self._urls(record, playback, thumbnail))
 
     def _kept_urls(self, records: Sequence[VideoRecord], *, inline: bool) -> list[MediaUrls]:
         """The batch's URLs, each video's made once a window; `inline`: our presigner signs
         them here, its credentials needing no refresh."""
-        window = self.signing_window()
-        kept = [self.window_urls.get(window, record) for record in records]
-        missing = [record for record, urls in zip(records, kept, strict=True) if urls is None]
-        if not missing:
-            return kept  # type: ignore[return-value]
-        made = iter(self._batch_urls(missing,
-                                     self._media_window_signers()[1] if inline else None))
+        window, ready = (self._media_window_signers() if inline
+                         else (self.signing_window(), None))
+        sign = self._bucket_signing(ready)
+        return self._kept(window, records, lambda record: self._made_urls(record, sign))
+
+    def _kept(self, window: int, records: Sequence[VideoRecord],
+              make: Callable[[VideoRecord], MediaUrls]) -> list[MediaUrls]:
+        """Each record's URLs of this window: those kept, the others made and kept."""
         found = []
-        for record, urls in zip(records, kept, strict=True):
+        for record in records:
+            urls = self.window_urls.get(window, record)
             if urls is None:
-                urls = next(made)
+                urls = make(record)
                 self.window_urls.put(window, record, urls)
             found.append(urls)
         return found
@@ -386,10 +378,14 @@ class VideoStorage:
             self._window_signers = (made_with, signers)
         return made_with[0], signers
 
-    def _batch_urls(self, records: Sequence[VideoRecord],
-                    ready: dict[str, Callable[[str], str]] | None = None) -> list[MediaUrls]:
-        """Every URL of the batch from one signer per bucket: those `ready`, the others
-        looked up on first use."""
+    def _batch_urls(self, records: Sequence[VideoRecord]) -> list[MediaUrls]:
+        sign = self._bucket_signing()
+        return [self._made_urls(record, sign) for record in records]
+
+    def _bucket_signing(self, ready: dict[str, Callable[[str], str]] | None = None,
+                        ) -> Callable[[str, str], str]:
+        """`sign(bucket, key)` with one signer per bucket: those `ready`, the others looked
+        up on first use."""
         signers = dict(ready) if ready else {}
 
         def sign(bucket: str, key: str) -> str:
@@ -398,8 +394,7 @@ class VideoStorage:
                 signer = signers[bucket] = self._media_signer(bucket)
             return signer(key)
 
-        return [self._with_renditions(record, self._urls(record, sign), sign)
-                for record in records]
+        return sign
 
     def _buckets_to_sign(self, completed: Sequence[VideoRecord]) -> list[str]:
         """The buckets whose URLs these videos need presigned (not served by a CDN), and
@@ -435,21 +430,26 @@ class VideoStorage:
         signed = self.cdn is not None and (not public or self.settings.cdn_sign_public)
         return CdnBase(base_url, record if signed else None)
 
-    def _urls(self, record: VideoRecord, sign: Callable[[str, str], str]) -> MediaUrls:
+    def _made_urls(self, record: VideoRecord, sign: Callable[[str, str], str]) -> MediaUrls:
+        """`record`'s URLs on its CDN bases or presigned by `sign`, with its renditions."""
+        def on(base_url: str, bucket: str) -> Callable[[str], str]:
+            base = self._cdn_base(base_url, record)
+            return lambda key: self._url(base, bucket, key, sign)
+
+        urls = self._urls(record, on(self.settings.playback_base_url, self.buckets.processed),
+                          on(self.settings.thumbnail_base_url, self.buckets.thumbnails))
+        return self._with_renditions(record, urls, sign)
+
+    def _urls(self, record: VideoRecord, playback: Callable[[str], str],
+              thumbnail: Callable[[str], str]) -> MediaUrls:
+        """A completed video's playback URL and, if it has one, its thumbnail's, each made
+        from its key."""
         if record.processing_status is not Status.COMPLETED:
             return NO_URLS
-        playback_key = self.settings.playback_key_template.format(key=record.video_s3_key)
-        playback = self._url(
-            self._cdn_base(self.settings.playback_base_url, record), self.buckets.processed,
-            playback_key, sign,
-        )
-        thumbnail = None
-        if record.thumbnail_s3_key:
-            thumbnail = self._url(
-                self._cdn_base(self.settings.thumbnail_base_url, record),
-                self.buckets.thumbnails, record.thumbnail_s3_key, sign,
-            )
-        return MediaUrls(playback_url=playback, thumbnail_url=thumbnail)
+        video_key = self.settings.playback_key_template.format(key=record.video_s3_key)
+        return MediaUrls(playback_url=playback(video_key),
+                         thumbnail_url=thumbnail(record.thumbnail_s3_key)
+                         if record.thumbnail_s3_key else None)
 
     def _url(self, base_url: CdnBase, bucket: str, key: str,
              sign: Callable[[str, str], str]) -> str:
@@ -479,7 +479,6 @@ class VideoStorage:
                 or base.signed_for is None):
             return []
         return self.cdn.cookies(base.url, self.cdn_resource_key(record, self.buckets.processed))
-
 
     def _with_renditions(self, record: VideoRecord, urls: MediaUrls,
                          sign: Callable[[str, str], str]) -> MediaUrls:
@@ -536,14 +535,7 @@ class VideoStorage:
         processed = self.buckets.processed
 
         def run() -> T:
-            signers: dict[str, Callable[[str], str]] = {}
-
-            def presign(bucket: str, key: str) -> str:  # looked up on first use, as a batch's
-                signer = signers.get(bucket)
-                if signer is None:
-                    signer = signers[bucket] = self._media_signer(bucket)
-                return signer(key)
-
+            presign = self._bucket_signing()
             return use(lambda key: self._url(base, processed, key, presign))
 
         if not base:
