@@ -7,6 +7,7 @@ Settings come from the environment (bench_load sets them):
 
 - ITUBE_BENCH_BODY_FILE: the JSON body `/fixed` returns (itube's get-by-id answer);
 - ITUBE_BENCH_DATABASE_URL: the PostgreSQL database `/row/{id}` and `/page` read;
+- ITUBE_BENCH_SMALL_DATABASE_URL: the one `/small/page` reads (optional);
 - ITUBE_BENCH_DATABASE_POOL: the pool's upper bound (itube's `pool_max_size`);
 - ITUBE_BENCH_REDIS_URL and ITUBE_BENCH_REDIS_KEY: where `/redis` reads its body;
 - ITUBE_BENCH_PLAYLIST_KEY: the Redis key `/playlist` reads (bench_playback sets it);
@@ -95,10 +96,20 @@ async def row_through_redis(request: Request) -> Response:
 
 async def page(request: Request) -> Response:
     """(b') The 21 rows after a keyset position (`micros`, `id`), as a JSON array."""
+    return await _page(request, request.state.pool)
+
+
+async def small_page(request: Request) -> Response:
+    """(b') on the small database: what the query's depth and the table's size cost the
+    database itself."""
+    return await _page(request, request.state.small_pool)
+
+
+async def _page(request: Request, pool: asyncpg.Pool) -> Response:
     after = EPOCH + dt.timedelta(microseconds=int(request.query_params["micros"]))
     last_id = uuid.UUID(request.query_params["id"])
     limit = int(request.query_params.get("limit", "20"))
-    records = await request.state.pool.fetch(PAGE, after, last_id, limit + 1)
+    records = await pool.fetch(PAGE, after, last_id, limit + 1)
     return _json(_rows_json([dict(record) for record in records[:limit]]))
 
 
@@ -160,15 +171,15 @@ def _s3_client(endpoint: str) -> Any:
 @asynccontextmanager
 async def lifespan(app: Starlette) -> AsyncIterator[dict[str, Any]]:
     environ = os.environ
-    pool = await asyncpg.create_pool(
-        environ["ITUBE_BENCH_DATABASE_URL"], min_size=1,
-        max_size=int(environ.get("ITUBE_BENCH_DATABASE_POOL", "10")),
-    )
+    pool = await _pool(environ["ITUBE_BENCH_DATABASE_URL"])
+    small_url = environ.get("ITUBE_BENCH_SMALL_DATABASE_URL")
+    small_pool = await _pool(small_url) if small_url else None
     redis = aioredis.Redis.from_url(environ["ITUBE_BENCH_REDIS_URL"], max_connections=256)
     try:
         yield {
             "body": Path(environ["ITUBE_BENCH_BODY_FILE"]).read_bytes(),
             "pool": pool,
+            "small_pool": small_pool,
             "redis": redis,
             "redis_key": environ["ITUBE_BENCH_REDIS_KEY"],
             "playlist_key": environ.get("ITUBE_BENCH_PLAYLIST_KEY", ""),
@@ -179,6 +190,13 @@ async def lifespan(app: Starlette) -> AsyncIterator[dict[str, Any]]:
     finally:
         await redis.aclose()
         await pool.close()
+        if small_pool is not None:
+            await small_pool.close()
+
+
+async def _pool(url: str) -> asyncpg.Pool:
+    return await asyncpg.create_pool(
+        url, min_size=1, max_size=int(os.environ.get("ITUBE_BENCH_DATABASE_POOL", "10")))
 
 
 def create_app() -> Starlette:
@@ -188,6 +206,7 @@ def create_app() -> Starlette:
             Route("/row/{video_id:uuid}", row),
             Route("/row-through-redis/{video_id:uuid}", row_through_redis),
             Route("/page", page),
+            Route("/small/page", small_page),
             Route("/redis", from_redis),
             Route("/playlist", playlist),
             Route("/presign", presign, methods=["POST"]),

@@ -170,14 +170,14 @@ def itube_body(servers: Servers, video: str) -> bytes:
 
 
 def start_baseline(stack: contextlib.ExitStack, folder: Path, code: Path, backends: Backends,
-                   body: bytes) -> Server:
+                   body: bytes, small_database: str = "") -> Server:
     body_file = folder / "body.json"
     body_file.write_bytes(body)
     redis_key = f"{backends.redis_prefix}-baseline"
     client = redis.Redis.from_url(backends.redis_url)
     client.set(redis_key, body, ex=7200)
     client.close()
-    command, env = baseline_launch(backends, body_file, redis_key)
+    command, env = baseline_launch(backends, body_file, redis_key, small_database)
     return stack.enter_context(serving(command, env, "/fixed", folder / "baseline.log",
                                        code=code))
 
@@ -185,9 +185,10 @@ def start_baseline(stack: contextlib.ExitStack, folder: Path, code: Path, backen
 def placeholders(large: Seeded, small: Seeded, deep_page: int) -> dict[str, str]:
     video = large.public_ids[0]
     deep, small_page = large.page_cursor(deep_page), min(SMALL_DEEP_PAGE, small.public_pages - 1)
+    deep_small = small.page_cursor(small_page)
     return {"video": video, "key": large.key_of(video), "deep": deep,
-            "deep_small": small.page_cursor(small_page), "small_page": str(small_page),
-            "deep_keyset": keyset_query(deep)}
+            "deep_small": deep_small, "small_page": str(small_page),
+            "deep_keyset": keyset_query(deep), "deep_keyset_small": keyset_query(deep_small)}
 
 
 def check_small_cursor(base: str, values: dict[str, str]) -> None:
@@ -229,7 +230,8 @@ def measure(opts: Options, folder: Path, moto: str, prefix: str) -> Run:
         servers = Servers(folder=folder, code=code, large=backends_for(large.url),
                           small=backends_for(small.url), stage=stage)
         servers.baseline = start_baseline(stack, folder, code, servers.large,
-                                          itube_body(servers, stage.values["video"]))
+                                          itube_body(servers, stage.values["video"]),
+                                          small.url)
         rounds = run_rounds(stage, servers.start)
         facts = machine.facts(large.url, REDIS_URL)
     loads = rounds.loads

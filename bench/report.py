@@ -158,7 +158,8 @@ def markdown(run: Run) -> str:
         "ends with. Servers: itube with auth_cognito, internal_iam (static SigV4 keys) and "
         "the in-process cache; the same with the access log on; with auth_local; with "
         "cache_redis (1 worker, and 2 workers both on core 0, and 2 workers on cores 0-1 "
-        "where core 1 is shared with wrk); on the small database. Cookies come from a real "
+        "where core 1 is shared with wrk); on the small database, beside the bare keyset "
+        "query there. Cookies come from a real "
         "sign-up and sign-in on each server. " + walk_note(run),
         "",
         "## Ratios",

@@ -22,7 +22,8 @@ Auth = Literal["none", "cookie", "sigv4"]
 class Target:
     name: str
     server: str
-    path: str  # placeholders: {video}, {key}, {deep}, {deep_small}
+    # placeholders: {video}, {key}, {deep}, {deep_small}, {deep_keyset}, {deep_keyset_small}
+    path: str
     method: str = "GET"
     auth: Auth = "none"
     # Each request of a run asks for another video (from ids no other target asks for).
@@ -82,6 +83,8 @@ TARGETS = [
     Target("bare: Redis GET, PK select, Redis SET NX", BASELINE, "", walk=True,
            walk_prefix="/row-through-redis/"),
     Target("bare: asyncpg keyset page", BASELINE, "/page?{deep_keyset}"),
+    Target("bare: asyncpg keyset page, small database", BASELINE,
+           "/small/page?{deep_keyset_small}"),
     Target("bare: boto3 presign", BASELINE, "/presign", method="POST"),
     Target("bare: lean SigV4 + select", BASELINE, f"{VIDEOS}/by-key/{{key}}", auth="sigv4"),
 ]
@@ -133,6 +136,9 @@ ROWS = [
         "access log on: warm get-by-id", "in-process: warm get-by-id", 0.95),
     Row("page 1000 at the large database ÷ page 44 at the small one",
         "in-process: deep page", "small: page 44", 0.8),
+    Row("the bare keyset query: page 1000 at the large database ÷ page 44 at the small one "
+        "(what depth and size cost PostgreSQL itself)",
+        "bare: asyncpg keyset page", "bare: asyncpg keyset page, small database", None),
     Row("page 1 at the large database ÷ page 1 at the small one",
         "in-process: page 1", "small: page 1", 0.8),
     Row("2 workers (both on core 0) ÷ 1 worker: warm get-by-id, cache_redis",

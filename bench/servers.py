@@ -117,10 +117,14 @@ def itube_launch(server: Itube, backends: Backends,
     return (lambda port: itube_command(config, port, server.workers)), {}
 
 
-def baseline_launch(backends: Backends, body_file: Path,
-                    redis_key: str) -> tuple[Callable[[int], list[str]], dict[str, str]]:
+def baseline_launch(backends: Backends, body_file: Path, redis_key: str,
+                    small_database: str = "",
+                    ) -> tuple[Callable[[int], list[str]], dict[str, str]]:
+    """The command (given a port) and environment of the bare baseline; `small_database`:
+    where its `/small/page` reads, if anywhere."""
     env = {"ITUBE_BENCH_BODY_FILE": str(body_file),
            "ITUBE_BENCH_DATABASE_URL": backends.database,
+           "ITUBE_BENCH_SMALL_DATABASE_URL": small_database,
            "ITUBE_BENCH_DATABASE_POOL": str(POOL_MAX_SIZE),
            "ITUBE_BENCH_REDIS_URL": backends.redis_url, "ITUBE_BENCH_REDIS_KEY": redis_key,
            "ITUBE_BENCH_S3_ENDPOINT": backends.aws_endpoint,
