@@ -4,8 +4,8 @@ Starlette tries every route in turn on every request; with the default app's 23 
 was about a tenth of a cached GET. The index only narrows which routes are tried: each candidate is
 still asked with its own `matches`, in declaration order, so what answers (the route, a
 405, a slash redirect, a 404) is exactly what the plain router picks. A path asked for
-again (a popular video) is matched once: where only the request's type, method and path
-decide the match, the index keeps it.
+again (a popular video) is matched at most twice: where only the request's type, method
+and path decide the match, the index keeps it once it is asked for a second time.
 """
 
 from __future__ import annotations
@@ -20,6 +20,7 @@ from starlette.routing import BaseRoute, Match, Mount, Route, Router, WebSocketR
 from starlette.types import Receive, Scope, Send
 
 from core.problems import answer_exception
+from core.repeats import RecentlyAsked
 
 # Full matches an index keeps; when full, all are forgotten at once. Only of paths this
 # long at most (a video's is 59 characters): whatever paths clients send, a few MB.
@@ -56,6 +57,7 @@ class RouteIndex:
             for path, positions in exact.items()
         }
         self._matched: dict[MatchKey, tuple[BaseRoute, Scope]] = {}
+        self._asked = RecentlyAsked()
         # Whether each candidate tuple (by identity: the index holds them) is all plain
         # routes, whose `Route.matches` reads nothing of the request but its type, method
         # and route path (a `Host` reads the headers, a `Mount` the root path).
@@ -80,7 +82,10 @@ class RouteIndex:
 
     def remember(self, key: MatchKey, candidates: tuple[BaseRoute, ...], route: BaseRoute,
                  child_scope: Scope) -> None:
-        """Keep a full match of `key` where every candidate of its path is a plain route."""
+        """Keep a full match of `key` asked for again, where every candidate of its path is
+        a plain route. A path asked for once (each video of a crawl) costs no copy."""
+        if not self._asked.again(key):
+            return
         plain = self._plain.get(id(candidates))
         if plain is None:
             plain = self._plain[id(candidates)] = all(

@@ -26,6 +26,7 @@ from core.errors import Conflict, NotFound, ValidationFailed
 from core.events import wake
 from core.metrics import record_status_transition
 from core.plugins import resolve_all
+from core.repeats import RecentlyAsked
 from plugins.video import queries, status_write
 from plugins.video.config import VideoSettings
 from plugins.video.deletion import queries as deletion_queries
@@ -187,19 +188,23 @@ class _VideoEntry:
 
 
 class _OpenedEntries:
-    """The entry last opened for each video, kept while the cache hands back the very
-    same bytes (the in-process cache does), so a warm get parses no header. At most
-    `limit` videos; when full, all are forgotten at once."""
+    """The entry last opened for each video asked for more than once, kept while the cache
+    hands back the very same bytes (the in-process cache does), so a warm get parses no
+    header. A video asked for once (each of a crawl's) is not kept. At most `limit`
+    videos; when full, all are forgotten at once."""
 
     def __init__(self, limit: int) -> None:
         self.limit = limit
         self._by_video: dict[str, tuple[bytes, _VideoEntry]] = {}
+        self._asked = RecentlyAsked()
 
     def opened(self, video_id: str, entry: bytes) -> _VideoEntry:
         kept = self._by_video.get(video_id)
         if kept is not None and kept[0] is entry:
             return kept[1]
         opened = _VideoEntry.opened(entry)
+        if kept is None and not self._asked.again(video_id):
+            return opened
         if len(self._by_video) >= self.limit:
             self._by_video.clear()
         self._by_video[video_id] = (entry, opened)

@@ -1,6 +1,7 @@
 """The indexed router picks what Starlette's own router picks: the same route, path
 parameters, 405, slash redirect or 404, for every route of the assembled apps and for
-paths chosen to trip an index up, asked once and asked again (a match it kept)."""
+paths chosen to trip an index up, asked once, again (a match it keeps) and a third time
+(a match it kept)."""
 
 from __future__ import annotations
 
@@ -23,6 +24,8 @@ METHODS = ("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS")
 SAMPLES = {"": "abc", ":str": "abc", ":path": "a/b/c.mp4", ":int": "7", ":float": "1.5",
            ":uuid": "0b6e2f8a-9c1d-4e57-a3f2-5d8c7b1e4f60",
            ":uuid_text": "0B6E2F8A-9C1D-4E57-A3F2-5D8C7B1E4F60"}
+# A match is made twice, kept the second time, then served from what was kept.
+ASKED = ("once", "again", "kept")
 PARAMETER = re.compile(r"\{[a-zA-Z_][a-zA-Z0-9_]*(:[a-zA-Z_]+)?\}")
 TRICKY = [
     "", "/", "//", "/nope", "/nope/", "/nope/deeper/still", "/healthz/", "//healthz",
@@ -104,7 +107,7 @@ async def assert_same_choices(routes: list[BaseRoute], app: Starlette, paths: li
         for path in dict.fromkeys(paths):
             for method in METHODS if kind == "http" else ("GET",):
                 expected = await outcome(plain, app, path, method, kind, root_path)
-                for asked in ("once", "again"):
+                for asked in ASKED:
                     got = await outcome(indexed, app, path, method, kind, root_path)
                     assert got == expected, (kind, method, path, asked)
                 compared += 1
@@ -189,7 +192,17 @@ async def test_plain_routes_asked_again_are_picked_as_starlette_picks_them():
     await assert_same_choices(routes, Starlette(), paths)
     router = IndexedRouter(routes)
     await outcome(router, Starlette(), "/items/12", "GET")
-    assert router._index is not None and router._index.matches_kept == 1
+    assert router._index is not None and router._index.matches_kept == 0
+    await outcome(router, Starlette(), "/items/12", "GET")
+    assert router._index.matches_kept == 1
+
+
+@pytest.mark.anyio
+async def test_paths_asked_once_each_are_not_kept():
+    router = IndexedRouter([Route("/items/{name}", endpoint)])
+    for number in range(100):
+        await outcome(router, Starlette(), f"/items/{number}", "GET")
+    assert router._index is not None and router._index.matches_kept == 0
 
 
 @pytest.mark.anyio
@@ -197,7 +210,8 @@ async def test_a_match_a_host_route_could_take_is_not_kept():
     host = Host("admin.example.com", app=PlainTextResponse("admin"))
     router = IndexedRouter([host, route := Route("/x", endpoint)])
     admin = [(b"host", b"admin.example.com")]
-    assert (await outcome(router, Starlette(), "/x", "GET"))[0] is route
+    for _ in ASKED:
+        assert (await outcome(router, Starlette(), "/x", "GET"))[0] is route
     assert (await outcome(router, Starlette(), "/x", "GET", headers=admin))[0] is host
     assert router._index is not None and router._index.matches_kept == 0
 
@@ -205,7 +219,7 @@ async def test_a_match_a_host_route_could_take_is_not_kept():
 @pytest.mark.anyio
 async def test_each_request_has_path_parameters_of_its_own():
     router = IndexedRouter([Route("/items/{name}", endpoint)])
-    for asked in ("once", "again"):  # a match made, then the one kept
+    for asked in ASKED:
         path_params = (await outcome(router, Starlette(), "/items/abc", "GET"))[1]
         path_params["name"] = "changed by the endpoint"
         assert (await outcome(router, Starlette(), "/items/abc", "GET"))[1] == {
@@ -216,11 +230,14 @@ async def test_each_request_has_path_parameters_of_its_own():
 async def test_the_kept_matches_are_bounded_in_number_and_length():
     router = IndexedRouter([Route("/items/{name}", endpoint)])
     for number in range(MATCHES_KEPT + 10):
-        await outcome(router, Starlette(), f"/items/{number}", "GET")
+        for _ in ASKED:
+            await outcome(router, Starlette(), f"/items/{number}", "GET")
     assert router._index is not None and 0 < router._index.matches_kept <= MATCHES_KEPT
     router = IndexedRouter([Route("/items/{name}", endpoint)])
     long_path = "/items/" + "x" * (KEPT_PATH_MOST - len("/items/") + 1)
-    assert (await outcome(router, Starlette(), long_path, "GET"))[1] == {"name": long_path[7:]}
+    for _ in ASKED:
+        assert (await outcome(router, Starlette(), long_path, "GET"))[1] == {
+            "name": long_path[7:]}
     assert router._index is not None and router._index.matches_kept == 0
 
 

@@ -92,13 +92,24 @@ def _entry(title: str) -> bytes:
 def test_an_entry_handed_back_again_is_not_opened_again():
     kept = _OpenedEntries(limit=2)
     entry = _entry("First")
+    kept.opened("a", entry)
     assert kept.opened("a", entry) is kept.opened("a", entry)
     assert orjson.loads(kept.opened("a", entry).body) == {"title": "First"}
 
 
+def test_an_entry_asked_for_once_is_not_kept():
+    kept = _OpenedEntries(limit=2)
+    entry = _entry("First")
+    first = kept.opened("a", entry)
+    assert kept.opened("b", _entry("Other")).body != first.body
+    assert kept.opened("a", entry) is not first
+
+
 def test_an_entry_replaced_in_the_cache_is_opened_afresh():
     kept = _OpenedEntries(limit=2)
-    kept.opened("a", _entry("First"))
+    first = _entry("First")
+    kept.opened("a", first)
+    kept.opened("a", first)
     # Equal bytes, another object: what a reload after an invalidation hands back.
     assert orjson.loads(kept.opened("a", _entry("Second")).body) == {"title": "Second"}
 
@@ -106,7 +117,9 @@ def test_an_entry_replaced_in_the_cache_is_opened_afresh():
 def test_the_kept_entries_are_bounded():
     kept = _OpenedEntries(limit=2)
     entries = {video: _entry(video) for video in "abc"}
-    first = kept.opened("a", entries["a"])
-    kept.opened("b", entries["b"])
-    kept.opened("c", entries["c"])  # full: every entry kept is forgotten
+    kept.opened("a", entries["a"])
+    first = kept.opened("a", entries["a"])  # asked for again: kept
+    for video in "bc":  # the third kept: full, every entry kept is forgotten
+        kept.opened(video, entries[video])
+        kept.opened(video, entries[video])
     assert kept.opened("a", entries["a"]) is not first
