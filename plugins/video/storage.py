@@ -327,9 +327,9 @@ class VideoStorage:
     def _presigned_urls(self, records: Sequence[VideoRecord]) -> list[MediaUrls]:
         """The URLs `_made_urls` makes where `_presigns_plainly`, straight from the window's
         two GET signers, which keep each key's URL for the window: no store by video beside
-        theirs. Without `_made_urls`'s steps (signers looked up by bucket, renditions and
-        CDN bases asked for), an uncached get under load costs ~16 µs less CPU, and without
-        the store by video ~9 µs less again (bench/findings.md)."""
+        theirs, which cost each get of a video not asked for before. Without `_made_urls`'s
+        steps (signers looked up by bucket, renditions and CDN bases asked for), an uncached
+        get under load costs ~16 µs less CPU (bench/findings.md)."""
         signers = self._media_window_signers()[1]
         playback, thumbnail = signers[self.buckets.processed], signers[self.buckets.thumbnails]
         return [self._urls(record, playback, thumbnail) for record in records]
