@@ -20,13 +20,6 @@ def test_a_key_is_forgotten_once_another_takes_its_slot():
     assert asked.again("a") is True
 
 
-def test_the_table_holds_one_key_a_slot_whatever_is_asked():
-    asked = RecentlyAsked(slots=16)
-    for number in range(10_000):
-        asked.again(f"/items/{number}")
-    assert len(asked._keys) == 16
-
-
 @pytest.mark.parametrize("slots", [0, 3, 1000])
 def test_slots_are_a_power_of_two(slots):
     with pytest.raises(ValueError):
