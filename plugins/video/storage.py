@@ -308,11 +308,11 @@ class VideoStorage:
             return [NO_URLS for _ in records]
         if self.cdn is None and self._signs_inline(self._media_buckets):
             # Without a CDN only these buckets are ever signed for: no need to ask which.
-            return self._kept_urls(records, inline=True)
+            return self._kept_urls(records)
         signed = self._buckets_to_sign(completed)
         if not signed or self._signs_inline(signed):
             # Signed for the window (or unsigned): the window's URLs can be kept.
-            return self._kept_urls(records, inline=bool(signed))
+            return self._kept_urls(records)
         return await anyio.to_thread.run_sync(self._batch_urls, records, limiter=self._signing)
 
     def _presigns_plainly(self, records: Sequence[VideoRecord]) -> bool:
@@ -330,16 +330,15 @@ class VideoStorage:
         theirs, which cost each get of a video not asked for before. Without `_made_urls`'s
         steps (signers looked up by bucket, renditions and CDN bases asked for), an uncached
         get under load costs ~16 µs less CPU (bench/findings.md)."""
-        signers = self._media_window_signers()[1]
+        signers = self._media_window_signers()
         playback, thumbnail = signers[self.buckets.processed], signers[self.buckets.thumbnails]
         return [self._urls(record, playback, thumbnail) for record in records]
 
-    def _kept_urls(self, records: Sequence[VideoRecord], *, inline: bool) -> list[MediaUrls]:
-        """The batch's URLs, each video's made once a window; `inline`: our presigner signs
-        them here, its credentials needing no refresh."""
-        window, ready = (self._media_window_signers() if inline
-                         else (self.signing_window(), None))
-        sign = self._bucket_signing(ready)
+    def _kept_urls(self, records: Sequence[VideoRecord]) -> list[MediaUrls]:
+        """The batch's URLs, each video's made once a window, where whatever they need
+        signed is signed here (our presigner, its credentials needing no refresh); a
+        bucket's signer is looked up only when a video's URLs are made."""
+        window, sign = self.signing_window(), self._bucket_signing()
         found = []
         for record in records:
             urls = self.window_urls.get(window, record)
@@ -360,9 +359,9 @@ class VideoStorage:
             return self.presigner.window_signer(endpoint, ttl,
                                                 self.settings.media_url_window_seconds)
 
-    def _media_window_signers(self) -> tuple[int, dict[str, Callable[[str], str]]]:
-        """The current window (its start) and its GET signers of the media buckets our
-        presigner signs for, made again when the window or the credentials change."""
+    def _media_window_signers(self) -> dict[str, Callable[[str], str]]:
+        """The current window's GET signers of the media buckets our presigner signs for,
+        made again when the window or the credentials change."""
         assert self.presigner is not None
         with _SigningFaults(self.buckets.processed):
             made_with = self.presigner.window_of(self.settings.media_url_window_seconds)
@@ -371,17 +370,15 @@ class VideoStorage:
             signers = {bucket: self._media_signer(bucket)
                        for bucket in self._media_buckets if bucket in self.endpoints}
             self._window_signers = (made_with, signers)
-        return made_with[0], signers
+        return signers
 
     def _batch_urls(self, records: Sequence[VideoRecord]) -> list[MediaUrls]:
         sign = self._bucket_signing()
         return [self._made_urls(record, sign) for record in records]
 
-    def _bucket_signing(self, ready: dict[str, Callable[[str], str]] | None = None,
-                        ) -> Callable[[str, str], str]:
-        """`sign(bucket, key)` with one signer per bucket: those `ready`, the others looked
-        up on first use."""
-        signers = dict(ready) if ready else {}
+    def _bucket_signing(self) -> Callable[[str, str], str]:
+        """`sign(bucket, key)` with one signer per bucket, looked up on first use."""
+        signers: dict[str, Callable[[str], str]] = {}
 
         def sign(bucket: str, key: str) -> str:
             signer = signers.get(bucket)
