@@ -3,6 +3,7 @@ caller, every segment presigned and fetched from the emulator over real HTTP."""
 
 from __future__ import annotations
 
+import datetime as dt
 import re
 import threading
 import uuid
@@ -174,8 +175,15 @@ def _forget_rewritten(client: Any) -> None:
     client.app.state.ctx.state[STATE_KEY].rewritten = RewrittenPlaylists()
 
 
+def _hold_the_clock(client: Any) -> None:
+    """The app's presigner reads a moment that does not move: no window ends mid-test."""
+    moment = dt.datetime.now(dt.UTC)
+    client.app.state.ctx.state["video"].storage.presigner.clock = lambda: moment
+
+
 def test_playlists_are_kept_until_the_video_changes(cached, s3):
     client = cached
+    _hold_the_clock(client)
     video_id, key = completed_with_ladder(client, s3)
     path = f"/api/v1/upload/videos/{video_id}/playback/hls/v0/index.m3u8"
     first = _get(client, path)
