@@ -120,3 +120,12 @@ async def status_history(video_id: uuid.UUID) -> list[dict[str, Any]]:
         .where(VideoStatusHistory.video == video_id)
         .order_by(VideoStatusHistory._meta.primary_key)
     )
+
+
+def hold_presigner_clock(client: TestClient, window_seconds: int) -> list[dt.datetime]:
+    """Makes the app's presigner read its moment from the returned list's one item, set to
+    the start of the current signing window: no window ends until the test moves it."""
+    now = dt.datetime.now(dt.UTC).replace(microsecond=0)
+    moment = [now - dt.timedelta(seconds=int(now.timestamp()) % window_seconds)]
+    client.app.state.ctx.state["video"].storage.presigner.clock = lambda: moment[0]
+    return moment

@@ -19,7 +19,7 @@ from plugins.video.presign import expires_at, signed_at
 from plugins.video.states import Status, Visibility
 from plugins.video.storage import NO_URLS, Buckets, VideoStorage
 from tests.video import workflow
-from tests.video.support import insert_video, user
+from tests.video.support import hold_presigner_clock, insert_video, user
 from tests.video.test_presign import client_credentials
 
 ALICE = user("alice")
@@ -119,14 +119,6 @@ def test_a_presigned_url_is_the_same_on_the_plain_path_and_the_general_one(s3):
         assert _presigned_for(urls.thumbnail_url, buckets.thumbnails, record.thumbnail_s3_key)
 
 
-def _set_clock(client) -> list[dt.datetime]:
-    """The app's presigner reads the moment from the list returned: set its one item."""
-    now = dt.datetime.now(dt.UTC).replace(microsecond=0)
-    moment = [now - dt.timedelta(seconds=int(now.timestamp()) % WINDOW)]
-    client.app.state.ctx.state["video"].storage.presigner.clock = lambda: moment[0]
-    return moment
-
-
 def _my_urls(client) -> tuple[str, str]:
     (video,) = workflow.list_mine(client, ALICE).json()  # never cached
     return video["playback_url"], video["thumbnail_url"]
@@ -139,7 +131,7 @@ def test_requests_in_one_window_get_the_same_urls_and_they_fetch_the_objects(
     _, key, thumb = _insert(client, "PRIVATE")
     s3.put_object(Bucket="itube-processed-videos", Key=key, Body=b"playable")
     s3.put_object(Bucket="itube-video-thumbnails", Key=thumb, Body=b"\xff\xd8 thumb")
-    moment = _set_clock(client)
+    moment = hold_presigner_clock(client, WINDOW)
     window_start = moment[0]
     moment[0] = window_start + dt.timedelta(seconds=1)
     first = _my_urls(client)
@@ -158,7 +150,7 @@ def test_rotated_credentials_sign_the_next_videos_urls_within_the_window(make_vi
     credentials: a video first shown after it is signed with the new ones."""
     client = make_video_client(SIGNED)
     _insert(client, "PRIVATE")
-    _set_clock(client)
+    hold_presigner_clock(client, WINDOW)
     before = _my_urls(client)
     credentials = client.app.state.ctx.state["video"].storage.presigner.credentials
     credentials.access_key = "AKIDROTATEDMEDIA"
@@ -174,7 +166,7 @@ def test_a_window_keeps_each_videos_urls_until_the_video_changes(make_video_clie
     (its version) makes them anew, even within the window."""
     client = make_video_client(CDN)
     video_id, key, thumb = _insert(client, "PRIVATE")
-    _set_clock(client)
+    hold_presigner_clock(client, WINDOW)
     kept = client.app.state.ctx.state["video"].storage.window_urls
     first = _my_urls(client)
     assert [(urls.playback_url, urls.thumbnail_url) for urls in kept.kept.values()] == [first]
@@ -188,7 +180,7 @@ def test_a_window_keeps_each_videos_urls_until_the_video_changes(make_video_clie
 def test_a_url_handed_out_late_in_a_window_is_valid_for_at_least_the_ttl(make_video_client):
     client = make_video_client(SIGNED)
     _insert(client, "UNLISTED")
-    moment = _set_clock(client)
+    moment = hold_presigner_clock(client, WINDOW)
     moment[0] += dt.timedelta(seconds=WINDOW - 1, microseconds=999_999)
     for url in _my_urls(client):
         lifetime = expires_at(url) - moment[0]
@@ -198,7 +190,7 @@ def test_a_url_handed_out_late_in_a_window_is_valid_for_at_least_the_ttl(make_vi
 def test_a_window_of_0_signs_each_second_for_the_ttl(make_video_client):
     client = make_video_client({**SIGNED, "media_url_window_seconds": 0})
     _insert(client, "PRIVATE")
-    moment = _set_clock(client)
+    moment = hold_presigner_clock(client, WINDOW)
     first = _my_urls(client)
     moment[0] += dt.timedelta(seconds=1)
     next_second = _my_urls(client)

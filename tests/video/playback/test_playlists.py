@@ -3,7 +3,6 @@ caller, every segment presigned and fetched from the emulator over real HTTP."""
 
 from __future__ import annotations
 
-import datetime as dt
 import re
 import threading
 import uuid
@@ -31,7 +30,7 @@ from tests.video.playback.support import (
     registered,
 )
 from tests.video.shares.support import queries_made
-from tests.video.support import run_in_app, wait_until
+from tests.video.support import hold_presigner_clock, run_in_app, wait_until
 from tests.video.transcoding import report
 
 TTL = 300
@@ -175,15 +174,9 @@ def _forget_rewritten(client: Any) -> None:
     client.app.state.ctx.state[STATE_KEY].rewritten = RewrittenPlaylists()
 
 
-def _hold_the_clock(client: Any) -> None:
-    """The app's presigner reads a moment that does not move: no window ends mid-test."""
-    moment = dt.datetime.now(dt.UTC)
-    client.app.state.ctx.state["video"].storage.presigner.clock = lambda: moment
-
-
 def test_playlists_are_kept_until_the_video_changes(cached, s3):
     client = cached
-    _hold_the_clock(client)
+    hold_presigner_clock(client, SETTINGS["media_url_window_seconds"])
     video_id, key = completed_with_ladder(client, s3)
     path = f"/api/v1/upload/videos/{video_id}/playback/hls/v0/index.m3u8"
     first = _get(client, path)
